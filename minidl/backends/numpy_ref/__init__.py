@@ -1,0 +1,7 @@
+"""Reference kernels: the simplest correct code, written against ``xp`` (NumPy or CuPy).
+
+Importing this package registers every kernel under the ``numpy`` backend. Each module
+holds one family of ops; read any of them alone.
+"""
+
+from . import basic  # noqa: F401

@@ -1,0 +1,182 @@
+"""What every layer shares: names, parameter specs, output geometry, and the run step.
+
+A layer *describes* a node of the network when it is built -- its inputs, its output size
+and image geometry, the parameters it owns -- and checks that description at once, so a
+wrong size fails at construction with the layer's name. At run time
+:meth:`Layer.compute` turns input Tensors into the output Tensor through
+``minidl.functions``.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+from ..attr import ExtraAttr, ParamAttr
+
+# --- default names, exactly as Paddle makes them ------------------------------------
+
+_name_counters = {}
+
+
+def default_name(prefix):
+    """``__<prefix>_<n>__`` with one counter per prefix (``__fc_layer_0__``, ``__conv_0__``)."""
+    n = _name_counters.get(prefix, 0)
+    _name_counters[prefix] = n + 1
+    return f"__{prefix}_{n}__"
+
+
+def reset_names():
+    """Restart every default-name counter (a fresh network gets Paddle's first names)."""
+    _name_counters.clear()
+
+
+# --- parameters ----------------------------------------------------------------------
+
+@dataclass
+class ParamSpec:
+    """One parameter a layer owns.
+
+    ``shape`` is Paddle's ``dims`` (what the tarball records); ``compute_shape`` the shape
+    the kernels use (e.g. ``(F, C/groups, kh, kw)`` for a conv weight stored as ``(1, size)``).
+    ``default_std`` is the layer's "smart" initial std, used when the ParamAttr sets none.
+    """
+
+    name: str
+    shape: tuple
+    attr: ParamAttr
+    default_std: float = 0.0
+    compute_shape: tuple = None
+    is_bias: bool = False
+    static: bool = False
+    owner: str = ""
+    default_mean: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.shape = tuple(int(s) for s in self.shape)
+        if self.compute_shape is None:
+            self.compute_shape = self.shape
+        self.static = self.static or self.attr.is_static
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+
+def as_param_attr(attr, what):
+    """None/ParamAttr -> ParamAttr; False is handled by callers (no parameter)."""
+    if attr is None or attr is True:
+        return ParamAttr()
+    if isinstance(attr, ParamAttr):
+        return attr
+    raise ValueError(f"{what} must be a ParamAttr, None or False, got {attr!r}")
+
+
+def as_extra_attr(attr, layer_name):
+    if attr is None:
+        return ExtraAttr()
+    if isinstance(attr, ExtraAttr):
+        return attr
+    raise ValueError(f"layer {layer_name}: layer_attr must be an ExtraAttr, got {attr!r}")
+
+
+# --- layers --------------------------------------------------------------------------
+
+class Layer:
+    """A node of the network description.
+
+    ``size``: width of one sample's output (Paddle's layer size).
+    ``image_shape``: ``(C, H, W)`` when the output is an image, else None.
+    ``params``: the :class:`ParamSpec` list, in Paddle's order (``w0, w1, ..., wbias``).
+    """
+
+    #: Paddle's layer type string (``fc``, ``exconv``, ``pool``, ...)
+    type = "layer"
+
+    def __init__(self, name, inputs, size, act=None, image_shape=None, layer_attr=None):
+        self.name = name
+        self.inputs = list(inputs)
+        self.size = int(size)
+        self.act = act
+        self.image_shape = tuple(image_shape) if image_shape is not None else None
+        self.layer_attr = as_extra_attr(layer_attr, name)
+        self.params = []
+        for parent in self.inputs:
+            if not isinstance(parent, Layer):
+                raise ValueError(f"layer {name}: input {parent!r} is not a layer")
+
+    # geometry used by image layers
+    @property
+    def num_filters(self):
+        return self.image_shape[0] if self.image_shape else None
+
+    def add_param(self, suffix, shape, attr, default_std=0.0, **kw):
+        """Declare a parameter named ``_<layer>.<suffix>`` unless ``attr.name`` overrides it."""
+        name = attr.name or f"_{self.name}.{suffix}"
+        spec = ParamSpec(name=name, shape=shape, attr=attr, default_std=default_std,
+                         owner=self.name, **kw)
+        self.params.append(spec)
+        return spec
+
+    def forward(self, ctx, xs):
+        """Input Tensors -> pre-activation output Tensor (subclasses implement)."""
+        raise NotImplementedError(f"layer type {self.type!r} defines no forward")
+
+    def compute(self, ctx, xs):
+        """forward, then the activation, then ``ExtraAttr(drop_rate=...)`` dropout."""
+        y = self.forward(ctx, xs)
+        if self.act is not None:
+            y = self.act(y)
+        if self.layer_attr.drop_rate:
+            from ..functions.dropout import dropout
+            y = dropout(y, self.layer_attr.drop_rate, ctx.is_train, ctx.rng)
+        return y
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name} size={self.size}>"
+
+
+def as_layer_list(input, layer_name):
+    """A layer or a list/tuple of layers -> list (an empty list is an error)."""
+    layers = list(input) if isinstance(input, (list, tuple)) else [input]
+    if not layers:
+        raise ValueError(f"layer {layer_name}: needs at least one input")
+    for parent in layers:
+        if not isinstance(parent, Layer):
+            raise ValueError(f"layer {layer_name}: input {parent!r} is not a layer")
+    return layers
+
+
+def image_geometry(layer_name, input, num_channels=None):
+    """``(C, H, W)`` of ``input`` seen as an image, or a construction-time error.
+
+    Known geometry (an image layer, or a data layer given height/width) wins; otherwise
+    ``num_channels`` is required and the image is taken square: ``H = W = sqrt(size / C)``.
+    """
+    if input.image_shape is not None:
+        channels, height, width = input.image_shape
+        if num_channels is not None and num_channels != channels:
+            raise ValueError(f"layer {layer_name}: num_channels={num_channels} but input "
+                             f"{input.name} has {channels} channels ({channels}x{height}x{width})")
+        return channels, height, width
+    if num_channels is None:
+        raise ValueError(f"layer {layer_name}: cannot infer num_channels from input "
+                         f"{input.name} (size {input.size}, no image geometry); pass num_channels")
+    if num_channels < 1 or input.size % num_channels:
+        raise ValueError(f"layer {layer_name}: input {input.name} has size {input.size}, "
+                         f"not a multiple of num_channels={num_channels}")
+    side = math.isqrt(input.size // num_channels)
+    if side * side * num_channels != input.size:
+        raise ValueError(f"layer {layer_name}: input {input.name} of size {input.size} with "
+                         f"{num_channels} channels is not a square image; give the data layer "
+                         "height and width")
+    return num_channels, side, side
+
+
+def pair(value, value_y, what, layer_name):
+    """Paddle's ``x`` / ``x_y`` arguments -> ``(y, x)`` as a pair of ints (height first)."""
+    if value_y is None:
+        value_y = value
+    for v in (value, value_y):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"layer {layer_name}: {what}={v!r} must be a non-negative integer")
+    return int(value_y), int(value)

@@ -1,0 +1,48 @@
+"""``fc``: fully connected layer, ``y = act(sum_i x_i W_i + b)``."""
+
+import math
+
+from ..activation import Tanh
+from ..functions.basic import add, matmul, reshape
+from .base import Layer, as_layer_list, as_param_attr, default_name
+
+
+class FcLayer(Layer):
+    """Paddle's fc: one weight per input, ``W_i: (in_i, size)``, bias ``(1, size)``.
+
+    Image inputs are flattened in C, H, W order, as Paddle stores them.
+    """
+
+    type = "fc"
+
+    def __init__(self, input, size, act=None, name=None, param_attr=None, bias_attr=None,
+                 layer_attr=None):
+        name = name or default_name("fc_layer")
+        inputs = as_layer_list(input, name)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"layer {name}: size={size!r} must be a positive integer")
+        super().__init__(name, inputs, size, act=Tanh() if act is None else act,
+                         layer_attr=layer_attr)
+        attrs = param_attr if isinstance(param_attr, (list, tuple)) else [param_attr] * len(inputs)
+        if len(attrs) != len(inputs):
+            raise ValueError(f"layer {name}: {len(attrs)} param_attr for {len(inputs)} inputs")
+        for i, (parent, attr) in enumerate(zip(inputs, attrs)):
+            self.add_param(f"w{i}", (parent.size, size), as_param_attr(attr, f"{name} param_attr"),
+                           default_std=1.0 / math.sqrt(parent.size))
+        self.bias = None
+        if bias_attr is not False:
+            self.bias = self.add_param("wbias", (1, size),
+                                       as_param_attr(bias_attr, f"{name} bias_attr"), is_bias=True)
+
+    def forward(self, ctx, xs):
+        y = None
+        for x, spec in zip(xs, self.params):
+            term = matmul(reshape(x, (x.shape[0], -1)), ctx.param(spec))
+            y = term if y is None else add(y, term)
+        if self.bias is not None:
+            y = add(y, ctx.param(self.bias))
+        return y
+
+
+def fc(input, size, act=None, name=None, param_attr=None, bias_attr=None, layer_attr=None):
+    return FcLayer(input, size, act, name, param_attr, bias_attr, layer_attr)

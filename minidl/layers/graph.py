@@ -1,0 +1,81 @@
+"""Running a network description: topological order, parameters, forward pass."""
+
+from ..core.tensor import Tensor
+from .base import Layer
+from .data import DataLayer
+
+
+def topological_order(outputs):
+    """Every layer ``outputs`` depend on, each after its inputs, in definition order."""
+    order, state = [], {}
+
+    def visit(layer):
+        mark = state.get(id(layer))
+        if mark == "done":
+            return
+        if mark == "visiting":
+            raise ValueError(f"layer {layer.name} depends on itself")
+        state[id(layer)] = "visiting"
+        for parent in layer.inputs:
+            visit(parent)
+        state[id(layer)] = "done"
+        order.append(layer)
+
+    for layer in outputs:
+        if not isinstance(layer, Layer):
+            raise ValueError(f"{layer!r} is not a layer")
+        visit(layer)
+    return order
+
+
+class RunContext:
+    """What layers see while computing: parameter Tensors, train/test mode, random state."""
+
+    def __init__(self, params, is_train=False, rng=None):
+        self.params = params
+        self.is_train = is_train
+        self.rng = rng
+        #: layers record side results here (e.g. batch-norm batch statistics)
+        self.updates = {}
+
+    def param(self, spec):
+        try:
+            return self.params[spec.name]
+        except KeyError:
+            raise KeyError(f"parameter {spec.name} of layer {spec.owner} has no value") from None
+
+
+class Network:
+    """The layers reachable from ``outputs``, ready to run."""
+
+    def __init__(self, outputs):
+        self.outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        self.layers = topological_order(self.outputs)
+        self.data_layers = [layer for layer in self.layers if isinstance(layer, DataLayer)]
+        self.param_specs = {}
+        for layer in self.layers:
+            for spec in layer.params:
+                known = self.param_specs.get(spec.name)
+                if known is not None and known.shape != spec.shape:
+                    raise ValueError(f"parameter {spec.name} is shared by layers {known.owner} "
+                                     f"and {spec.owner} with shapes {known.shape} and {spec.shape}")
+                self.param_specs.setdefault(spec.name, spec)
+        names = [layer.name for layer in self.layers]
+        duplicated = {n for n in names if names.count(n) > 1}
+        if duplicated:
+            raise ValueError(f"two different layers are named {sorted(duplicated)}")
+
+    def forward(self, feed, ctx, upto=None):
+        """Run every layer; ``feed``: {data layer name: array}. Returns {layer name: Tensor}."""
+        values = {}
+        targets = None if upto is None else {id(layer) for layer in topological_order(upto)}
+        for layer in self.layers:
+            if targets is not None and id(layer) not in targets:
+                continue
+            if isinstance(layer, DataLayer):
+                if layer.name not in feed:
+                    raise ValueError(f"data layer {layer.name} was not fed")
+                values[layer.name] = Tensor(feed[layer.name])
+                continue
+            values[layer.name] = layer.compute(ctx, [values[p.name] for p in layer.inputs])
+        return values

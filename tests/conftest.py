@@ -1,0 +1,46 @@
+"""Shared fixtures: every kernel test body runs once per backend present on this machine."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+from minidl.backends import available_backends, current_backend, set_backend
+from minidl.layers.base import reset_names
+
+settings.register_profile("minidl", deadline=None, max_examples=40,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("minidl")
+
+BACKENDS_PRESENT = available_backends()
+
+
+@pytest.fixture(params=BACKENDS_PRESENT)
+def backend(request):
+    """Select each available backend in turn (numpy, cpu, and gpu where CUDA exists)."""
+    previous = current_backend().name
+    set_backend(request.param)
+    yield request.param
+    set_backend(previous)
+
+
+@pytest.fixture
+def xp(backend):
+    """The array module of the backend under test."""
+    return current_backend().xp
+
+
+@pytest.fixture(autouse=True)
+def fresh_names():
+    """Each test builds its network with Paddle's first default names."""
+    reset_names()
+    yield
+
+
+def to_numpy(array):
+    from minidl.core import as_numpy
+    return as_numpy(array)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

@@ -1,0 +1,136 @@
+"""The autograd core: graph recording, accumulation, no-grad mode, dtypes, gradient checks."""
+
+import gc
+
+import numpy as np
+import pytest
+
+from minidl.core import Function, Tensor, no_grad, using_dtype
+from minidl.core import config
+from minidl.core.gradcheck import check_directional, check_elementwise
+
+
+def test_value_used_twice_accumulates():
+    x = Tensor(np.array([3.0]), requires_grad=True)
+    y = x * x + x          # dy/dx = 2x + 1
+    y.backward()
+    assert x.grad[0] == pytest.approx(7.0)
+
+
+def test_diamond_graph_runs_each_function_once():
+    calls = []
+
+    class Count(Function):
+        def forward(self, a):
+            return a * 2
+
+        def backward(self, gy):
+            calls.append(1)
+            return gy * 2
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = Count()(x)
+    y = h * h + h          # h feeds two branches
+    y.sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_allclose(x.grad, (2 * (2 * x.data) + 1) * 2)
+
+
+def test_matmul_against_closed_form():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+    ta, tb = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    (ta @ tb).backward(np.ones((3, 5)))
+    np.testing.assert_allclose(ta.grad, np.ones((3, 5)) @ b.T)
+    np.testing.assert_allclose(tb.grad, a.T @ np.ones((3, 5)))
+
+
+def test_broadcast_add_reduces_gradient():
+    x = Tensor(np.ones((4, 3)), requires_grad=True)
+    b = Tensor(np.ones((1, 3)), requires_grad=True)
+    (x + b).sum().backward()
+    np.testing.assert_allclose(b.grad, [[4.0, 4.0, 4.0]])
+
+
+def test_no_grad_records_nothing_and_saves_nothing():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with no_grad():
+        y = x * x
+    assert y.creator is None and not y.requires_grad
+    assert config.grad_enabled
+
+
+def test_constant_inputs_need_no_gradient():
+    class Spy(Function):
+        def forward(self, a, b):
+            self.seen = self.needs_input_grad
+            return a + b
+
+        def backward(self, gy):
+            return gy, gy
+
+    spy = Spy()
+    spy(Tensor(np.ones(2)), Tensor(np.ones(2), requires_grad=True))
+    assert spy.seen == (False, True)
+
+
+def test_intermediate_activations_are_freed():
+    """A function keeps only what it saved: an unsaved intermediate array is released."""
+    x = Tensor(np.ones((1000,)), requires_grad=True)
+    h = x + x                    # Add saves nothing
+    data_ref = h.data
+    import weakref
+    probe = weakref.ref(h.node)
+    y = -h                       # Neg saves nothing either
+    del h, data_ref
+    gc.collect()
+    assert probe() is not None   # the graph still knows the node ...
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, -2 * np.ones(1000))
+
+
+def test_backward_on_constant_raises():
+    with pytest.raises(RuntimeError, match="does not require a gradient"):
+        Tensor(np.ones(2)).backward()
+
+
+def test_missing_backward_rule_names_the_function():
+    class NoRule(Function):
+        def forward(self, a):
+            return a
+
+    y = NoRule()(Tensor(np.ones(2), requires_grad=True))
+    with pytest.raises(NotImplementedError, match="NoRule"):
+        y.sum().backward()
+
+
+def test_default_dtype_float32_and_float64_switch():
+    from minidl.core import as_tensor
+    assert as_tensor([1.0, 2.0]).dtype == np.float32
+    with using_dtype(np.float64):
+        assert as_tensor([1.0]).dtype == np.float64
+
+
+def test_gradcheck_detects_a_wrong_rule():
+    class WrongSquare(Function):
+        def forward(self, a):
+            self.save_for_backward(a)
+            return a * a
+
+        def backward(self, gy):
+            (a,) = self.saved
+            return gy * a  # should be 2a
+
+    x = np.array([0.5, -1.5, 2.0])
+    with pytest.raises(AssertionError):
+        check_directional(lambda t: WrongSquare()(t), x)
+    with pytest.raises(AssertionError):
+        check_elementwise(lambda t: WrongSquare()(t), x)
+
+
+def test_gradcheck_of_basic_ops():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    check_elementwise(lambda x, y: (x @ y) * (x @ y) - x @ y, a, b)
+    check_elementwise(lambda x, y: (x - y).reshape(12), a, rng.standard_normal((1, 4)))
+    check_directional(lambda x: x.sum() * x.sum(), a)
