@@ -7,6 +7,7 @@ wrong size fails at construction with the layer's name. At run time
 ``minidl.functions``.
 """
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -81,6 +82,10 @@ def as_extra_attr(attr, layer_name):
 
 # --- layers --------------------------------------------------------------------------
 
+#: creation order of layers, so "data layers in definition order" means what it says
+_serial = itertools.count()
+
+
 class Layer:
     """A node of the network description.
 
@@ -94,6 +99,7 @@ class Layer:
 
     def __init__(self, name, inputs, size, act=None, image_shape=None, layer_attr=None):
         self.name = name
+        self.serial = next(_serial)
         self.inputs = list(inputs)
         self.size = int(size)
         self.act = act

@@ -51,7 +51,8 @@ class Network:
     def __init__(self, outputs):
         self.outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         self.layers = topological_order(self.outputs)
-        self.data_layers = [layer for layer in self.layers if isinstance(layer, DataLayer)]
+        self.data_layers = sorted((layer for layer in self.layers if isinstance(layer, DataLayer)),
+                                  key=lambda layer: layer.serial)
         self.param_specs = {}
         for layer in self.layers:
             for spec in layer.params:

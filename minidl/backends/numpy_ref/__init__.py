@@ -5,3 +5,5 @@ holds one family of ops; read any of them alone.
 """
 
 from . import basic  # noqa: F401
+from . import conv, pool  # noqa: F401
+from . import activation, cost, misc, norm  # noqa: F401

@@ -1,0 +1,82 @@
+"""``paddle.event``: what a trainer tells the ``event_handler`` while it runs.
+
+Order within one pass::
+
+    BeginPass
+      BeginIteration -> (forward, backward) -> EndForwardBackward -> (update) -> EndIteration
+      ... one group per batch ...
+    EndPass
+
+``cost`` is the batch's cost sum divided by its size; ``metrics`` maps evaluator names to
+values (``{'classification_error_evaluator': 0.12}``). ``evaluator`` is kept for scripts
+that print it.
+"""
+
+
+class Metrics:
+    """Evaluator results; prints like Paddle's evaluator (``name=value`` pairs)."""
+
+    def __init__(self, values):
+        self.values = dict(values)
+
+    def __str__(self):
+        return " ".join(f"{k}={v:.6g}" for k, v in self.values.items())
+
+    __repr__ = __str__
+
+
+class WithMetric:
+    def __init__(self, evaluator):
+        self.evaluator = evaluator if isinstance(evaluator, Metrics) else Metrics(evaluator or {})
+
+    @property
+    def metrics(self):
+        return dict(self.evaluator.values)
+
+
+class BeginPass:
+    def __init__(self, pass_id):
+        self.pass_id = pass_id
+
+
+class EndPass(WithMetric):
+    """``metrics`` are over the whole pass; ``gm`` is None (no gradient machine here)."""
+
+    def __init__(self, pass_id, evaluator=None, gm=None):
+        super().__init__(evaluator)
+        self.pass_id = pass_id
+        self.gm = gm
+
+
+class BeginIteration:
+    def __init__(self, pass_id, batch_id):
+        self.pass_id = pass_id
+        self.batch_id = batch_id
+
+
+class EndForwardBackward:
+    """Gradients are computed, parameters not yet updated."""
+
+    def __init__(self, pass_id, batch_id, gm=None):
+        self.pass_id = pass_id
+        self.batch_id = batch_id
+        self.gm = gm
+
+
+class EndIteration(WithMetric):
+    def __init__(self, pass_id, batch_id, cost, evaluator=None, gm=None):
+        super().__init__(evaluator)
+        self.pass_id = pass_id
+        self.batch_id = batch_id
+        self.cost = cost
+        self.gm = gm
+
+
+class TestResult(WithMetric):
+    """What ``trainer.test`` returns: ``cost`` (sum over samples / samples) and ``metrics``."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, evaluator, cost):
+        super().__init__(evaluator)
+        self.cost = cost

@@ -1,0 +1,84 @@
+"""``paddle.infer`` and ``paddle.inference.Inference``: run trained layers on new samples."""
+
+import numpy as np
+
+from .core import Tensor, as_numpy, no_grad
+from .feeding import Feeder
+from .layers.graph import Network, RunContext
+from .random import get_rng
+
+
+def _inference_values(parameters, specs):
+    """Parameter arrays to infer with: ModelAverage's averages when a trainer attached them."""
+    source = getattr(parameters, "model_average", None)
+    averaged = source() if callable(source) else None
+    values = {}
+    for name, spec in specs.items():
+        if not parameters.has_key(name):
+            raise ValueError(f"parameter {name} of layer {spec.owner} is missing from parameters")
+        if tuple(parameters.get_shape(name)) != spec.shape:
+            raise ValueError(f"parameter {name}: parameters hold shape "
+                             f"{tuple(parameters.get_shape(name))}, layer {spec.owner} needs "
+                             f"{spec.shape}")
+        value = averaged[name] if averaged and name in averaged else parameters.value(name)
+        values[name] = Tensor(value.reshape(spec.compute_shape))
+    return values
+
+
+class Inference:
+    """Holds the network of ``output_layer`` and the parameters; ``infer`` runs batches."""
+
+    def __init__(self, output_layer, parameters):
+        self.outputs = list(output_layer) if isinstance(output_layer, (list, tuple)) \
+            else [output_layer]
+        self.network = Network(self.outputs)
+        self.parameters = parameters
+
+    def iter_infer(self, input, feeding=None, batch_size=None):
+        """Yield ``[array per output layer]`` for each batch of ``input``."""
+        feeder = Feeder(self.network.data_layers, feeding)
+        values = _inference_values(self.parameters, self.network.param_specs)
+        samples = list(input)
+        if not samples:
+            raise ValueError("infer: input is empty; pass a list of sample tuples")
+        step = batch_size or len(samples)
+        with no_grad():
+            for start in range(0, len(samples), step):
+                ctx = RunContext(values, is_train=False, rng=get_rng())
+                outputs = self.network.forward(feeder(samples[start:start + step]), ctx,
+                                               upto=self.outputs)
+                yield [as_numpy(outputs[layer.name].data) for layer in self.outputs]
+
+    def infer(self, input, field="value", feeding=None, batch_size=None):
+        fields = [field] if isinstance(field, str) else list(field)
+        for f in fields:
+            if f not in ("value", "id"):
+                raise ValueError(f"infer: field {f!r} must be 'value' or 'id'")
+        per_output = [[] for _ in self.outputs]
+        for batch in self.iter_infer(input, feeding, batch_size):
+            for store, array in zip(per_output, batch):
+                store.append(array)
+        results = []
+        for store in per_output:
+            array = np.concatenate(store, axis=0)
+            array = array.reshape(len(array), -1) if array.ndim > 2 else array
+            for f in fields:
+                results.append(array if f == "value" else _ids(array))
+        return results[0] if len(results) == 1 else results
+
+
+def _ids(array):
+    """``field='id'``: the index of the largest value per sample (labels pass through)."""
+    if array.ndim == 1 or np.issubdtype(array.dtype, np.integer):
+        return array.reshape(len(array), -1)[:, 0] if array.ndim > 1 else array
+    return array.argmax(axis=1)
+
+
+def infer(output_layer, parameters, input, feeding=None, field="value"):
+    """Run ``output_layer`` (or a list of them) on ``input``, a list of sample tuples.
+
+    Returns one array (``field='value'``: the layer's output, ``(N, size)``;
+    ``field='id'``: argmax per sample, ``(N,)``), or a list when several layers or fields
+    are asked for.
+    """
+    return Inference(output_layer, parameters).infer(input, field=field, feeding=feeding)

@@ -1,0 +1,89 @@
+"""paddle.infer on the real Paddle tarball, output fields, topology files, plots, progress."""
+
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+
+import minidl as paddle
+
+FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "paddle_v2", "fit_a_line.tar")
+
+
+def _fit_a_line():
+    x = paddle.layer.data(name="x", type=paddle.data_type.dense_vector(13))
+    return paddle.layer.fc(input=x, size=1, act=paddle.activation.Linear())
+
+
+def test_real_tarball_predicts_x_dot_w_plus_b():
+    y = _fit_a_line()
+    with open(FIXTURE, "rb") as f:
+        parameters = paddle.parameters.Parameters.from_tar(f)
+    w = parameters.get("___fc_layer_0__.w0")[:, 0].astype(np.float64)
+    b = float(parameters.get("___fc_layer_0__.wbias")[0, 0])
+    assert b == pytest.approx(22.632673)
+    xs = np.random.default_rng(0).standard_normal((6, 13)).astype(np.float32)
+    predicted = paddle.infer(output_layer=y, parameters=parameters, input=[(x,) for x in xs])
+    assert predicted.shape == (6, 1)
+    np.testing.assert_allclose(predicted[:, 0], xs @ w + b, rtol=1e-5)
+
+
+def test_fields_and_several_outputs():
+    x = paddle.layer.data("x", paddle.data_type.dense_vector(4))
+    hidden = paddle.layer.fc(input=x, size=5, act=paddle.activation.Tanh())
+    prob = paddle.layer.fc(input=hidden, size=3, act=paddle.activation.Softmax())
+    cost = paddle.layer.classification_cost(
+        input=prob, label=paddle.layer.data("label", paddle.data_type.integer_value(3)))
+    parameters = paddle.parameters.create(cost)
+    samples = [(np.random.default_rng(i).standard_normal(4),) for i in range(7)]
+    values = paddle.infer(output_layer=prob, parameters=parameters, input=samples)
+    ids = paddle.infer(output_layer=prob, parameters=parameters, input=samples, field="id")
+    np.testing.assert_array_equal(ids, values.argmax(axis=1))
+    np.testing.assert_allclose(values.sum(axis=1), 1.0, rtol=1e-5)
+    both = paddle.infer(output_layer=[hidden, prob], parameters=parameters, input=samples)
+    assert [a.shape for a in both] == [(7, 5), (7, 3)]
+    pair = paddle.infer(output_layer=prob, parameters=parameters, input=samples,
+                        field=["value", "id"])
+    np.testing.assert_array_equal(pair[1], ids)
+    with pytest.raises(ValueError, match="field 'prob'"):
+        paddle.infer(output_layer=prob, parameters=parameters, input=samples, field="prob")
+    with pytest.raises(ValueError, match="expects a vector of 4 values"):
+        paddle.infer(output_layer=prob, parameters=parameters, input=[(np.ones(3),)])
+
+
+def test_topology_serialises_to_json_without_code():
+    y = _fit_a_line()
+    buffer = io.BytesIO()
+    paddle.topology.Topology(y).serialize_for_inference(buffer)
+    described = json.loads(buffer.getvalue())
+    assert [layer["name"] for layer in described["layers"]] == ["x", "__fc_layer_0__"]
+    assert described["layers"][1]["params"][0] == {"name": "___fc_layer_0__.w0",
+                                                   "shape": [13, 1]}
+    buffer.seek(0)
+    assert paddle.topology.load_description(buffer)["outputs"] == ["__fc_layer_0__"]
+    assert paddle.topology.Topology(y).data_type()[0][0] == "x"
+
+
+def test_ploter_collects_and_draws(tmp_path):
+    ploter = paddle.plot.Ploter("train", "test")
+    for step in range(5):
+        ploter.append("train", step, 1.0 / (step + 1))
+    with pytest.raises(ValueError, match="no curve 'valid'"):
+        ploter.append("valid", 0, 1.0)
+    pytest.importorskip("matplotlib")
+    ploter.plot(tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 0
+
+
+def test_progress_handler_prints_cost_and_metrics():
+    stream = io.StringIO()
+    bar = paddle.progress.ProgressBar(stream=stream, log_every=1)
+    bar._tqdm = None                         # the plain-line fallback
+    bar(paddle.event.BeginPass(0))
+    bar(paddle.event.EndIteration(0, 0, 0.5, {"classification_error_evaluator": 0.25}))
+    bar(paddle.event.EndPass(0, {"classification_error_evaluator": 0.2}))
+    text = stream.getvalue()
+    assert "cost=0.5000 classification_error_evaluator=0.2500" in text
+    assert "pass 0 done classification_error_evaluator=0.2000" in text
