@@ -42,18 +42,21 @@ ALEXNET = [
 OPS = ("conv2d_forward", "conv2d_grad_input", "conv2d_grad_filter")
 
 
-def interleaved_medians(steps, repeats, warmup=2):
-    """Median seconds of each step; the steps take turns, so machine noise hits all alike."""
+def median_seconds(step, repeats, warmup=2):
+    """Median time of ``step`` over ``repeats`` runs after ``warmup`` untimed ones.
+
+    Each step is timed in its own block, not interleaved with the others: OpenBLAS and
+    PyTorch's OpenMP threads spin for a while after a call, so alternating the two
+    libraries would charge each for the other's spinning threads.
+    """
     for _ in range(warmup):
-        for step in steps:
-            step()
-    times = [[] for _ in steps]
+        step()
+    times = []
     for _ in range(repeats):
-        for step, bucket in zip(steps, times):
-            start = time.perf_counter()
-            step()
-            bucket.append(time.perf_counter() - start)
-    return [statistics.median(bucket) for bucket in times]
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def our_steps(x, w, gy, geometry):
@@ -113,7 +116,7 @@ def main():
             steps = our_steps(x, w, gy, geometry)
             if torch:
                 steps.append(torch_step(torch, x, w, gy, stride, pad))
-            fwd, gin, gw, *theirs = interleaved_medians(steps, args.repeats)
+            fwd, gin, gw, *theirs = (median_seconds(step, args.repeats) for step in steps)
             ours = fwd + gin + gw
             total_ours += count * ours
             line = (f"{label:<11}{count:>3} {n:>3} {f'{c}->{f}':>10} {f'{size}x{size}':>6} {k:>2}"

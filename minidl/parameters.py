@@ -52,9 +52,11 @@ import numpy as np
 
 from . import backends
 from .core.xp import as_numpy, get_array_module
+from .io import compact as compact_format
 from .io import tarball
 from .io.atomic import atomic_write
-from .io.paramconfig import ParameterConfig, config_for, initial_distribution, shape_of
+from .io.paramconfig import (ParameterConfig, config_for, hooks_from_config,
+                             initial_distribution, shape_of)
 from .layers.graph import Network
 from .random import get_rng
 
@@ -245,6 +247,18 @@ class Parameters:
         """The ``paddle.ParameterConfig`` message of a parameter."""
         return self._configs[self._known(name)]
 
+    def hooks(self, name):
+        """The parameter's update hooks as :class:`~minidl.hooks.Hook` objects.
+
+        From its ParamSpec when the parameters were created from a network; otherwise from
+        the config's ``update_hooks`` (a tarball keeps only type and final sparsity: see
+        :func:`minidl.io.paramconfig.hooks_from_config`).
+        """
+        spec = self.spec(name)
+        if spec is not None:
+            return list(spec.attr.update_hooks)
+        return hooks_from_config(self._configs[name])
+
     def set_grad(self, name, grad):
         """Record the latest gradient (any shape with ``size`` elements; None clears it)."""
         name = self._known(name)
@@ -255,28 +269,39 @@ class Parameters:
         self._grads[name] = grad
 
     # --- tarballs ----------------------------------------------------------------------------
-    def _write_tar(self, out):
+    def _write_tar(self, out, compact, threshold):
         for name, config in self._configs.items():
-            tarball.write_parameter(out, name, as_numpy(self._values[name]),
-                                    config.SerializeToString())
+            values, message = as_numpy(self._values[name]), config.SerializeToString()
+            if compact:
+                compact_format.write_parameter(out, name, values, message, threshold)
+            else:
+                tarball.write_parameter(out, name, values, message)
 
-    def to_tar(self, f):
-        """Save as Paddle's tarball to a binary file object, or atomically to a path."""
+    def to_tar(self, f, compact=False, compact_threshold=compact_format.DEFAULT_THRESHOLD):
+        """Save as Paddle's tarball to a binary file object, or atomically to a path.
+
+        ``compact=True`` stores each parameter whose sparsity is above
+        ``compact_threshold`` in the compact format of :mod:`minidl.io.compact` (when that
+        is smaller), the others dense; ``from_tar`` reads both. Paddle reads only dense.
+        """
         if isinstance(f, (str, os.PathLike)):
             with atomic_write(f) as out:
                 if os.fspath(f).endswith((".gz", ".tgz")):
                     # mtime=0 and no file name: the same parameters give the same bytes
                     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz:
-                        self._write_tar(gz)
+                        self._write_tar(gz, compact, compact_threshold)
                 else:
-                    self._write_tar(out)
+                    self._write_tar(out, compact, compact_threshold)
             return
         _check_binary_writable(f)
-        self._write_tar(f)
+        self._write_tar(f, compact, compact_threshold)
 
     @staticmethod
     def from_tar(f):
-        """The parameters stored in a tarball (path or binary file; gzip is detected)."""
+        """The parameters stored in a tarball (path or binary file; gzip is detected).
+
+        Dense and compact value members are both recognised (by their header).
+        """
         parameters = Parameters()
         for config, values in tarball.read_parameters(f):
             parameters._add(config, values)

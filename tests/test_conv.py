@@ -253,6 +253,7 @@ def test_names_params_and_geometry():
     weight, bias = conv.params
     assert weight.name == "___conv_0__.w0" and bias.name == "___conv_0__.wbias"
     assert weight.shape == (1, 4 * 3 * 3 * 3) and weight.compute_shape == (4, 3, 3, 3)
+    assert weight.extra == {"config_dims": (), "initial_smart": False}   # as Paddle wrote it
     assert bias.shape == (4, 1) and bias.is_bias
     assert weight.default_std == pytest.approx(math.sqrt(2.0 / (3 * 3 * 3)))
     assert conv.image_shape == (4, 8, 8) and conv.size == 4 * 8 * 8

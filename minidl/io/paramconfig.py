@@ -160,6 +160,28 @@ def config_for(spec):
     return config
 
 
+def hooks_from_config(config):
+    """The :class:`~minidl.hooks.Hook` objects saved in a config's ``update_hooks``.
+
+    The message keeps only ``type`` and ``sparsity_ratio`` (Paddle's default 0.8 when
+    unset), so a ``dynamic_pruning`` hook comes back with its upper bound and the default
+    schedule (``inter_pass=3, end_pass=60, curve='log'``). A type or ratio that
+    :class:`Hook` refuses raises ValueError naming the parameter.
+    """
+    from ..hooks.spec import Hook
+    hooks = []
+    for message in config.update_hooks:
+        try:
+            if message.type == "dynamic_pruning":
+                hooks.append(Hook("dynamic_pruning", upper_bound=message.sparsity_ratio))
+            else:
+                hooks.append(Hook(message.type, sparsity_ratio=message.sparsity_ratio))
+        except ValueError as error:
+            raise ValueError(f"parameter {config.name}: saved update hook cannot be used "
+                             f"({error})") from None
+    return hooks
+
+
 def shape_of(config):
     """Paddle's ``get_shape``: ``dims``, or ``(1, size)`` when the config has none."""
     return tuple(int(d) for d in config.dims) if len(config.dims) else (1, int(config.size))

@@ -8,6 +8,10 @@ Layout (a plain tar; Paddle never closed it, so it has no end-of-archive blocks)
      dense, value size 4 bytes, N values), then N little-endian float32;
   2. ``<name>.protobuf``: the serialized ``paddle.ParameterConfig``;
 
+  (minidl's compact format for pruned parameters, :mod:`minidl.io.compact`, uses the same
+  members with another format number in the value header; it registers its decoder in
+  :data:`VALUE_FORMATS`);
+
 * tar headers in GNU format as Python 2's ``tarfile`` wrote them: mode 0644, uid/gid 0,
   empty user/group names, mtime 0, device numbers written as zeros.
 
@@ -212,6 +216,7 @@ def decode_dense(member, payload, count):
 
 
 #: value format number (first header field) -> decoder(member, payload, count) -> float32[count]
+#: (``minidl.io.compact`` adds COMPACT_FORMAT when imported, which ``minidl`` always does)
 VALUE_FORMATS = {DENSE_FORMAT: decode_dense}
 
 

@@ -8,7 +8,8 @@ values and ``*_y`` the height values (default: the same); a 2-sequence such as
 Parameters, in Paddle's names and dims:
 
 * ``_<name>.w0``: ``F * C/groups * fh * fw`` values in ``(F, C/groups, fh, fw)`` order;
-  Paddle gave conv weights no dims, so the shape reported is ``(1, size)``.
+  Paddle gave conv weights no dims (``extra["config_dims"] = ()``), so the shape reported
+  is ``(1, size)``.
   Default init ("smart"): ``N(0, sqrt(2 / (filter_size**2 * num_channels)))`` -- exactly
   Paddle's ``img_conv_layer`` formula, which uses the x filter size squared and all
   ``num_channels`` even for non-square filters or ``groups > 1``.
@@ -95,7 +96,9 @@ class ConvLayer(Layer):
         weight_size = num_filters * (channels // groups) * fh * fw
         self.weight = self.add_param(
             "w0", (1, weight_size), as_param_attr(param_attr, f"{name} param_attr"),
-            default_std=(2.0 / (fw * fw * channels)) ** 0.5, compute_shape=weight_shape)
+            default_std=(2.0 / (fw * fw * channels)) ** 0.5, compute_shape=weight_shape,
+            # Paddle's config: no dims, and the smart std written out as a plain normal
+            extra={"config_dims": (), "initial_smart": False})
         self.bias = None
         if bias_attr is not False:
             attr = as_param_attr(bias_attr, f"{name} bias_attr")
