@@ -12,7 +12,7 @@ unchanged (Paddle's ``ParameterConfig`` with the dense ``dims``), so the shape i
     offset  size       field
     0       4          format  = COMPACT_FORMAT (0x6D430001, uint32 LE)
     4       4          value size = 4 (float32)
-    12      8          N = number of dense values (uint64 LE), = config.size
+    8       8          N = number of dense values (uint64 LE), = config.size
     16      4          W = bytes per index step: 1 (uint8) or 2 (uint16)   (uint32 LE)
     20      8          E = number of entries (uint64 LE)
     28      4 * E      entry values, float32 LE

@@ -25,19 +25,21 @@ def plot_sparsity(history, path=None, names=None):
         names = [name for name, points in history.items()
                  if any(p.target is not None for p in points)]
     figure, axes = plt.subplots(figsize=(7, 4))
+    lines = []
     for index, name in enumerate(names):
         points = history[name]
         colour = f"C{index % 10}"
         passes = [p.pass_id for p in points]
-        axes.plot(passes, [p.sparsity for p in points], "o-", color=colour, label=name)
+        lines += axes.plot(passes, [p.sparsity for p in points], "o-", color=colour)
         scheduled = [(p.pass_id, p.target) for p in points if p.target is not None]
         if scheduled:
-            axes.step(*zip(*scheduled), "--", where="post", color=colour,
-                      label=f"{name} (scheduled)")
+            axes.step(*zip(*scheduled), "--", where="post", color=colour)
     axes.set_xlabel("pass")
-    axes.set_ylabel("sparsity")
+    axes.set_ylabel("sparsity (solid: reached, dashed: scheduled)")
     axes.set_ylim(0, 1)
-    axes.legend(fontsize="small")
+    # explicit labels: matplotlib would drop Paddle's names ("___fc_layer_0__.w0") as
+    # labels starting with "_"
+    axes.legend(lines, names, fontsize="small")
     if path is not None:
         figure.savefig(path)
         plt.close(figure)
