@@ -41,3 +41,11 @@ def vgg_mnist(hook_for=None):
     prediction = layer.fc(input=tmp, size=10, act=activation.Softmax(),
                           param_attr=_attr(hook_for, "fc3"))
     return layer.classification_cost(input=prediction, label=label), prediction
+
+
+#: weight parameter of each prunable group (Paddle's default names after reset_names())
+GROUP_PARAMETERS = {
+    "conv1": "___conv_0__.w0", "conv2": "___conv_1__.w0",
+    "conv3": "___conv_2__.w0", "conv4": "___conv_3__.w0",
+    "fc1": "___fc_layer_0__.w0", "fc2": "___fc_layer_1__.w0", "fc3": "___fc_layer_2__.w0",
+}
