@@ -54,7 +54,7 @@ def main(passes=200, batch_size=128):
             print(f"pass {event.pass_id}, batch {event.batch_id}, cost {event.cost:.4f}, "
                   f"{event.metrics}")
         if isinstance(event, paddle.event.EndPass):
-            with open("params_pass_%d.tar" % event.pass_id, "wb") as f:
+            with open(f"params_pass_{event.pass_id}.tar", "wb") as f:
                 trainer.save_parameter_to_tar(f)
             result = trainer.test(reader=paddle.batch(paddle.dataset.cifar.test10(),
                                                       batch_size=batch_size))
