@@ -10,7 +10,7 @@ The namespace mirrors ``paddle.v2``: ``layer``, ``activation``, ``attr``, ``data
 
 from . import (activation, attr, backends, data_type, dataset, evaluator, event, inference,
                layer, minibatch, networks, optimizer, parameters, plot, pooling, progress,
-               reader, topology, trainer)
+               reader, sparse, topology, trainer)
 from .inference import infer
 from .init import init
 from .minibatch import batch
@@ -19,4 +19,5 @@ __version__ = "0.1.0"
 
 __all__ = ["activation", "attr", "backends", "batch", "data_type", "dataset", "evaluator",
            "event", "infer", "inference", "init", "layer", "minibatch", "networks", "optimizer",
-           "parameters", "plot", "pooling", "progress", "reader", "topology", "trainer"]
+           "parameters", "plot", "pooling", "progress", "reader", "sparse", "topology",
+           "trainer"]

@@ -45,11 +45,11 @@ def main(argv=None):
         return dense.accuracy
     pretrained = dense.tarball()
 
-    stages = (0.5, 1.0)
-    print(f"\n2. static pruning to {TARGETS}, {len(stages)} stages")
+    stages = 2
+    print(f"\n2. static pruning to {TARGETS}, {stages} stages")
     static = workflow.static_pruning(build_conv_network, data, pretrained, TARGETS,
                                      stages=stages,
-                                     passes_per_stage=max(1, args.prune_passes // len(stages)))
+                                     passes_per_stage=max(1, args.prune_passes // stages))
     print(f"\n3. dynamic pruning to the same bounds in one run of {args.prune_passes} passes")
     dynamic = workflow.dynamic_pruning(build_conv_network, data, pretrained, TARGETS,
                                        passes=args.prune_passes, inter_pass=1,

@@ -31,7 +31,10 @@ class Evaluator:
 
     def add(self, outputs):
         """Accumulate one batch; ``outputs`` maps layer names to NumPy arrays."""
-        batch = self.batch_stats(outputs)
+        return self.accumulate(self.batch_stats(outputs))
+
+    def accumulate(self, batch):
+        """Add one batch's statistics (under MPI, summed over the ranks); its value."""
         self.stats = batch if self.stats is None else [a + b for a, b in zip(self.stats, batch)]
         return self.value(batch)
 

@@ -10,7 +10,21 @@ Order within one pass::
 ``cost`` is the batch's cost sum divided by its size; ``metrics`` maps evaluator names to
 values (``{'classification_error_evaluator': 0.12}``). ``evaluator`` is kept for scripts
 that print it.
+
+Under MPI every rank fires every event, with the same ``cost`` and ``metrics`` (those of the
+whole batch); ``event.rank`` says which rank fires it and ``event.is_main`` is True on rank 0
+only (in one process: 0 and True)::
+
+    if isinstance(event, paddle.event.EndPass) and event.is_main:
+        trainer.save_parameter_to_tar(f"params_pass_{event.pass_id}.tar")
 """
+
+
+class Event:
+    """What every event has: the rank that fires it (set by the trainer)."""
+
+    rank = 0
+    is_main = True
 
 
 class Metrics:
@@ -25,7 +39,7 @@ class Metrics:
     __repr__ = __str__
 
 
-class WithMetric:
+class WithMetric(Event):
     def __init__(self, evaluator):
         self.evaluator = evaluator if isinstance(evaluator, Metrics) else Metrics(evaluator or {})
 
@@ -34,7 +48,7 @@ class WithMetric:
         return dict(self.evaluator.values)
 
 
-class BeginPass:
+class BeginPass(Event):
     def __init__(self, pass_id):
         self.pass_id = pass_id
 
@@ -48,13 +62,13 @@ class EndPass(WithMetric):
         self.gm = gm
 
 
-class BeginIteration:
+class BeginIteration(Event):
     def __init__(self, pass_id, batch_id):
         self.pass_id = pass_id
         self.batch_id = batch_id
 
 
-class EndForwardBackward:
+class EndForwardBackward(Event):
     """Gradients are computed, parameters not yet updated."""
 
     def __init__(self, pass_id, batch_id, gm=None):

@@ -6,10 +6,14 @@ from .core import Tensor, as_numpy, no_grad
 from .feeding import Feeder
 from .layers.graph import Network, RunContext
 from .random import get_rng
+from .sparse.plan import SparsePlan, sparse_mode
 
 
 def _inference_values(parameters, specs):
-    """Parameter arrays to infer with: ModelAverage's averages when a trainer attached them."""
+    """Parameter Tensors to infer with: ModelAverage's averages when a trainer attached them.
+
+    Returns ``(values, averaged names)``.
+    """
     source = getattr(parameters, "model_average", None)
     averaged = source() if callable(source) else None
     values = {}
@@ -20,24 +24,42 @@ def _inference_values(parameters, specs):
             raise ValueError(f"parameter {name}: parameters hold shape "
                              f"{tuple(parameters.get_shape(name))}, layer {spec.owner} needs "
                              f"{spec.shape}")
-        value = averaged[name] if averaged and name in averaged else parameters.value(name)
+        value = averaged[name] if averaged and name in averaged \
+            else parameters.value(name, write=False)
         values[name] = Tensor(value.reshape(spec.compute_shape))
-    return values
+    return values, set(averaged or ())
 
 
 class Inference:
-    """Holds the network of ``output_layer`` and the parameters; ``infer`` runs batches."""
+    """Holds the network of ``output_layer`` and the parameters; ``infer`` runs batches.
 
-    def __init__(self, output_layer, parameters):
+    ``sparse``: ``True``, ``False`` or ``'auto'`` -- run pruned fc/conv layers with the
+    sparse kernels (see :mod:`minidl.sparse.plan`); None takes ``paddle.init(sparse=...)``.
+    After a run, ``print(inference.sparse_plan)`` shows what each layer ran and why.
+    """
+
+    def __init__(self, output_layer, parameters, sparse=None):
         self.outputs = list(output_layer) if isinstance(output_layer, (list, tuple)) \
             else [output_layer]
         self.network = Network(self.outputs)
         self.parameters = parameters
+        self._sparse = None if sparse is None else sparse_mode(sparse)
+        self.sparse_plan = SparsePlan(self._sparse_setting(), parameters)
+
+    def _sparse_setting(self):
+        if self._sparse is not None:
+            return self._sparse
+        from .init import settings
+        return sparse_mode(settings.get("sparse", "auto"), "paddle.init(sparse=...)")
 
     def iter_infer(self, input, feeding=None, batch_size=None):
         """Yield ``[array per output layer]`` for each batch of ``input``."""
         feeder = Feeder(self.network.data_layers, feeding)
-        values = _inference_values(self.parameters, self.network.param_specs)
+        values, averaged = _inference_values(self.parameters, self.network.param_specs)
+        mode = self._sparse_setting()
+        if mode != self.sparse_plan.mode:
+            self.sparse_plan = SparsePlan(mode, self.parameters)
+        plan = self.sparse_plan.bind(averaged) if mode is not False else None
         samples = list(input)
         if not samples:
             raise ValueError("infer: input is empty; pass a list of sample tuples")
@@ -45,6 +67,7 @@ class Inference:
         with no_grad():
             for start in range(0, len(samples), step):
                 ctx = RunContext(values, is_train=False, rng=get_rng())
+                ctx.sparse_plan = plan
                 outputs = self.network.forward(feeder(samples[start:start + step]), ctx,
                                                upto=self.outputs)
                 yield [as_numpy(outputs[layer.name].data) for layer in self.outputs]
@@ -74,11 +97,12 @@ def _ids(array):
     return array.argmax(axis=1)
 
 
-def infer(output_layer, parameters, input, feeding=None, field="value"):
+def infer(output_layer, parameters, input, feeding=None, field="value", sparse=None):
     """Run ``output_layer`` (or a list of them) on ``input``, a list of sample tuples.
 
     Returns one array (``field='value'``: the layer's output, ``(N, size)``;
     ``field='id'``: argmax per sample, ``(N,)``), or a list when several layers or fields
-    are asked for.
+    are asked for. ``sparse``: see :class:`Inference`.
     """
-    return Inference(output_layer, parameters).infer(input, field=field, feeding=feeding)
+    return Inference(output_layer, parameters, sparse=sparse).infer(input, field=field,
+                                                                    feeding=feeding)

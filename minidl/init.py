@@ -5,9 +5,11 @@ import warnings
 
 from . import random as _random
 from .backends import set_backend
+from .sparse.plan import sparse_mode
 
 #: what ``init`` last set; read by the trainer and ``infer``
-settings = {"use_gpu": False, "trainer_count": 1, "gpu_id": 0, "backend": None, "seed": None}
+settings = {"use_gpu": False, "trainer_count": 1, "gpu_id": 0, "backend": None, "seed": None,
+            "sparse": "auto", "distributed": None, "mpi_timeout": None, "print_all_ranks": False}
 
 _warned_trainer_count = False
 _KNOWN = set(settings) | {"sparse", "log_period", "dot_period", "show_parameter_stats_period",
@@ -21,10 +23,12 @@ def _from_environment():
     for key, value in os.environ.items():
         if key.startswith("PADDLE_INIT_"):
             name = key[len("PADDLE_INIT_"):].lower()
-            if name in ("use_gpu",):
+            if name in ("use_gpu", "print_all_ranks"):
                 found[name] = value.lower() in ("1", "true", "yes")
             elif name in ("trainer_count", "gpu_id", "seed"):
                 found[name] = int(value)
+            elif name == "mpi_timeout":
+                found[name] = float(value)
             else:
                 found[name] = value
     return found
@@ -36,6 +40,16 @@ def init(**kwargs):
     ``use_gpu=True`` selects the ``gpu`` backend (or raises, saying what is missing);
     ``backend=`` names one of ``numpy``, ``cpu``, ``gpu``; ``seed=`` makes runs
     reproducible; ``trainer_count > 1`` is accepted with a warning (one process trains).
+    ``sparse=`` (``'auto'`` by default, ``True`` or ``False``) is the default of
+    ``paddle.infer(..., sparse=...)``: whether pruned fc/conv layers run sparse kernels
+    (``'auto'``: per layer, where measured faster on this machine; see ``minidl.sparse``).
+
+    Several processes train together under MPI (``mpiexec -n N``, :mod:`minidl.distributed`):
+    ``distributed=None`` (default) uses MPI when an MPI launcher started more than one rank,
+    ``'mpi'`` always, ``'none'`` never (each process trains alone); ``mpi_timeout=`` is how
+    long (seconds, default 600) a rank waits for the others before aborting the job;
+    ``print_all_ranks=True`` keeps the standard output of every rank, not only rank 0's.
+    The MPI world size takes the place of ``trainer_count``.
     """
     global _warned_trainer_count
     options = {**_from_environment(), **kwargs}
@@ -49,14 +63,24 @@ def init(**kwargs):
         backend = "gpu"
     if backend is not None:
         set_backend(backend)
+    if options.get("distributed") not in (None, "mpi", "none"):
+        raise ValueError(f"paddle.init: distributed={options['distributed']!r} must be None, "
+                         "'mpi' or 'none'")
     trainer_count = int(options.get("trainer_count", 1))
     if trainer_count > 1 and not _warned_trainer_count:
         warnings.warn(f"paddle.init(trainer_count={trainer_count}): minidl trains in one "
-                      "process; the count is ignored", stacklevel=2)
+                      "process per MPI rank; the count is ignored (run the script with "
+                      "mpiexec -n N to train on N processes)", stacklevel=2)
         _warned_trainer_count = True
+    if "sparse" in options:
+        options["sparse"] = sparse_mode(options["sparse"], "paddle.init: sparse")
     if options.get("seed") is not None:
         _random.seed(int(options["seed"]))
-    for key in ("use_gpu", "trainer_count", "gpu_id", "backend", "seed", "sparse"):
+    for key in ("use_gpu", "trainer_count", "gpu_id", "backend", "seed", "sparse",
+                "distributed", "mpi_timeout", "print_all_ranks"):
         if key in options:
             settings[key] = options[key]
     settings["backend"] = backend or settings.get("backend")
+    # under MPI: join the job now, so that only the main rank prints from here on
+    from .distributed import get_comm
+    get_comm()

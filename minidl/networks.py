@@ -1,4 +1,5 @@
-"""``paddle.networks``: layer groups scripts use (conv+pool, VGG), built from ``paddle.layer``.
+"""``paddle.networks``: layer groups scripts use (conv+pool, VGG, separable conv), built
+from ``paddle.layer``.
 
 Group names follow Paddle: ``simple_img_conv_pool`` names its layers ``<name>_conv`` and
 ``<name>_pool`` with ``name`` defaulting to ``__conv_pool_N__``, so tarballs of networks
@@ -88,6 +89,30 @@ def img_conv_group(input, conv_num_filter, pool_size, num_channels=None, conv_pa
             tmp = layer.batch_norm(input=tmp, act=acts[i], layer_attr=attr)
     return layer.img_pool(input=tmp, stride=pool_stride, pool_size=pool_size,
                           pool_type=Max() if pool_type is None else pool_type)
+
+
+def img_separable_conv(input, num_channels, num_out_channels, filter_size, stride=1, padding=0,
+                       depth_multiplier=1, act=None, bias_attr=None, param_attr=None,
+                       shared_bias=True, layer_type="exconv", name=None):
+    """Depthwise-separable convolution (Xception, MobileNet): a depthwise conv then a 1x1.
+
+    ``<name>_depthwise_conv``: ``img_conv`` with ``groups = num_channels`` and
+    ``num_channels * depth_multiplier`` filters, linear (it runs the depthwise kernels);
+    ``<name>_pointwise_conv``: 1x1 conv to ``num_out_channels`` with ``act``. Both take
+    ``bias_attr`` and ``param_attr``; ``name`` defaults to ``__separable_conv_N__``.
+    """
+    name = name or default_name("separable_conv")
+    depthwise = layer.img_conv(name=f"{name}_depthwise_conv", input=input,
+                               num_channels=num_channels,
+                               num_filters=num_channels * depth_multiplier, groups=num_channels,
+                               filter_size=filter_size, stride=stride, padding=padding,
+                               act=Linear(), bias_attr=bias_attr, param_attr=param_attr,
+                               shared_biases=shared_bias, layer_type=layer_type)
+    return layer.img_conv(name=f"{name}_pointwise_conv", input=depthwise,
+                          num_channels=num_channels * depth_multiplier,
+                          num_filters=num_out_channels, filter_size=1, stride=1, padding=0,
+                          act=act, bias_attr=bias_attr, param_attr=param_attr,
+                          shared_biases=shared_bias)
 
 
 def small_vgg(input_image, num_channels, num_classes):

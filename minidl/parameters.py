@@ -128,6 +128,9 @@ class Parameters:
         self._values = {}   # name -> backend float32 array shaped as Paddle dims
         self._specs = {}    # name -> ParamSpec (parameters made by create)
         self._grads = {}    # name -> latest gradient (backend array, any shape of that size)
+        # name -> count of the times the value may have changed: caches derived from a
+        # value (minidl.sparse's CSR layouts) compare it to know when to rebuild
+        self._versions = {}
 
     # --- building ------------------------------------------------------------------------
     def _add(self, config, value, spec=None):
@@ -211,6 +214,7 @@ class Parameters:
         """Replace the value (same shape as ``get_shape(name)``, cast to float32)."""
         target = self._values[self._known(name)]
         target[...] = self._converted(name, value, target)
+        self._changed(name)
 
     __setitem__ = set
 
@@ -224,14 +228,28 @@ class Parameters:
         return np.array(as_numpy(grad), dtype=np.float32, copy=True).reshape(shape)
 
     # --- internal API ----------------------------------------------------------------------
-    def value(self, name):
-        """The live backend array (float32, Paddle dims) on the current backend."""
+    def value(self, name, write=True):
+        """The live backend array (float32, Paddle dims) on the current backend.
+
+        The caller may write into it, so the parameter's :meth:`version` moves; fetch it
+        again before each write rather than keeping it. ``write=False`` promises to only
+        read it (inference does) and leaves the version alone.
+        """
         name = self._known(name)
+        if write:
+            self._changed(name)
         array = self._values[name]
         xp = backends.xp()
         if get_array_module(array) is not xp:
             array = self._values[name] = xp.asarray(as_numpy(array))
         return array
+
+    def version(self, name):
+        """A number that changes whenever the value may have changed (set, value(), tar)."""
+        return self._versions.get(self._known(name), 0)
+
+    def _changed(self, name):
+        self._versions[name] = self._versions.get(name, 0) + 1
 
     def compute_view(self, name):
         """The live value reshaped to the layer's ``compute_shape`` (a view, no copy)."""
@@ -326,4 +344,5 @@ class Parameters:
         for name, values in updates:
             target = self._values[name]
             target[...] = get_array_module(target).asarray(values)
+            self._changed(name)
         return [name for name, _ in updates]

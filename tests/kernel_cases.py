@@ -29,3 +29,73 @@ def _matmul(draw):
 
 
 CASES["matmul"] = _matmul()
+
+
+# --- sparse inference kernels (cases drawn in sparse_cases.py) --------------------------
+from sparse_cases import (conv_cases, csr_matmul_args, direct_sparse_conv2d_args,  # noqa: E402
+                          fc_cases)
+
+CASES["csr_matmul"] = fc_cases().map(csr_matmul_args)
+CASES["direct_sparse_conv2d"] = conv_cases().map(direct_sparse_conv2d_args)
+# sums of up to a few hundred products taken in another order than the reference's BLAS
+TOLERANCE["csr_matmul"] = TOLERANCE["direct_sparse_conv2d"] = (1e-4, 1e-4)
+
+
+# --- depthwise convolution (numpy_ref/depthwise.py, numba_cpu/depthwise.py) --------------
+@st.composite
+def depthwise_cases(draw, max_batch=3, dtype=np.float32):
+    """``(x, w, stride, padding)``: filters 1x1, 3x3, 5x5 and 3x5 / 5x3, depth multiplier
+    1-3, stride 1-3, padding 0-2 (also wider than the filter reaches), batch from 1."""
+    kh = draw(st.sampled_from([1, 3, 3, 5]))
+    kw = draw(st.sampled_from([kh, kh, 3]))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    h = draw(st.integers(max(1, kh - 2 * padding[0]), 11))
+    w = draw(st.integers(max(1, kw - 2 * padding[1]), 11))
+    n = draw(st.sampled_from([1, 1, 2]) | st.integers(1, max_batch))
+    c, m = draw(st.integers(1, 4)), draw(st.sampled_from([1, 1, 2, 3]))
+    seed = draw(st.integers(0, 2**16))
+    return (arrays((n, c, h, w), seed, dtype=dtype), arrays((c * m, 1, kh, kw), seed + 1,
+                                                              dtype=dtype), stride, padding)
+
+
+def depthwise_output_shape(x, w, stride, padding):
+    from minidl.backends.numpy_ref.conv import conv_output_size
+    return (x.shape[0], w.shape[0]) + tuple(
+        conv_output_size(size, k, s, p)
+        for size, k, s, p in zip(x.shape[2:], w.shape[2:], stride, padding))
+
+
+def _depthwise_grad_input_args(case):
+    x, w, stride, padding = case
+    gy = arrays(depthwise_output_shape(*case), int(abs(x.sum()) * 1000) % 2**16, dtype=x.dtype)
+    return (gy, w, x.shape, stride, padding), {}
+
+
+def _depthwise_grad_filter_args(case):
+    x, w, stride, padding = case
+    gy = arrays(depthwise_output_shape(*case), int(abs(w.sum()) * 1000) % 2**16, dtype=x.dtype)
+    return (x, gy, w.shape, stride, padding), {}
+
+
+CASES["depthwise_conv2d_forward"] = depthwise_cases().map(lambda case: (case, {}))
+CASES["depthwise_conv2d_grad_input"] = depthwise_cases().map(_depthwise_grad_input_args)
+CASES["depthwise_conv2d_grad_filter"] = depthwise_cases().map(_depthwise_grad_filter_args)
+# sums of up to ~400 float32 products, taken in another order than the reference's einsum
+TOLERANCE["depthwise_conv2d_grad_input"] = TOLERANCE["depthwise_conv2d_grad_filter"] = (
+    1e-4, 1e-4)
+
+
+# --- batch norm with fixed statistics (numba_cpu/norm.py) ---------------------------------
+@st.composite
+def _batch_norm_infer(draw):
+    n, c, length = draw(st.integers(1, 4)), draw(st.integers(1, 6)), draw(st.integers(1, 40))
+    seed = draw(st.integers(0, 2**16))
+    x = arrays((n, c, length), seed, -3, 3)
+    gamma, beta, mean = (arrays((c,), seed + k) for k in (1, 2, 3))
+    var = arrays((c,), seed + 4, -0.1, 2)           # a negative variance is clipped to 0
+    return (x, gamma, beta if draw(st.booleans()) else None, mean, var, 1e-5), {}
+
+
+CASES["batch_norm_forward_infer"] = _batch_norm_infer()
+TOLERANCE["batch_norm_forward_infer"] = (1e-4, 1e-4)   # 1/sqrt(eps) ~ 316 scales rounding

@@ -1,7 +1,8 @@
 """Arithmetic, matmul, reshape and reductions on Tensors (the chain rule in small pieces)."""
 
 from ..backends import kernel
-from ..core.tensor import Function, as_tensor
+from ..core.tensor import Function, Tensor, as_tensor
+from ..core.xp import get_array_module
 
 
 def _unbroadcast(grad, shape):
@@ -86,16 +87,23 @@ class SumAll(Function):
         return xp.broadcast_to(gy, self.input_shape).copy()
 
 
+def _operands(a, b):
+    """Both operands as Tensors on one device: a Python number beside a CuPy Tensor must
+    become a CuPy scalar, not a NumPy one (CuPy refuses to mix the two)."""
+    xp = get_array_module(*(v.data if isinstance(v, Tensor) else v for v in (a, b)))
+    return as_tensor(a, xp), as_tensor(b, xp)
+
+
 def add(a, b):
-    return Add()(as_tensor(a), as_tensor(b))
+    return Add()(*_operands(a, b))
 
 
 def sub(a, b):
-    return Sub()(as_tensor(a), as_tensor(b))
+    return Sub()(*_operands(a, b))
 
 
 def mul(a, b):
-    return Mul()(as_tensor(a), as_tensor(b))
+    return Mul()(*_operands(a, b))
 
 
 def neg(a):

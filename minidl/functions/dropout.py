@@ -8,6 +8,8 @@ Paddle v2 did not, and trained weights depend on it.)
 
 import numbers
 
+import numpy as np
+
 from ..core.tensor import Function
 
 
@@ -44,11 +46,26 @@ def check_rate(rate, what="dropout"):
     return float(rate)
 
 
+def _uniform(rng, shape, xp):
+    """Draws in ``[0, 1)`` of ``shape`` on ``xp``'s device, driven by the run's ``rng``.
+
+    On the host they come from ``rng`` itself. On the GPU they are drawn there -- copying a
+    mask the size of the activation to the device every batch would cost more than the
+    layer -- by a cuRAND Philox generator seeded from ``rng``: a seeded run is still
+    reproducible, though its masks differ from the CPU run's.
+    """
+    if xp is np:
+        return rng.random(shape)
+    seed = int(rng.integers(2**63))
+    generator = xp.random.RandomState(seed, method=xp.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10)
+    return generator.random_sample(shape, dtype=xp.float32)
+
+
 def dropout(x, rate, is_train, rng):
     """Apply Paddle's dropout to the Tensor ``x``.
 
-    ``rng``: the numpy ``Generator`` the mask is drawn from (the run's random state), so a
-    seeded run is reproducible on every backend; the mask is then moved to ``x``'s device.
+    ``rng``: the numpy ``Generator`` the mask is drawn from, or seeded from on the GPU (the
+    run's random state), so a seeded run is reproducible on every backend.
     """
     rate = check_rate(rate)
     if rate == 0:
@@ -57,8 +74,8 @@ def dropout(x, rate, is_train, rng):
         return Scale(1.0 - rate)(x)
     if rng is None:
         raise ValueError("dropout in training needs a random generator (RunContext.rng)")
-    keep = rng.random(x.shape) > rate
-    return MaskMultiply(x.xp.asarray(keep, dtype=x.dtype))(x)
+    keep = _uniform(rng, x.shape, x.xp) > rate
+    return MaskMultiply(keep.astype(x.dtype))(x)
 
 
 def dropout_with_mask(x, mask):

@@ -128,10 +128,18 @@ class Layer:
         raise NotImplementedError(f"layer type {self.type!r} defines no forward")
 
     def compute(self, ctx, xs):
-        """forward, then the activation, then ``ExtraAttr(drop_rate=...)`` dropout."""
-        y = self.forward(ctx, xs)
-        if self.act is not None:
-            y = self.act(y)
+        """forward, then the activation, then ``ExtraAttr(drop_rate=...)`` dropout.
+
+        At inference a sparse plan (``ctx.sparse_plan``, see ``minidl.sparse.plan``) may
+        run forward and activation as one sparse kernel; it returns the activated output,
+        or None to leave the layer dense.
+        """
+        plan = getattr(ctx, "sparse_plan", None)
+        y = plan.forward(self, ctx, xs) if plan is not None else None
+        if y is None:
+            y = self.forward(ctx, xs)
+            if self.act is not None:
+                y = self.act(y)
         if self.layer_attr.drop_rate:
             from ..functions.dropout import dropout
             y = dropout(y, self.layer_attr.drop_rate, ctx.is_train, ctx.rng)

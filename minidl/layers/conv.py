@@ -23,8 +23,9 @@ from ..functions.basic import add, reshape
 from ..functions.conv import conv2d, conv_output_size
 from .base import Layer, as_layer_list, as_param_attr, default_name, image_geometry, pair
 
-#: layer_type values that mean an ordinary convolution on any device
-_CONV_TYPES = (None, "exconv", "cudnn_conv", "mkldnn_conv", "conv")
+#: layer_type values that mean an ordinary convolution on any device (with groups == C,
+#: whatever the type, conv2d runs the depthwise kernels)
+_CONV_TYPES = (None, "exconv", "cudnn_conv", "mkldnn_conv", "conv", "depthwise_conv")
 _TRANS_TYPES = ("exconvt", "cudnn_convt", "convt")
 
 

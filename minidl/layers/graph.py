@@ -37,6 +37,8 @@ class RunContext:
         self.rng = rng
         #: layers record side results here (e.g. batch-norm batch statistics)
         self.updates = {}
+        #: inference only: a minidl.sparse.SparsePlan that may run fc/conv layers sparse
+        self.sparse_plan = None
 
     def param(self, spec):
         try:

@@ -94,6 +94,14 @@ def col2im(cols, input_shape, kernel, out_size, stride, padding, dilation):
     return xp.ascontiguousarray(frame[:, py:py + h, px:px + w, :].transpose(3, 0, 1, 2))
 
 
+def _is_pointwise(filter_shape, stride, padding, groups):
+    """1x1 filters, stride 1, no padding, one group: the convolution is a matrix product over
+    channels per image, ``y[n] = W @ x[n]``, computed without im2col or transposes (MobileNet's
+    pointwise convolutions; dilation does not matter for a 1x1 filter)."""
+    return (tuple(filter_shape[2:]) == (1, 1) and tuple(stride) == (1, 1)
+            and tuple(padding) == (0, 0) and groups == 1)
+
+
 def _filters_by_group(w, groups):
     """``(F, C/G, kh, kw)`` -> ``(G, F/G, C/G * kh * kw)`` (a view)."""
     return w.reshape(groups, w.shape[0] // groups, -1)
@@ -115,6 +123,9 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
     """
     xp = get_array_module(x, w)
     kernel, (oh, ow) = _geometry(x.shape, w.shape, stride, padding, dilation, groups)
+    if _is_pointwise(w.shape, stride, padding, groups):
+        n, c = x.shape[:2]
+        return xp.matmul(w.reshape(-1, c), x.reshape(n, c, oh * ow)).reshape(n, -1, oh, ow)
     cols = im2col(x, kernel, (oh, ow), stride, padding, dilation, groups)
     y = xp.matmul(_filters_by_group(w, groups), cols)            # (G, F/G, OH*OW*N)
     return xp.ascontiguousarray(y.reshape(w.shape[0], oh, ow, x.shape[0]).transpose(3, 0, 1, 2))
@@ -128,6 +139,9 @@ def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
     """
     xp = get_array_module(gy, w)
     kernel, out_size = _geometry(input_shape, w.shape, stride, padding, dilation, groups)
+    if _is_pointwise(w.shape, stride, padding, groups):
+        n, c, h, wd = input_shape
+        return xp.matmul(w.reshape(-1, c).T, gy.reshape(n, -1, h * wd)).reshape(input_shape)
     gcols = xp.matmul(_filters_by_group(w, groups).transpose(0, 2, 1), _grad_by_group(gy, groups))
     return col2im(gcols, input_shape, kernel, out_size, stride, padding, dilation)
 
@@ -140,6 +154,10 @@ def conv2d_grad_filter(x, gy, filter_shape, stride, padding, dilation, groups):
     """
     xp = get_array_module(x, gy)
     kernel, out_size = _geometry(x.shape, filter_shape, stride, padding, dilation, groups)
+    if _is_pointwise(filter_shape, stride, padding, groups):
+        n, c, h, wd = x.shape
+        per_image = xp.matmul(gy.reshape(n, -1, h * wd), x.reshape(n, c, h * wd).transpose(0, 2, 1))
+        return per_image.sum(axis=0).reshape(filter_shape)
     cols = im2col(x, kernel, out_size, stride, padding, dilation, groups)
     gw = xp.matmul(_grad_by_group(gy, groups), cols.transpose(0, 2, 1))
     return gw.reshape(filter_shape)

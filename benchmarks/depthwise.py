@@ -1,0 +1,338 @@
+"""Depthwise convolution and MobileNet v1 on the CPU: minidl against PyTorch, and against
+minidl's own grouped im2col path (``groups = C``), same process, same shapes.
+
+    python benchmarks/depthwise.py [--repeats 7] [--markdown FILE] [--threads N] [--keep-heap]
+
+1. The distinct 3x3 depthwise layers of MobileNet v1 at 224x224 (those of
+   ``shared/reference/peer-baselines.md``), batch 1 and 8: forward alone, and forward +
+   backward (input and filter gradients) as one step, for
+   * minidl: the kernels ``conv2d`` dispatches ``groups == C`` to (Numba on ``cpu``);
+   * grouped im2col: minidl's reference convolution with ``groups = C``;
+   * PyTorch: ``torch.nn.functional.conv2d(groups=C)`` (+ autograd for both gradients).
+2. The whole network (``minidl.models.mobilenet``, 102 classes): forward at batch 1
+   (inference: moving statistics, no graph) and forward + backward at batch 8 (training
+   mode), against the same network in PyTorch (eval / train mode).
+
+``--threads N`` gives every library N threads (OpenBLAS, Numba, PyTorch); by default each
+uses its own default (all cores). Times are medians of ``--repeats`` runs after two warm-up
+runs, in milliseconds. Each
+measurement is a block of its own (never interleaved with another library): OpenBLAS,
+Numba's and PyTorch's worker threads spin for a while after a call and would be charged
+to the next library otherwise. Every layer's inputs are checked against PyTorch's output.
+
+``--keep-heap`` raises glibc's trim and mmap thresholds (``mallopt``) before anything runs,
+for both libraries: freed activations are then reused instead of being returned to the
+kernel and page-faulted back in on the next call, which on this machine costs more than
+the arithmetic of many layers (see "Lessons" in peer-baselines.md). The default run leaves
+malloc alone.
+
+On machines that set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (see the environment notes),
+unset both for this command only: they slow a current NumPy's OpenBLAS.
+"""
+
+import argparse
+import ctypes
+import math
+import os
+import statistics
+import sys
+import time
+
+
+def _threads_from_command_line():
+    """``--threads N`` must reach OpenBLAS, Numba and OpenMP before they load."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--threads", type=int)
+    threads = early.parse_known_args()[0].threads
+    if threads:
+        for name in ("OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS", "OMP_NUM_THREADS"):
+            os.environ[name] = str(threads)
+    return threads
+
+
+THREADS = _threads_from_command_line() if __name__ == "__main__" else None
+
+import numpy as np  # noqa: E402  (after the thread counts are set)
+
+#: (channels, input size, stride): MobileNet v1's distinct depthwise layers at 224x224
+LAYERS = [(32, 112, 1), (128, 56, 2), (512, 14, 1), (512, 14, 2), (1024, 7, 1)]
+BATCHES = (1, 8)
+CLASSES = 102
+TARGETS = {"layers_vs_torch": 0.8, "speedup_vs_grouped": 10.0, "network_forward_vs_torch": 1.5}
+OPS = ("depthwise_conv2d_forward", "depthwise_conv2d_grad_input", "depthwise_conv2d_grad_filter")
+
+
+def keep_heap():
+    """Never trim the heap and serve blocks up to 32 MB from it (glibc ``mallopt``)."""
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_trim_threshold, 1 << 30)) and \
+        bool(libc.mallopt(m_mmap_threshold, 32 << 20))
+
+
+def median_ms(step, repeats, warmup=2):
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def geometric_mean(values):
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+# --- layers -------------------------------------------------------------------------------
+
+def layer_steps(kernels, x, w, gy, geometry):
+    """``(forward, forward + both gradients)`` of one set of kernels."""
+    forward, grad_input, grad_filter = kernels
+
+    def both():
+        forward(x, w, *geometry)
+        grad_input(gy, w, x.shape, *geometry)
+        grad_filter(x, gy, w.shape, *geometry)
+    return (lambda: forward(x, w, *geometry)), both
+
+
+def grouped_kernels(reference_conv, groups):
+    """The reference im2col convolution with ``groups = C``, in the depthwise signatures."""
+    extra = ((1, 1), groups)
+    return (lambda x, w, s, p: reference_conv.conv2d_forward(x, w, s, p, *extra),
+            lambda gy, w, shape, s, p: reference_conv.conv2d_grad_input(gy, w, shape, s, p,
+                                                                        *extra),
+            lambda x, gy, shape, s, p: reference_conv.conv2d_grad_filter(x, gy, shape, s, p,
+                                                                         *extra))
+
+
+def torch_layer_steps(torch, x, w, gy, stride, channels):
+    tx = torch.from_numpy(x).requires_grad_(True)
+    tw = torch.from_numpy(w).requires_grad_(True)
+    tgy = torch.from_numpy(gy)
+    conv = torch.nn.functional.conv2d
+
+    def forward():
+        with torch.no_grad():
+            conv(tx, tw, stride=stride, padding=1, groups=channels)
+
+    def both():
+        tx.grad = tw.grad = None
+        conv(tx, tw, stride=stride, padding=1, groups=channels).backward(tgy)
+    return forward, both, conv(tx, tw, stride=stride, padding=1, groups=channels).detach()
+
+
+def bench_layers(torch, repeats):
+    from minidl.backends import get_kernel
+    from minidl.backends.numpy_ref import conv as reference_conv
+
+    ours = tuple(get_kernel(op) for op in OPS)
+    rng = np.random.default_rng(0)
+    rows = []
+    for batch in BATCHES:
+        for channels, size, stride in LAYERS:
+            x = rng.standard_normal((batch, channels, size, size), dtype=np.float32)
+            w = rng.standard_normal((channels, 1, 3, 3), dtype=np.float32)
+            geometry = ((stride, stride), (1, 1))
+            y = ours[0](x, w, *geometry)
+            gy = rng.standard_normal(y.shape, dtype=np.float32)
+            row = {"batch": batch, "channels": channels, "size": size, "stride": stride}
+            row["ours_fwd"], row["ours_fb"] = (median_ms(s, repeats)
+                                               for s in layer_steps(ours, x, w, gy, geometry))
+            grouped = layer_steps(grouped_kernels(reference_conv, channels), x, w, gy, geometry)
+            row["grouped_fwd"], row["grouped_fb"] = (median_ms(s, max(3, repeats // 2))
+                                                     for s in grouped)
+            if torch is not None:
+                forward, both, want = torch_layer_steps(torch, x, w, gy, stride, channels)
+                np.testing.assert_allclose(y, want.numpy(), rtol=1e-3, atol=1e-3)
+                row["torch_fwd"], row["torch_fb"] = median_ms(forward, repeats), \
+                    median_ms(both, repeats)
+            rows.append(row)
+            print(".", end="", flush=True, file=sys.stderr)
+    print(file=sys.stderr)
+    return rows
+
+
+# --- the whole network ----------------------------------------------------------------------
+
+def minidl_network(batch, train):
+    """A step of minidl's MobileNet v1: inference forward, or training forward + backward."""
+    import minidl as paddle
+    from minidl import random as minidl_random
+    from minidl.core import Tensor, no_grad
+    from minidl.layers.base import reset_names
+    from minidl.layers.graph import Network, RunContext
+    from minidl.models.mobilenet import image_layer, mobile_net
+
+    reset_names()
+    minidl_random.seed(0)
+    out = mobile_net(image_layer(224), CLASSES)
+    network = Network(out)
+    parameters = paddle.parameters.create(out)
+    tensors = {}
+    for name, spec in network.param_specs.items():
+        value = parameters.value(name).reshape(spec.compute_shape)
+        if name.endswith(".w2"):            # moving variance: Paddle starts it at 0, torch at 1
+            value = np.ones_like(value)
+        tensors[name] = Tensor(value, requires_grad=train and not spec.static)
+    rng = np.random.default_rng(0)
+    feed = {"image": rng.standard_normal((batch, 3 * 224 * 224), dtype=np.float32)}
+    gy = rng.standard_normal((batch, CLASSES), dtype=np.float32)
+
+    def step():
+        if not train:
+            with no_grad():
+                return network.forward(feed, RunContext(tensors))[out.name]
+        for tensor in tensors.values():
+            tensor.grad = None
+        ctx = RunContext(tensors, is_train=True, rng=minidl_random.get_rng())
+        network.forward(feed, ctx)[out.name].backward(gy)
+    return step
+
+
+def torch_network(torch, batch, train):
+    nn = torch.nn
+
+    def conv_bn(c_in, c_out, kernel, stride, groups):
+        return [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False),
+                nn.BatchNorm2d(c_out), nn.ReLU()]
+
+    from minidl.models.mobilenet import BLOCKS
+    layers = conv_bn(3, 32, 3, 2, 1)
+    for c_in, c_out, stride in BLOCKS:
+        layers += conv_bn(c_in, c_in, 3, stride, c_in) + conv_bn(c_in, c_out, 1, 1, 1)
+    layers += [nn.AvgPool2d(7), nn.Flatten(), nn.Linear(1024, CLASSES), nn.Softmax(dim=1)]
+    model = nn.Sequential(*layers).train(train)
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.standard_normal((batch, 3, 224, 224), dtype=np.float32))
+    gy = torch.from_numpy(rng.standard_normal((batch, CLASSES), dtype=np.float32))
+
+    def step():
+        if not train:
+            with torch.no_grad():
+                return model(x)
+        model.zero_grad(set_to_none=True)
+        model(x).backward(gy)
+    return step
+
+
+def bench_network(torch, repeats):
+    rows = []
+    for label, batch, train in (("forward", 1, False), ("forward + backward", 8, True)):
+        row = {"what": label, "batch": batch,
+               "ours": median_ms(minidl_network(batch, train), repeats)}
+        if torch is not None:
+            row["torch"] = median_ms(torch_network(torch, batch, train), repeats)
+        rows.append(row)
+    return rows
+
+
+# --- report -------------------------------------------------------------------------------
+
+def layer_table(rows, torch):
+    head = "| C, H, stride | batch | minidl fwd | minidl f+b | grouped im2col f+b | speedup |"
+    rule = "|---|---|---|---|---|---|"
+    if torch:
+        head += " torch fwd | torch f+b | minidl / torch (f+b) |"
+        rule += "---|---|---|"
+    lines = [head, rule]
+    for r in rows:
+        line = (f"| {r['channels']}, {r['size']}, {r['stride']} | {r['batch']} "
+                f"| {r['ours_fwd']:.2f} | {r['ours_fb']:.2f} | {r['grouped_fb']:.1f} "
+                f"| {r['grouped_fb'] / r['ours_fb']:.0f}x |")
+        if torch:
+            line += (f" {r['torch_fwd']:.2f} | {r['torch_fb']:.2f} "
+                     f"| {r['ours_fb'] / r['torch_fb']:.2f} |")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def network_table(rows, torch):
+    lines = ["| MobileNet v1, 224, 102 classes | batch | minidl | "
+             + ("torch | minidl / torch |" if torch else ""),
+             "|---|---|---|" + ("---|---|" if torch else "")]
+    for r in rows:
+        line = f"| {r['what']} | {r['batch']} | {r['ours']:.1f} |"
+        if torch:
+            line += f" {r['torch']:.1f} | {r['ours'] / r['torch']:.2f} |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def verdicts(layers, network, torch):
+    lines = []
+    for batch in BATCHES:
+        rows = [r for r in layers if r["batch"] == batch]
+        speedup = geometric_mean([r["grouped_fb"] / r["ours_fb"] for r in rows])
+        lines.append(f"- batch {batch}: f+b geometric mean {speedup:.0f}x faster than grouped "
+                     f"im2col (target >= {TARGETS['speedup_vs_grouped']:.0f}x: "
+                     f"{'met' if speedup >= TARGETS['speedup_vs_grouped'] else 'NOT met'})")
+        if torch:
+            ratio = geometric_mean([r["ours_fb"] / r["torch_fb"] for r in rows])
+            fwd = geometric_mean([r["ours_fwd"] / r["torch_fwd"] for r in rows])
+            lines.append(f"- batch {batch}: f+b geometric mean {ratio:.2f}x PyTorch's time "
+                         f"(forward alone {fwd:.2f}x; target <= "
+                         f"{TARGETS['layers_vs_torch']}: "
+                         f"{'met' if ratio <= TARGETS['layers_vs_torch'] else 'NOT met'})")
+    if torch:
+        ratio = network[0]["ours"] / network[0]["torch"]
+        lines.append(f"- MobileNet v1 forward, batch 1: {ratio:.2f}x PyTorch's time (target <= "
+                     f"{TARGETS['network_forward_vs_torch']}: "
+                     f"{'met' if ratio <= TARGETS['network_forward_vs_torch'] else 'NOT met'})")
+    return "\n".join(lines)
+
+
+def environment(torch, heap):
+    import numba
+
+    from minidl.backends import kernel_table
+    table = kernel_table()
+    kernels = "; ".join(f"{op}: {table[op]}" for op in OPS[:1] + ("conv2d_forward",))
+    found = (f"numpy {np.__version__}, numba {numba.__version__} "
+             f"({numba.config.THREADING_LAYER} layer, {numba.get_num_threads()} threads), "
+             f"{os.cpu_count()} cores, OpenBLAS threads "
+             f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
+    if torch:
+        found += f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    found += f"; malloc: {'heap kept (--keep-heap)' if heap else 'glibc defaults'}"
+    return f"{found}\n{kernels}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--markdown", help="also write the tables to this file")
+    parser.add_argument("--keep-heap", action="store_true",
+                        help="keep freed memory in the heap (mallopt) for both libraries")
+    parser.add_argument("--skip-network", action="store_true")
+    parser.add_argument("--threads", type=int,
+                        help="threads for every library (default: their own defaults)")
+    args = parser.parse_args()
+    heap = keep_heap() if args.keep_heap else False
+    try:
+        import torch
+        if THREADS:
+            torch.set_num_threads(THREADS)
+    except Exception:  # not installed, or broken: the comparison columns are left out
+        torch = None
+
+    layers = bench_layers(torch, args.repeats)
+    network = [] if args.skip_network else bench_network(torch, args.repeats)
+    text = ["Environment: " + environment(torch, heap), "",
+            f"Depthwise 3x3 layers (ms, medians of {args.repeats}; grouped im2col: "
+            f"{max(3, args.repeats // 2)}):", "", layer_table(layers, torch), ""]
+    if network:
+        text += ["Whole network (ms):", "", network_table(network, torch), ""]
+    text += ["Targets:", "", verdicts(layers, network, torch) if network else
+             verdicts(layers, [{"ours": 1, "torch": 1}], None)]
+    report = "\n".join(text)
+    print(report)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(report + "\n")
+
+
+if __name__ == "__main__":
+    main()

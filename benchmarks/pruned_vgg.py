@@ -1,0 +1,119 @@
+"""A pruned VGG-16 (CIFAR variant, 32x32) end to end: minidl dense vs sparse vs PyTorch dense.
+
+The design's sparsities (``shared/reference/seed.md``): the first two convs 0.5, the other
+eleven 0.8, the three fc layers 0.99, each weight magnitude-pruned. ``paddle.infer``-style
+batches of 1 and 16 through ``paddle.inference.Inference`` with ``sparse=False``,
+``'auto'`` and ``True`` (all fc/conv layers sparse), and the same network and weights in
+PyTorch (``torch.nn`` dense, no_grad). Medians of several runs after warm-up; the 'auto'
+plan of each batch size is printed (which layers ran sparse, and the measured times).
+
+    python benchmarks/pruned_vgg.py [--repeats 9]
+
+Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for this command where the machine sets them.
+"""
+
+import argparse
+
+import numpy as np
+from sparse_common import machine, magnitude_pruned, median_ms, optional
+
+import minidl as paddle
+from minidl.backends import set_backend
+from minidl.networks import vgg_16_network
+
+
+def pruned_vgg(rng):
+    """The network, its pruned Parameters, and the weights in order (for PyTorch)."""
+    img = paddle.layer.data("img", paddle.data_type.dense_vector(3 * 32 * 32), height=32,
+                            width=32)
+    out = vgg_16_network(img, num_channels=3, num_classes=10)
+    parameters = paddle.parameters.create(out)
+    convs = [n for n in parameters.names() if n.startswith("___conv") and n.endswith(".w0")]
+    fcs = [n for n in parameters.names() if n.startswith("___fc") and n.endswith(".w0")]
+    assert len(convs) == 13 and len(fcs) == 3, (convs, fcs)
+    for i, name in enumerate(convs + fcs):
+        sparsity = 0.5 if i < 2 else 0.8 if i < 13 else 0.99
+        parameters.set(name, magnitude_pruned(parameters.get(name), sparsity))
+    for name in parameters.names():
+        if name.endswith("wbias"):
+            shape = parameters.get_shape(name)
+            parameters.set(name, (rng.standard_normal(shape) * 0.01).astype(np.float32))
+    return out, parameters, convs, fcs
+
+
+def torch_vgg(torch, parameters, convs, fcs):
+    """The same network in torch.nn with the same weights."""
+    nn = torch.nn
+    layers, channels = [], 3
+    for i, name in enumerate(convs):
+        w = parameters.get(name).reshape(-1, channels, 3, 3)
+        conv = nn.Conv2d(channels, w.shape[0], 3, padding=1)
+        conv.weight.data = torch.from_numpy(w)
+        conv.bias.data = torch.from_numpy(parameters.get(name[:-3] + ".wbias").reshape(-1))
+        layers += [conv, nn.ReLU()]
+        if i in (1, 3, 6, 9, 12):
+            layers.append(nn.MaxPool2d(2, 2))
+        channels = w.shape[0]
+    layers.append(nn.Flatten())
+    for i, name in enumerate(fcs):
+        w = parameters.get(name)
+        fc = nn.Linear(*w.shape)
+        fc.weight.data = torch.from_numpy(np.ascontiguousarray(w.T))
+        fc.bias.data = torch.from_numpy(parameters.get(name[:-3] + ".wbias").reshape(-1))
+        layers += [fc, nn.ReLU() if i < 2 else nn.Softmax(dim=1)]
+    return nn.Sequential(*layers).eval()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=9)
+    args = parser.parse_args()
+    set_backend("cpu")
+    torch = optional("torch")
+    print(machine())
+    rng = np.random.default_rng(0)
+    out, parameters, convs, fcs = pruned_vgg(rng)
+    model = torch_vgg(torch, parameters, convs, fcs) if torch is not None else None
+    inferences = {mode: paddle.inference.Inference(out, parameters, sparse=mode)
+                  for mode in (False, "auto", True)}
+    print(f"medians of {args.repeats} runs, ms\n")
+    print("| batch | minidl dense | minidl auto | minidl all sparse | torch dense "
+          "| dense / auto | torch / auto |")
+    print("|---|---|---|---|---|---|---|")
+    plans = {}
+    for batch in (1, 16):
+        images = rng.standard_normal((batch, 3 * 32 * 32)).astype(np.float32)
+        print(row(images, inferences, model, torch, args.repeats), flush=True)
+        plans[batch] = inferences["auto"].sparse_plan.table(batch)
+    for batch, plan in plans.items():
+        print(f"\n'auto' plan at batch {batch}:\n{plan}")
+
+
+def row(images, inferences, model, torch, repeats):
+    """One table row: the three minidl modes and PyTorch on ``images``, results checked."""
+    batch = len(images)
+    samples = [(image,) for image in images]
+    results = {mode: inference.infer(samples) for mode, inference in inferences.items()}
+    for mode in ("auto", True):
+        np.testing.assert_allclose(results[mode], results[False], rtol=1e-3, atol=1e-5)
+    times = {mode: median_ms(lambda i=inference: i.infer(samples), repeats)
+             for mode, inference in inferences.items()}
+    theirs = "-"
+    if model is not None:
+        timages = torch.from_numpy(images.reshape(batch, 3, 32, 32))
+
+        def torch_step():
+            with torch.no_grad():
+                return model(timages).numpy()
+        # the same weights (not the same rounding: 16 layers of another summation order)
+        np.testing.assert_allclose(torch_step(), results[False], rtol=1e-2, atol=1e-4)
+        torch_ms = median_ms(torch_step, repeats)
+        theirs = f"{torch_ms:.2f} | {times[False] / times['auto']:.2f}x | " \
+                 f"{torch_ms / times['auto']:.2f}x"
+    else:
+        theirs = f"- | {times[False] / times['auto']:.2f}x | -"
+    return (f"| {batch} | {times[False]:.2f} | {times['auto']:.2f} | {times[True]:.2f} | "
+            f"{theirs} |")
+
+if __name__ == "__main__":
+    main()

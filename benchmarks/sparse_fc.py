@@ -1,0 +1,128 @@
+"""Pruned fc layers: minidl's CSR kernel against dense BLAS, SciPy CSR and PyTorch.
+
+For the shapes of shared/reference/peer-baselines.md (``out = x . W^T``, batch 1, and a
+batch-16 row), weights magnitude-pruned to each sparsity, medians of several runs:
+
+* ``numpy``: ``x @ W`` through OpenBLAS; ``torch``: ``torch.nn.functional.linear``;
+  ``best dense`` is the faster of the two;
+* ``scipy``: ``scipy.sparse.csr_matrix @ x`` (single-threaded); ``torch csr``:
+  ``torch.sparse.mm`` on a CSR tensor;
+* ``minidl``: the ``csr_matmul`` kernel alone; then the whole fc layer (bias + ReLU) run
+  dense and with ``sparse='auto'`` -- ``auto/dense`` must stay at or below ~1.05.
+
+Compile time is reported separately (a cold Numba cache, then a second process that must
+only load it).
+
+    python benchmarks/sparse_fc.py [--repeats 15]
+
+Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for this command where the machine sets them.
+"""
+
+import argparse
+
+import numpy as np
+from sparse_common import (LayerRun, compile_report, machine, magnitude_pruned, median_ms,
+                           optional)
+
+import minidl as paddle
+from minidl.backends import get_kernel, set_backend
+from minidl.sparse.layout import fc_layout
+
+#: (inputs, outputs, batch, sparsities)
+SHAPES = [
+    (25088, 4096, 1, (0.9, 0.99)),
+    (4096, 4096, 1, (0.8, 0.9, 0.95, 0.99)),
+    (4096, 4096, 16, (0.9, 0.99)),
+]
+
+COMPILE_SCRIPT = """
+import time
+import numpy as np
+from minidl.backends import get_kernel
+from minidl.backends.numba_cpu import sparse as kernels
+from minidl.sparse.layout import conv_layout, fc_layout
+start = time.perf_counter()  # after the imports: only the kernels' first calls count
+rng = np.random.default_rng(0)
+matmul, conv = get_kernel("csr_matmul", "cpu"), get_kernel("direct_sparse_conv2d", "cpu")
+for k in (300, 70000):   # uint16 and uint32 indices
+    csr = fc_layout(rng.standard_normal((k, 3)).astype(np.float32))
+    for n in (1, 4):
+        matmul(csr.indptr, csr.indices, csr.values, np.ones((n, k), np.float32))
+w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+csr = conv_layout(w, (3, 8, 8), (1, 1), (1, 1), (1, 1), 1)
+conv(np.ones((1, 3, 8, 8), np.float32), csr.indptr, csr.indices, csr.values, (3, 3), (1, 1),
+     (1, 1), (1, 1))
+compiled = sum(sum(f.stats.cache_misses.values()) for f in (kernels._rows_dot, kernels._rows_runs))
+print(time.perf_counter() - start, compiled)
+"""
+
+
+def peers(x, w_out_in, torch, scipy):
+    """{name: step} of the dense and sparse peers for ``x (N, in)``, ``W (out, in)``."""
+    steps = {}
+    w_in_out = np.ascontiguousarray(w_out_in.T)
+    steps["numpy"] = lambda: x @ w_in_out
+    if torch is not None:
+        tx, tw = torch.from_numpy(x), torch.from_numpy(w_out_in)
+        steps["torch"] = lambda: torch.nn.functional.linear(tx, tw)
+        tcsr, txt = tw.to_sparse_csr(), tx.T.contiguous()
+        steps["torch csr"] = lambda: torch.sparse.mm(tcsr, txt)
+    if scipy is not None:
+        import scipy.sparse
+        csr, xt = scipy.sparse.csr_matrix(w_out_in), np.ascontiguousarray(x.T)
+        steps["scipy"] = lambda: csr @ xt
+    return steps
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--no-compile-report", action="store_true")
+    args = parser.parse_args()
+    set_backend("cpu")
+    torch, scipy = optional("torch"), optional("scipy")
+    print(machine())
+    if not args.no_compile_report:
+        cold, warm = compile_report(COMPILE_SCRIPT)
+        print(f"Numba kernels, first use: {cold[0]:.2f} s with a cold cache ({cold[1]} "
+              f"compilations); {warm[0]:.2f} s in a second process ({warm[1]} compilations)")
+    print(f"medians of {args.repeats} runs, ms; ratios = peer time / minidl time\n")
+    header = ("| in x out | batch | sparsity | numpy | torch | scipy | torch csr | minidl csr "
+              "| vs best dense | vs scipy | vs torch csr | layer dense | layer auto | auto/dense "
+              "| auto ran |")
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    rng = np.random.default_rng(0)
+    for k, f, n, sparsities in SHAPES:
+        dense_w = (rng.standard_normal((f, k)) * 0.02).astype(np.float32)
+        x = rng.standard_normal((n, k)).astype(np.float32)
+        bias = (rng.standard_normal(f) * 0.1).astype(np.float32)
+        for sparsity in sparsities:
+            print(row(k, f, n, sparsity, magnitude_pruned(dense_w, sparsity), x, bias, torch,
+                      scipy, args.repeats), flush=True)
+
+
+def row(k, f, n, sparsity, w, x, bias, torch, scipy, repeats):
+    """One table row: every peer, the kernel, and the layer dense and 'auto'."""
+    times = {name: median_ms(step, repeats) for name, step in peers(x, w, torch, scipy).items()}
+    csr = fc_layout(w.T)
+    matmul = get_kernel("csr_matmul")
+    ours = median_ms(lambda: matmul(csr.indptr, csr.indices, csr.values, x), repeats)
+    best = min(times[name] for name in ("numpy", "torch") if name in times)
+
+    data = paddle.layer.data("x", paddle.data_type.dense_vector(k))
+    fc = paddle.layer.fc(data, size=f, act=paddle.activation.Relu(), name="fc")
+    run = LayerRun(fc, {"_fc.w0": w.T, "_fc.wbias": bias[None]}, [x])
+    dense_layer = median_ms(run.step(False), repeats)
+    auto_layer = median_ms(run.step("auto"), repeats)
+    np.testing.assert_allclose(run.step("auto")(), run.step(False)(), rtol=1e-3, atol=1e-4)
+    cell = {name: f"{t:.3f}" for name, t in times.items()}
+    ratio = {name: f"{t / ours:.1f}x" for name, t in times.items()}
+    return (f"| {k} x {f} | {n} | {sparsity} | {cell.get('numpy', '-')} | "
+            f"{cell.get('torch', '-')} | {cell.get('scipy', '-')} | {cell.get('torch csr', '-')} "
+            f"| {ours:.3f} | {best / ours:.1f}x | {ratio.get('scipy', '-')} | "
+            f"{ratio.get('torch csr', '-')} | {dense_layer:.3f} | {auto_layer:.3f} | "
+            f"{auto_layer / dense_layer:.2f} | {run.decision().choice} |")
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Reference sparse inference kernels: CSR weight x dense input, and direct sparse convolution.
+
+Both ops take a weight as CSR rows -- ``indptr`` (rows + 1,), ``indices`` (nnz,),
+``values`` (nnz,) float32, the column indices of each row distinct -- and a dense input.
+``minidl.sparse.layout`` builds these arrays from dense weights; the reference kernels below
+*define* what the ops compute, and the Numba kernels of the ``cpu`` backend
+(``backends/numba_cpu/sparse.py``) must agree with them.
+
+Notation::
+
+    csr_matmul:            W: (F, K) as CSR,  x: (N, K)          -> (N, F)
+    direct_sparse_conv2d:  W: (F, P*C*Hq*Wq) as CSR of offsets,  x: (N, C, H, W)
+                                                                  -> (N, F, OH, OW)
+
+Direct sparse convolution (Park et al., ICLR 2017). The input is copied once into a zero
+frame: padded, and for a stride ``(sy, sx)`` split into ``P = sy * sx`` phase planes, plane
+``(a, b)`` holding the padded pixels whose row is ``a`` mod ``sy`` and column ``b`` mod
+``sx``, each plane ``Hq x Wq`` (``Hq = ceil(Hp / sy)``); the batch is the innermost axis::
+
+    frame[a, b, c, u, v, n] = x_padded[n, c, u * sy + a, v * sx + b]
+
+A filter tap ``(c, i, j)`` becomes the column index (an *offset* into the frame, in pixels)::
+
+    r, s = i * dy, j * dx
+    offset = (((r % sy) * sx + s % sx) * C + c) * Hq + r // sy) * Wq + s // sx
+
+For stride 1 that is Park's ``(c * Hp + r) * Wp + s``. Then every output row ``y`` reads a
+contiguous run of the frame, whatever the stride::
+
+    out[n, f, y, x] = sum_j values[j] * frame[(indices[j] + y * Wq + x) * N + n]
+
+-- a sparse matrix times a "virtual" dense matrix whose columns are shifted views of one
+vector. Computing ``x`` up to ``Wq`` (not ``OW``) makes the run of one output plane a
+single contiguous ``OH * Wq * N`` values; the columns ``x >= OW`` are dropped at the end.
+"""
+
+from ...core.xp import get_array_module
+from ..registry import register
+from .conv import conv_output_size
+
+
+def conv_frame_geometry(input_hw, filter_size, stride, padding, dilation):
+    """``(OH, OW, Hq, Wq)``: the output size and the size of one phase plane of the frame."""
+    (h, w), (kh, kw), (sy, sx), (py, px), (dy, dx) = (input_hw, filter_size, stride, padding,
+                                                      dilation)
+    oh = conv_output_size(h, kh, sy, py, dy)
+    ow = conv_output_size(w, kw, sx, px, dx)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"direct_sparse_conv2d: output size {oh}x{ow} < 1 for input {h}x{w}, "
+                         f"filter {kh}x{kw}, stride {stride}, padding {padding}, "
+                         f"dilation {dilation}")
+    return oh, ow, -(-(h + 2 * py) // sy), -(-(w + 2 * px) // sx)
+
+
+def conv_offsets(channel, tap_row, tap_col, channels, plane_hw, stride, dilation):
+    """Column indices of filter taps ``(channel, tap_row, tap_col)`` (arrays or ints)."""
+    (hq, wq), (sy, sx), (dy, dx) = plane_hw, stride, dilation
+    r, s = tap_row * dy, tap_col * dx
+    phase = (r % sy) * sx + s % sx
+    return ((phase * channels + channel) * hq + r // sy) * wq + s // sx
+
+
+def conv_frame(x, stride, padding, plane_hw, slack):
+    """The padded, phase-split, batch-innermost copy of ``x``, flat, with ``slack`` zero pixels.
+
+    Notation: ``x: (N, C, H, W)`` -> ``((sy * sx * C * Hq * Wq + slack) * N,)``.
+    """
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (sy, sx), (py, px), (hq, wq) = stride, padding, plane_hw
+    size = sy * sx * c * hq * wq * n
+    frame = xp.zeros(size + slack * n, dtype=x.dtype)
+    planes = frame[:size].reshape(sy, sx, c, hq, wq, n)
+    image = x.transpose(1, 2, 3, 0)  # (C, H, W, N)
+    for a in range(sy):
+        for b in range(sx):
+            # input row h lands on padded row h + py: phase (h + py) % sy, plane row // sy
+            h0, w0 = (a - py) % sy, (b - px) % sx
+            rows = image[:, h0::sy, w0::sx, :]
+            u0, v0 = (h0 + py) // sy, (w0 + px) // sx
+            planes[a, b, :, u0:u0 + rows.shape[1], v0:v0 + rows.shape[2], :] = rows
+    return frame
+
+
+def csr_to_dense(indptr, indices, values, shape):
+    """The dense ``(rows, cols)`` matrix of CSR arrays (column indices distinct per row)."""
+    xp = get_array_module(values)
+    rows = xp.repeat(xp.arange(shape[0]), xp.diff(xp.asarray(indptr).astype(xp.int64)))
+    dense = xp.zeros(shape, dtype=values.dtype)
+    dense[rows, xp.asarray(indices).astype(xp.int64)] = values
+    return dense
+
+
+def check_csr(indptr, indices, values, bias, what):
+    """Raise ValueError unless the CSR arrays (and the bias, if any) agree in size."""
+    nnz = int(indptr[-1]) if len(indptr) else -1
+    if nnz < 0 or len(indices) != nnz or len(values) != nnz:
+        raise ValueError(f"{what}: CSR arrays disagree: indptr ends at {nnz}, "
+                         f"{len(indices)} indices and {len(values)} values")
+    if bias is not None and bias.size != len(indptr) - 1:
+        raise ValueError(f"{what}: bias has {bias.size} values, expected one per row "
+                         f"({len(indptr) - 1})")
+
+
+def _finish(y, bias, relu, axis):
+    """Add the per-row bias along ``axis`` of ``y`` and apply ReLU, as the kernels fuse them."""
+    xp = get_array_module(y)
+    if bias is not None:
+        shape = [1] * y.ndim
+        shape[axis] = -1
+        y = y + bias.reshape(shape)
+    return xp.maximum(y, 0) if relu else y
+
+
+@register("csr_matmul")
+def csr_matmul(indptr, indices, values, x, bias=None, relu=False):
+    """``y = x @ W.T (+ bias) (then ReLU)`` with ``W`` given as CSR rows.
+
+    Notation: ``W: (F, K)`` as ``indptr (F + 1,)``, ``indices``/``values (nnz,)``;
+    ``x: (N, K)``; ``bias: (F,)`` or None -> ``(N, F)``.
+    """
+    check_csr(indptr, indices, values, bias, "csr_matmul")
+    w = csr_to_dense(indptr, indices, values, (len(indptr) - 1, x.shape[1]))
+    return _finish(x @ w.T, bias, relu, axis=1)
+
+
+@register("direct_sparse_conv2d")
+def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, padding, dilation,
+                         bias=None, relu=False):
+    """Convolution with a CSR filter bank whose column indices are frame offsets.
+
+    Notation: ``x: (N, C, H, W)``; CSR rows ``F`` with offsets as in the module docstring;
+    ``filter_size``, ``stride``, ``padding``, ``dilation``: ``(y, x)`` pairs; ``bias: (F,)``
+    or None -> ``(N, F, OH, OW)``.
+
+    Computed literally as Park et al. describe it: the CSR rows as a dense ``(F, P*C*Hq*Wq)``
+    matrix times the virtual matrix ``V[k, t] = frame[k * N + t]`` of shifted views.
+    """
+    check_csr(indptr, indices, values, bias, "direct_sparse_conv2d")
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
+    oh, ow, hq, wq = conv_frame_geometry(x.shape[2:], filter_size, stride, padding, dilation)
+    columns = stride[0] * stride[1] * c * hq * wq
+    run = oh * wq * n
+    frame = conv_frame(x, stride, padding, (hq, wq), slack=oh * wq)  # V reads up to here
+    view = xp.lib.stride_tricks.as_strided(frame, shape=(columns, run),
+                                           strides=(n * frame.itemsize, frame.itemsize))
+    f = len(indptr) - 1
+    y = csr_to_dense(indptr, indices, values, (f, columns)) @ view          # (F, OH*Wq*N)
+    y = y.reshape(f, oh, wq, n)[:, :, :ow, :].transpose(3, 0, 1, 2)
+    return xp.ascontiguousarray(_finish(y, bias, relu, axis=1))

@@ -1,0 +1,140 @@
+"""Sparse layouts of pruned weights, built once per parameter value.
+
+* fc: Paddle stores ``W: (in, out)`` and computes ``y = x @ W``; the CSR is built over
+  ``W.T`` -- one row per output feature, column indices = input features -- stored as
+  uint16 when the layer has at most 65536 inputs (6 bytes per nonzero instead of 8: a
+  batch-1 fc layer is memory bound, so those bytes are its speed).
+* conv: ``W: (F, C/G, kh, kw)`` becomes ``F`` CSR rows whose column indices are offsets
+  into the padded, phase-split input frame (``backends/numpy_ref/sparse.py`` defines the
+  frame and the offsets); the layout depends on the input size, padding, stride and
+  dilation, which are fixed per layer.
+
+:func:`cached` keeps one layout per parameter and geometry, keyed by the parameter's
+``Parameters.version`` so it is rebuilt only when the value may have changed.
+"""
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backends.numpy_ref.sparse import conv_frame_geometry, conv_offsets
+from ..core.xp import as_numpy
+
+
+@dataclass(frozen=True)
+class CsrWeight:
+    """A weight as CSR rows: ``indptr (rows + 1,)`` uint32, ``indices``/``values (nnz,)``.
+
+    ``shape`` is the CSR matrix's ``(rows, columns)``; ``weights`` the dense weight's size,
+    so ``density = nnz / weights``.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
+    shape: tuple
+    weights: int
+
+    @property
+    def nnz(self):
+        return int(self.values.shape[0])
+
+    @property
+    def density(self):
+        return self.nnz / self.weights if self.weights else 0.0
+
+    @property
+    def nbytes(self):
+        return self.indptr.nbytes + self.indices.nbytes + self.values.nbytes
+
+    def to(self, xp):
+        """The same layout with its arrays on ``xp``'s device (a no-op for NumPy)."""
+        if xp is np:
+            return self
+        return CsrWeight(xp.asarray(self.indptr), xp.asarray(self.indices),
+                         xp.asarray(self.values), self.shape, self.weights)
+
+
+def _indptr(row_of_nonzero, rows):
+    indptr = np.zeros(rows + 1, dtype=np.uint32)
+    indptr[1:] = np.cumsum(np.bincount(row_of_nonzero, minlength=rows))
+    return indptr
+
+
+def _narrowest(indices, bound):
+    """uint16 when every index is below ``bound <= 65536``, else uint32."""
+    if bound > np.iinfo(np.uint32).max:
+        raise ValueError(f"sparse layout: column bound {bound} does not fit 32-bit indices")
+    return indices.astype(np.uint16 if bound <= 65536 else np.uint32)
+
+
+def fc_layout(weight):
+    """CSR of ``weight.T`` for ``weight: (in, out)`` (Paddle's fc layout).
+
+    >>> fc_layout(np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]], np.float32)).indptr
+    array([0, 2, 3], dtype=uint32)
+    """
+    weight = np.ascontiguousarray(as_numpy(weight), dtype=np.float32)
+    k, f = weight.shape
+    # Nonzeros in the stored (in, out) order, then a stable sort by output feature: each
+    # CSR row gets its inputs in ascending order. (np.flatnonzero and a radix sort on
+    # 16-bit keys: several times faster than np.nonzero on the transposed matrix.)
+    flat = np.flatnonzero(weight)
+    cols, rows = np.divmod(flat, f)
+    order = np.argsort(rows.astype(np.uint16) if f <= 65536 else rows, kind="stable")
+    return CsrWeight(_indptr(rows, f), _narrowest(cols[order], k),
+                     weight.reshape(-1)[flat[order]], (f, k), weight.size)
+
+
+def conv_layout(weight, input_shape, stride, padding, dilation, groups):
+    """CSR of frame offsets for ``weight: (F, C/G, kh, kw)`` on ``input_shape (C, H, W)``."""
+    weight = np.asarray(as_numpy(weight), dtype=np.float32)
+    f, cg, kh, kw = weight.shape
+    channels, height, width = input_shape
+    if cg * groups != channels or f % groups:
+        raise ValueError(f"sparse conv layout: filters {weight.shape} with groups={groups} do "
+                         f"not fit an input of {channels} channels")
+    _, _, hq, wq = conv_frame_geometry((height, width), (kh, kw), stride, padding, dilation)
+    rows, c_local, i, j = np.nonzero(weight)
+    channel = (rows // (f // groups)) * cg + c_local
+    offsets = conv_offsets(channel, i, j, channels, (hq, wq), stride, dilation)
+    columns = stride[0] * stride[1] * channels * hq * wq
+    if columns > np.iinfo(np.uint32).max:
+        raise ValueError(f"sparse conv layout: a frame of {columns} pixels does not fit "
+                         "32-bit offsets")
+    return CsrWeight(_indptr(rows, f), offsets.astype(np.uint32), weight[rows, c_local, i, j],
+                     (f, columns), weight.size)
+
+
+# --- one layout per parameter value ---------------------------------------------------
+
+#: Parameters object -> {key: (version, layout)}; weak so dropped parameters free theirs
+_CACHE = weakref.WeakKeyDictionary()
+_stats = {"built": 0}
+
+
+def cached(parameters, name, key, build):
+    """``build()``'s result, reused while ``parameters.version(name)`` is unchanged.
+
+    ``key`` names what was built from the value (a layout kind and its geometry): one
+    parameter may serve several geometries. Without a ``parameters`` object (or one
+    without versions) nothing is cached.
+    """
+    version = getattr(parameters, "version", None)
+    if parameters is None or version is None:
+        return build()
+    store = _CACHE.setdefault(parameters, {})
+    current = version(name)
+    hit = store.get((name, key))
+    if hit is not None and hit[0] == current:
+        return hit[1]
+    result = build()
+    _stats["built"] += 1
+    store[(name, key)] = (current, result)
+    return result
+
+
+def builds():
+    """How many layouts (and densities) were built so far: tests check reuse with it."""
+    return _stats["built"]

@@ -1,0 +1,183 @@
+"""Sparse inference kernels and layouts against the dense definitions.
+
+``csr_matmul`` and ``direct_sparse_conv2d`` run on every backend present (``backend``
+fixture) on layouts built from pruned dense weights, and must equal the dense product /
+convolution (computed in float64) with the bias and ReLU applied. The reference twins are
+also checked against plain loops over the CSR arrays on tiny inputs.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from minidl.backends import get_kernel
+from minidl.backends.numpy_ref.sparse import conv_frame_geometry, csr_to_dense
+from minidl.core import as_numpy
+from minidl.sparse.layout import conv_layout, fc_layout
+from sparse_cases import conv_cases, fc_cases, pruned
+
+# The backend fixture only selects a backend; reusing it across examples is intended.
+fixture_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def dense_fc(weight, x, bias, relu):
+    y = x.astype(np.float64) @ weight.astype(np.float64)
+    y = y + bias if bias is not None else y
+    return np.maximum(y, 0) if relu else y
+
+
+def dense_conv(x, weight, stride, padding, dilation, groups, bias, relu):
+    """The reference im2col convolution (itself checked against loops in test_conv.py)."""
+    y = get_kernel("conv2d_forward", "numpy")(x.astype(np.float64), weight.astype(np.float64),
+                                              stride, padding, dilation, groups)
+    y = y + bias.reshape(1, -1, 1, 1) if bias is not None else y
+    return np.maximum(y, 0) if relu else y
+
+
+def close(got, expected):
+    assert got.dtype == np.float32
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+# --- both kernels, every backend, against the dense definition --------------------------
+
+@fixture_ok
+@given(case=fc_cases())
+def test_csr_matmul_equals_the_dense_product(backend, xp, case):
+    weight, x, bias, relu = case
+    csr = fc_layout(weight)
+    got = get_kernel("csr_matmul")(xp.asarray(csr.indptr), xp.asarray(csr.indices),
+                                   xp.asarray(csr.values), xp.asarray(x),
+                                   None if bias is None else xp.asarray(bias), relu)
+    close(as_numpy(got), dense_fc(weight, x, bias, relu))
+
+
+@fixture_ok
+@given(case=conv_cases())
+def test_direct_sparse_conv_equals_the_dense_convolution(backend, xp, case):
+    x, weight, stride, padding, dilation, groups, bias, relu = case
+    csr = conv_layout(weight, x.shape[1:], stride, padding, dilation, groups)
+    got = get_kernel("direct_sparse_conv2d")(
+        xp.asarray(x), xp.asarray(csr.indptr), xp.asarray(csr.indices), xp.asarray(csr.values),
+        weight.shape[2:], stride, padding, dilation,
+        None if bias is None else xp.asarray(bias), relu)
+    close(as_numpy(got), dense_conv(x, weight, stride, padding, dilation, groups, bias, relu))
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_large_runs_cross_the_chunk_boundary(backend, xp, rng, batch):
+    # 40 x 60 output pixels per channel: the run is longer than one L1 chunk (2048 values)
+    x = rng.standard_normal((batch, 3, 40, 60)).astype(np.float32)
+    weight = pruned(rng, (5, 3, 3, 3), 0.5, 1)
+    bias = rng.standard_normal(5).astype(np.float32)
+    csr = conv_layout(weight, x.shape[1:], (1, 1), (1, 1), (1, 1), 1)
+    got = get_kernel("direct_sparse_conv2d")(xp.asarray(x), xp.asarray(csr.indptr),
+                                             xp.asarray(csr.indices), xp.asarray(csr.values),
+                                             (3, 3), (1, 1), (1, 1), (1, 1), xp.asarray(bias),
+                                             True)
+    close(as_numpy(got), dense_conv(x, weight, (1, 1), (1, 1), (1, 1), 1, bias, True))
+
+
+def test_all_zero_weights_give_the_bias(backend, xp, rng):
+    weight = np.zeros((7, 4), np.float32)
+    csr = fc_layout(weight)
+    assert csr.nnz == 0
+    bias = np.array([1, -2, 3, -4], np.float32)
+    for n in (1, 5):
+        x = xp.asarray(np.ones((n, 7), np.float32))
+        y = get_kernel("csr_matmul")(xp.asarray(csr.indptr), xp.asarray(csr.indices),
+                                     xp.asarray(csr.values), x, xp.asarray(bias), True)
+        np.testing.assert_array_equal(as_numpy(y), np.tile([1, 0, 3, 0], (n, 1)))
+
+
+def test_disagreeing_csr_arrays_and_bias_are_named(backend, xp, rng):
+    csr = fc_layout(pruned(rng, (6, 3), 0.5, 0))
+    x = xp.asarray(np.ones((2, 6), np.float32))
+    matmul = get_kernel("csr_matmul")
+    with pytest.raises(ValueError, match="csr_matmul: CSR arrays disagree"):
+        matmul(xp.asarray(csr.indptr), xp.asarray(csr.indices[:-1]), xp.asarray(csr.values), x)
+    with pytest.raises(ValueError, match="csr_matmul: bias has 2 values, expected one per row"):
+        matmul(xp.asarray(csr.indptr), xp.asarray(csr.indices), xp.asarray(csr.values), x,
+               xp.asarray(np.ones(2, np.float32)))
+
+
+# --- the reference twins against loops over the CSR arrays -----------------------------
+
+@given(case=fc_cases(max_batch=3))
+def test_reference_csr_matmul_equals_a_loop_over_the_nonzeros(case):
+    weight, x, bias, relu = case
+    if weight.shape[0] > 300:
+        return  # the loop below is for small layers
+    csr = fc_layout(weight)
+    expected = np.zeros((x.shape[0], len(csr.indptr) - 1))
+    for f in range(len(csr.indptr) - 1):
+        for j in range(csr.indptr[f], csr.indptr[f + 1]):
+            expected[:, f] += csr.values[j] * x[:, csr.indices[j]]
+    expected = dense_fc(np.zeros_like(weight), x, bias, False) + expected
+    expected = np.maximum(expected, 0) if relu else expected
+    close(get_kernel("csr_matmul", "numpy")(csr.indptr, csr.indices, csr.values, x, bias, relu),
+          expected)
+
+
+@given(case=conv_cases(max_batch=2))
+def test_reference_direct_conv_follows_park_formula(case):
+    """out[n, f, y, x] = sum_j values[j] * frame[(indices[j] + y*Wq + x) * N + n], frame
+    written out here with explicit padding and phase loops."""
+    x, weight, stride, padding, dilation, groups, bias, relu = case
+    csr = conv_layout(weight, x.shape[1:], stride, padding, dilation, groups)
+    n, c, h, w = x.shape
+    (sy, sx), (py, px) = stride, padding
+    oh, ow, hq, wq = conv_frame_geometry((h, w), weight.shape[2:], stride, padding, dilation)
+    frame = np.zeros((sy, sx, c, hq, wq, n))
+    for row in range(h + 2 * py):
+        for col in range(w + 2 * px):
+            if py <= row < py + h and px <= col < px + w:
+                frame[row % sy, col % sx, :, row // sy, col // sx, :] = \
+                    x[:, :, row - py, col - px].T
+    flat = np.concatenate([frame.reshape(-1), np.zeros(wq * n)])
+    expected = np.zeros((n, weight.shape[0], oh, ow))
+    for f in range(weight.shape[0]):
+        for j in range(csr.indptr[f], csr.indptr[f + 1]):
+            for y in range(oh):
+                start = (int(csr.indices[j]) + y * wq) * n
+                expected[:, f, y, :] += csr.values[j] * flat[start:start + ow * n].reshape(ow, n).T
+    expected = expected + bias.reshape(1, -1, 1, 1) if bias is not None else expected
+    expected = np.maximum(expected, 0) if relu else expected
+    got = get_kernel("direct_sparse_conv2d", "numpy")(
+        x, csr.indptr, csr.indices, csr.values, weight.shape[2:], stride, padding, dilation,
+        bias, relu)
+    close(got, expected)
+
+
+# --- layouts ---------------------------------------------------------------------------
+
+@given(case=fc_cases(max_batch=1))
+def test_fc_layout_is_the_csr_of_the_transposed_weight(case):
+    weight = case[0]
+    csr = fc_layout(weight)
+    assert csr.indptr.dtype == np.uint32
+    assert csr.indices.dtype == (np.uint16 if weight.shape[0] <= 65536 else np.uint32)
+    assert csr.nnz == np.count_nonzero(weight)
+    assert csr.density == pytest.approx(np.count_nonzero(weight) / weight.size)
+    for f in range(weight.shape[1]):
+        row = csr.indices[csr.indptr[f]:csr.indptr[f + 1]]
+        assert np.all(np.diff(row.astype(np.int64)) > 0)  # ascending: distinct columns
+    np.testing.assert_array_equal(csr_to_dense(csr.indptr, csr.indices, csr.values,
+                                               (weight.shape[1], weight.shape[0])), weight.T)
+
+
+def test_conv_layout_stride_one_offsets_are_parks(rng):
+    weight = pruned(rng, (4, 3, 3, 2), 0.5, 0)
+    h, w, (py, px) = 6, 7, (1, 2)
+    csr = conv_layout(weight, (3, h, w), (1, 1), (py, px), (1, 1), 1)
+    hp, wp = h + 2 * py, w + 2 * px
+    f, c, i, j = np.nonzero(weight)
+    np.testing.assert_array_equal(csr.indices, (c * hp + i) * wp + j)
+    np.testing.assert_array_equal(csr.values, weight[f, c, i, j])
+    assert csr.shape == (4, 3 * hp * wp)
+
+
+def test_conv_layout_rejects_filters_that_do_not_fit(rng):
+    with pytest.raises(ValueError, match="groups=2"):
+        conv_layout(np.ones((4, 3, 3, 3), np.float32), (3, 8, 8), (1, 1), (1, 1), (1, 1), 2)
