@@ -1,7 +1,8 @@
 """A small VGG-style network for 28x28 digits, built to be pruned.
 
-Two conv groups (2 convs each, batch norm + ReLU, 2x2 max pool) and three fc layers, sized like the fc head of Paddle's CIFAR VGG (512, 512, classes) so
-that the design's 0.99 fc sparsity still leaves ~5 weights per class in the last layer::
+Two conv groups (2 convs each, batch norm + ReLU, 2x2 max pool) and three fc layers, sized
+like the fc head of Paddle's CIFAR VGG (512, 512, classes) so that the design's 0.99 fc
+sparsity still leaves ~5 weights per class in the last layer::
 
     1x28x28 -> [conv 32, conv 32] -> pool -> [conv 64, conv 64] -> pool
             -> fc 512 -> fc 512 -> fc 10 (softmax)
