@@ -1,7 +1,7 @@
 """Depthwise convolution and MobileNet v1 on the CPU: minidl against PyTorch, and against
 minidl's own grouped im2col path (``groups = C``), same process, same shapes.
 
-    python benchmarks/depthwise.py [--repeats 7] [--markdown FILE] [--threads N] [--keep-heap]
+    python benchmarks/depthwise.py [--repeats 7] [--markdown FILE] [--threads N]
 
 1. The distinct 3x3 depthwise layers of MobileNet v1 at 224x224 (those of
    ``shared/reference/peer-baselines.md``), batch 1 and 8: forward alone, and forward +
@@ -20,18 +20,16 @@ measurement is a block of its own (never interleaved with another library): Open
 Numba's and PyTorch's worker threads spin for a while after a call and would be charged
 to the next library otherwise. Every layer's inputs are checked against PyTorch's output.
 
-``--keep-heap`` raises glibc's trim and mmap thresholds (``mallopt``) before anything runs,
-for both libraries: freed activations are then reused instead of being returned to the
-kernel and page-faulted back in on the next call, which on this machine costs more than
-the arithmetic of many layers (see "Lessons" in peer-baselines.md). The default run leaves
-malloc alone.
+Loading minidl's ``cpu`` backend tunes the process (``minidl/backends/numba_cpu/
+__init__.py``: Numba's OpenMP workers sleep after a parallel loop, glibc keeps freed memory);
+PyTorch is imported first, so its own OpenMP keeps its defaults, but the malloc setting
+applies to both libraries. ``MINIDL_CPU_TUNING=0`` turns the tuning off.
 
 On machines that set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (see the environment notes),
 unset both for this command only: they slow a current NumPy's OpenBLAS.
 """
 
 import argparse
-import ctypes
 import math
 import os
 import statistics
@@ -60,14 +58,6 @@ BATCHES = (1, 8)
 CLASSES = 102
 TARGETS = {"layers_vs_torch": 0.8, "speedup_vs_grouped": 10.0, "network_forward_vs_torch": 1.5}
 OPS = ("depthwise_conv2d_forward", "depthwise_conv2d_grad_input", "depthwise_conv2d_grad_filter")
-
-
-def keep_heap():
-    """Never trim the heap and serve blocks up to 32 MB from it (glibc ``mallopt``)."""
-    libc = ctypes.CDLL("libc.so.6")
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(libc.mallopt(m_trim_threshold, 1 << 30)) and \
-        bool(libc.mallopt(m_mmap_threshold, 32 << 20))
 
 
 def median_ms(step, repeats, warmup=2):
@@ -284,19 +274,19 @@ def verdicts(layers, network, torch):
     return "\n".join(lines)
 
 
-def environment(torch, heap):
+def environment(torch):
     import numba
 
     from minidl.backends import kernel_table
     table = kernel_table()
     kernels = "; ".join(f"{op}: {table[op]}" for op in OPS[:1] + ("conv2d_forward",))
     found = (f"numpy {np.__version__}, numba {numba.__version__} "
-             f"({numba.config.THREADING_LAYER} layer, {numba.get_num_threads()} threads), "
+             f"({numba.threading_layer()} layer, {numba.get_num_threads()} threads), "
              f"{os.cpu_count()} cores, OpenBLAS threads "
              f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
     if torch:
         found += f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
-    found += f"; malloc: {'heap kept (--keep-heap)' if heap else 'glibc defaults'}"
+    found += f"; MINIDL_CPU_TUNING={os.environ.get('MINIDL_CPU_TUNING', '1')}"
     return f"{found}\n{kernels}"
 
 
@@ -304,13 +294,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--markdown", help="also write the tables to this file")
-    parser.add_argument("--keep-heap", action="store_true",
-                        help="keep freed memory in the heap (mallopt) for both libraries")
     parser.add_argument("--skip-network", action="store_true")
     parser.add_argument("--threads", type=int,
                         help="threads for every library (default: their own defaults)")
     args = parser.parse_args()
-    heap = keep_heap() if args.keep_heap else False
     try:
         import torch
         if THREADS:
@@ -320,7 +307,7 @@ def main():
 
     layers = bench_layers(torch, args.repeats)
     network = [] if args.skip_network else bench_network(torch, args.repeats)
-    text = ["Environment: " + environment(torch, heap), "",
+    text = ["Environment: " + environment(torch), "",
             f"Depthwise 3x3 layers (ms, medians of {args.repeats}; grouped im2col: "
             f"{max(3, args.repeats // 2)}):", "", layer_table(layers, torch), ""]
     if network:

@@ -262,3 +262,22 @@ def test_python_numbers_combine_with_device_tensors():
     np.testing.assert_allclose(as_numpy(y.data), [2.5, 0.5, -1.5, -3.5])
     y.sum().backward()
     np.testing.assert_allclose(as_numpy(t.grad), [-2.0] * 4)
+
+
+def test_pruned_fc_inference_through_cusparse_equals_dense(on_gpu):
+    """``sparse=True`` on the gpu backend runs the fc layer through cupyx CSR (cuSPARSE)."""
+    reset_names()
+    x = paddle.layer.data("x", paddle.data_type.dense_vector(300))
+    out = paddle.layer.fc(input=x, size=64, act=paddle.activation.Relu())
+    parameters = paddle.parameters.create(out)
+    weight = parameters.get("___fc_layer_0__.w0")
+    weight[np.random.default_rng(0).random(weight.shape) < 0.95] = 0.0
+    parameters.set("___fc_layer_0__.w0", weight)
+    samples = [(np.random.default_rng(i).standard_normal(300).astype(np.float32),)
+               for i in range(3)]
+    dense = paddle.infer(output_layer=out, parameters=parameters, input=samples, sparse=False)
+    inference = paddle.inference.Inference(out, parameters, sparse=True)
+    sparse = inference.infer(samples)
+    _assert_close(sparse, dense, 1e-5, "cuSPARSE fc")
+    assert "sparse" in str(inference.sparse_plan)
+    assert kernel_table("gpu")["csr_matmul"].startswith("gpu: minidl.backends.cupy_gpu.sparse")

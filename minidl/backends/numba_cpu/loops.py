@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 U = np.uint64
-_0, _1, _2 = U(0), U(1), U(2)
+_0, _1 = U(0), U(1)
 
 #: numbers of taps passed as a tuple, which LLVM unrolls; others loop over an array
 UNROLLED_TAPS = (4, 9)
@@ -30,7 +30,7 @@ def task_chunks(tasks):
 
 
 def as_taps(offsets):
-    """Tap offsets as a tuple (an unrolled loop) for the usual filter sizes, else an array."""
+    """Tap offsets as a tuple (an unrolled loop) for 3x3 filters, else an array."""
     offsets = [U(o) for o in offsets]
     return tuple(offsets) if len(offsets) in UNROLLED_TAPS else np.array(offsets, dtype=U)
 
