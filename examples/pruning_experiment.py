@@ -26,16 +26,22 @@ DYNAMIC = {"conv1": 0.6, "conv2": 0.6, "conv3": 0.831, "conv4": 0.831,
            "fc1": 0.981, "fc2": 0.981, "fc3": 0.981}
 
 
-def main(pretrain_passes=10, stages=4, stage_passes=2, dynamic_passes=8, seed=1,
-         save_prefix=None):
+def main(pretrain_passes=10, stages=4, stage_passes=2, final_passes=None, dynamic_passes=8,
+         seed=1, save_prefix=None, pretrained=None):
     paddle.init(seed=seed)
     data = workflow.Data(paddle.dataset.mnist.subset_train(), paddle.dataset.mnist.subset_test())
     print(paddle.dataset.mnist.SUBSET_INFO)
     started = time.perf_counter()
-    baseline = workflow.train_step("dense", vgg_mnist, data, pretrain_passes, learning_rate=0.1)
+    if pretrained:   # reuse a saved dense model: fine-tune it for 0 passes to evaluate it
+        with open(pretrained, "rb") as f:
+            baseline = workflow.train_step("dense", vgg_mnist, data, 0, learning_rate=0.1,
+                                           init_tar=f.read())
+    else:
+        baseline = workflow.train_step("dense", vgg_mnist, data, pretrain_passes,
+                                       learning_rate=0.1)
     pretrained = baseline.tarball()
     static = workflow.static_pruning(vgg_mnist, data, pretrained, STATIC, stages=stages,
-                                     passes_per_stage=stage_passes)
+                                     passes_per_stage=stage_passes, final_passes=final_passes)
     dynamic = workflow.dynamic_pruning(vgg_mnist, data, pretrained, DYNAMIC,
                                        passes=dynamic_passes, inter_pass=1,
                                        end_pass=dynamic_passes - 2)
@@ -61,9 +67,11 @@ if __name__ == "__main__":
     parser.add_argument("--pretrain-passes", type=int, default=10)
     parser.add_argument("--stages", type=int, default=4)
     parser.add_argument("--stage-passes", type=int, default=2)
+    parser.add_argument("--final-passes", type=int, help="passes of the last static stage")
     parser.add_argument("--dynamic-passes", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--save-prefix", help="write the three models as PREFIX-*.tar")
+    parser.add_argument("--pretrained", help="start from this dense tarball instead of training")
     args = parser.parse_args()
-    main(args.pretrain_passes, args.stages, args.stage_passes, args.dynamic_passes, args.seed,
-         args.save_prefix)
+    main(args.pretrain_passes, args.stages, args.stage_passes, args.final_passes,
+         args.dynamic_passes, args.seed, args.save_prefix, args.pretrained)

@@ -97,3 +97,15 @@ def test_ten_thousand_steps_keep_pruned_weights_exactly_zero(name):
     mask = trainer.hooks[W][0].mask
     assert np.all(params.get(W)[mask == 0] == 0.0)
     assert np.count_nonzero(params.get(W)) <= 16
+
+
+def test_pruned_weights_are_positive_zero():
+    """-0.0 would double the entropy gzip sees in a pruned dense file."""
+    cost = _network(Hook("pruning", sparsity_ratio=0.5))
+    params = paddle.parameters.create(cost)
+    params.set(W, -np.abs(params.get(W)) - 0.1)          # every weight negative
+    trainer = paddle.trainer.SGD(cost, params, paddle.optimizer.Momentum(learning_rate=0.01,
+                                                                         momentum=0.9))
+    trainer.train(_data(), num_passes=2)
+    pruned = params.get(W)[trainer.hooks[W][0].mask == 0]
+    assert pruned.size == 40 and not np.signbit(pruned).any()

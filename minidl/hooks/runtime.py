@@ -55,7 +55,7 @@ class PruningHook:
         allowed = None if self.mask is None else self.mask > 0
         host = top_magnitude_mask(value, sparsity, allowed)
         self.mask = get_array_module(value).asarray(host, dtype=value.dtype)
-        value *= self.mask
+        self.after_update(self.name, value)
         self.current_target = sparsity
 
     def begin_training(self, parameters):
@@ -75,9 +75,12 @@ class PruningHook:
 
     def after_update(self, name, value):
         value *= self.mask
+        # a negative weight times 0 is -0.0; adding +0.0 makes every pruned weight +0.0, so
+        # the dense file holds one zero pattern (gzip finds it) and compact files drop them
+        value += 0.0
 
     def apply_mask(self, array):
-        return array * self.mask
+        return array * self.mask + 0.0
 
 
 def build_update_hooks(specs):

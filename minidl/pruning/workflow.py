@@ -106,19 +106,21 @@ def stage_ratios(target, stages):
 
 
 def static_pruning(build, data, pretrained_tar, targets, stages=4, passes_per_stage=2,
-                   learning_rate=0.01, log=print):
+                   learning_rate=0.01, final_passes=None, log=print):
     """The design's staged static pruning: restart with rising ratios.
 
     ``targets``: {group: final sparsity}. Stage ``k`` prunes each group to
     ``stage_ratios(target, stages)[k]`` with ``Hook('pruning')`` and fine-tunes
-    ``passes_per_stage`` passes from the previous stage's tarball.
+    ``passes_per_stage`` passes (the last stage ``final_passes`` if given) from the
+    previous stage's tarball.
     """
     tar, results = pretrained_tar, []
     schedule = {group: stage_ratios(target, stages) for group, target in targets.items()}
     for k in range(stages):
         ratios = {group: values[k] for group, values in schedule.items()}
+        passes = final_passes if final_passes and k == stages - 1 else passes_per_stage
         result = train_step(
-            f"static stage {k + 1}/{stages}", build, data, passes_per_stage, learning_rate,
+            f"static stage {k + 1}/{stages}", build, data, passes, learning_rate,
             hook_for=lambda group, ratios=ratios: (Hook("pruning", sparsity_ratio=ratios[group])
                                                    if group in ratios else None),
             init_tar=tar, log=log)
