@@ -18,15 +18,17 @@ import minidl as paddle
 from minidl.models.book_mnist import GROUP_PARAMETERS, build_conv_network
 from minidl.pruning import workflow
 
-TARGETS = {"conv1": 0.5, "conv2": 0.8, "fc": 0.9}
+TARGETS = {"conv1": 0.5, "conv2": 0.8, "fc": 0.6}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="minidl demo: train and prune the book's "
                                                  "MNIST network")
     parser.add_argument("--passes", type=int, default=5, help="training passes")
-    parser.add_argument("--prune-passes", type=int, default=4,
+    parser.add_argument("--prune-passes", type=int, default=6,
                         help="fine-tuning passes of each pruning method")
+    parser.add_argument("--prune-lr", type=float, default=0.1,
+                        help="fine-tuning rate (x 1/128) while pruning")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-prune", action="store_true", help="train only")
     args = parser.parse_args(argv)
@@ -48,12 +50,13 @@ def main(argv=None):
     stages = 2
     print(f"\n2. static pruning to {TARGETS}, {stages} stages")
     static = workflow.static_pruning(build_conv_network, data, pretrained, TARGETS,
-                                     stages=stages,
+                                     stages=stages, learning_rate=args.prune_lr,
                                      passes_per_stage=max(1, args.prune_passes // stages))
     print(f"\n3. dynamic pruning to the same bounds in one run of {args.prune_passes} passes")
     dynamic = workflow.dynamic_pruning(build_conv_network, data, pretrained, TARGETS,
                                        passes=args.prune_passes, inter_pass=1,
-                                       end_pass=max(1, args.prune_passes - 1))
+                                       end_pass=max(1, args.prune_passes - 1),
+                                       learning_rate=args.prune_lr)
     print()
     print(workflow.summary_table(dense, [static, dynamic]))
     print()
