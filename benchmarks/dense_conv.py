@@ -13,12 +13,11 @@ unset both for this command only: they slow a current NumPy's OpenBLAS.
 
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
 
 from minidl.backends import get_kernel, kernel_table, set_backend
+from timing import median_ms
 
 #: (label, count in the network, batch, C, F, H=W, kernel, padding, stride)
 VGG16_CIFAR = [
@@ -43,20 +42,8 @@ OPS = ("conv2d_forward", "conv2d_grad_input", "conv2d_grad_filter")
 
 
 def median_seconds(step, repeats, warmup=2):
-    """Median time of ``step`` over ``repeats`` runs after ``warmup`` untimed ones.
-
-    Each step is timed in its own block, not interleaved with the others: OpenBLAS and
-    PyTorch's OpenMP threads spin for a while after a call, so alternating the two
-    libraries would charge each for the other's spinning threads.
-    """
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median seconds of ``step`` (see ``timing.median_ms``)."""
+    return median_ms(step, repeats, warmup) / 1e3
 
 
 def our_steps(x, w, gy, geometry):

@@ -32,9 +32,8 @@ unset both for this command only: they slow a current NumPy's OpenBLAS.
 import argparse
 import math
 import os
-import statistics
 import sys
-import time
+from timing import median_ms
 
 
 def _threads_from_command_line():
@@ -58,17 +57,6 @@ BATCHES = (1, 8)
 CLASSES = 102
 TARGETS = {"layers_vs_torch": 0.8, "speedup_vs_grouped": 10.0, "network_forward_vs_torch": 1.5}
 OPS = ("depthwise_conv2d_forward", "depthwise_conv2d_grad_input", "depthwise_conv2d_grad_filter")
-
-
-def median_ms(step, repeats, warmup=2):
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def geometric_mean(values):

@@ -5,10 +5,8 @@ Not a benchmark itself; ``sparse_fc.py``, ``sparse_conv.py`` and ``pruned_vgg.py
 
 import os
 import platform
-import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -16,6 +14,7 @@ import minidl as paddle
 from minidl.core import Tensor, no_grad
 from minidl.layers.graph import RunContext
 from minidl.sparse.plan import SparsePlan
+from timing import median_ms  # noqa: F401  (re-exported)
 
 
 def optional(name):
@@ -24,22 +23,6 @@ def optional(name):
         return __import__(name)
     except Exception:  # missing, or broken: no comparison
         return None
-
-
-def median_ms(step, repeats=7, warmup=2):
-    """Median milliseconds of ``step`` over ``repeats`` runs after ``warmup`` untimed ones.
-
-    Each step is timed in its own block: BLAS and OpenMP threads spin for a while after a
-    call, and interleaving two libraries would charge each for the other's spinning.
-    """
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
 
 
 def magnitude_pruned(weight, sparsity):
