@@ -15,6 +15,8 @@ batch and the batch's results are summed over the ranks before the update; in on
 those steps do nothing. See :mod:`minidl.distributed`.
 """
 
+import copy
+
 from . import event as events
 from .core import Tensor, as_numpy, no_grad
 from .core.tensor import backward as run_backward
@@ -210,17 +212,19 @@ class SGD:
         """
         feeder = Feeder(self.network.data_layers, feeding)
         values = self._averaged_values()
-        for evaluator in self.evaluators:
+        # own copies: a test run inside an event handler must not reset the pass's metrics
+        evaluators = [copy.copy(evaluator) for evaluator in self.evaluators]
+        for evaluator in evaluators:
             evaluator.reset()
         cost_sum, samples = 0.0, 0
         with no_grad():
             for minibatch in reader():
                 outputs, total, _, _ = self._forward(feeder(minibatch), False, values)
-                self._evaluate(outputs, self.evaluators)
+                self._evaluate(outputs, evaluators)
                 cost_sum += float(as_numpy(total.data))
                 samples += len(minibatch)
         cost = cost_sum / samples if samples else float("nan")
-        return events.TestResult({e.name: e.result() for e in self.evaluators}, cost)
+        return events.TestResult({e.name: e.result() for e in evaluators}, cost)
 
     def save_parameter_to_tar(self, f):
         """Save the parameters (a file or a path: see ``Parameters.to_tar``).

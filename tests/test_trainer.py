@@ -224,3 +224,27 @@ def test_save_parameter_to_tar_round_trip():
     loaded = paddle.parameters.Parameters.from_tar(buffer)
     for name in params.names():
         np.testing.assert_array_equal(loaded.get(name), params.get(name))
+
+
+def test_testing_inside_an_event_handler_keeps_the_pass_metrics():
+    """Book scripts call trainer.test() every N batches; the pass's own metric must survive."""
+    paddle.init(seed=3)
+    x = paddle.layer.data("x", paddle.data_type.dense_vector(4))
+    label = paddle.layer.data("label", paddle.data_type.integer_value(3))
+    out = paddle.layer.fc(input=x, size=3, act=paddle.activation.Softmax())
+    cost = paddle.layer.classification_cost(input=out, label=label)
+    params = paddle.parameters.create(cost)
+    rng = np.random.default_rng(9)
+    data = [(rng.standard_normal(4).astype(np.float32), int(rng.integers(3))) for _ in range(40)]
+    trainer = paddle.trainer.SGD(cost, params, paddle.optimizer.Momentum(learning_rate=0.0))
+    batch_errors, pass_errors = [], []
+
+    def handler(event):
+        if isinstance(event, paddle.event.EndIteration):
+            batch_errors.append(event.metrics["classification_error_evaluator"])
+            trainer.test(paddle.batch(_reader(data[:3]), 3))
+        if isinstance(event, paddle.event.EndPass):
+            pass_errors.append(event.metrics["classification_error_evaluator"])
+
+    trainer.train(paddle.batch(_reader(data), 8), num_passes=1, event_handler=handler)
+    assert pass_errors[0] == pytest.approx(np.mean(batch_errors))   # equal batches of 8
