@@ -181,3 +181,23 @@ def test_conv_layout_stride_one_offsets_are_parks(rng):
 def test_conv_layout_rejects_filters_that_do_not_fit(rng):
     with pytest.raises(ValueError, match="groups=2"):
         conv_layout(np.ones((4, 3, 3, 3), np.float32), (3, 8, 8), (1, 1), (1, 1), (1, 1), 2)
+
+
+@pytest.mark.parametrize("serial_below", [0, 1 << 40])
+def test_cpu_kernels_give_the_same_result_on_one_thread_and_on_all(monkeypatch, rng,
+                                                                   serial_below):
+    """The size thresholds only choose the thread count: both choices compute the same
+    product, and Numba's thread count is restored afterwards."""
+    numba = pytest.importorskip("numba")
+    from minidl.backends.numba_cpu import sparse as cpu_sparse
+
+    monkeypatch.setattr(cpu_sparse, "SERIAL_BELOW", serial_below)
+    monkeypatch.setattr(cpu_sparse, "SERIAL_DOT_BELOW", serial_below)
+    threads = numba.get_num_threads()
+    weight = pruned(rng, (300, 70), 0.9, zero_rows=5)
+    csr = fc_layout(weight)
+    for batch in (1, 3):
+        x = rng.standard_normal((batch, 300)).astype(np.float32)
+        got = cpu_sparse.csr_matmul(csr.indptr, csr.indices, csr.values, x)
+        np.testing.assert_allclose(got, x @ weight, rtol=1e-5, atol=1e-5)
+    assert numba.get_num_threads() == threads

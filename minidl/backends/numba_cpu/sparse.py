@@ -43,6 +43,11 @@ CHUNK = 2048
 #: below this many multiply-adds a product runs on the calling thread alone: waking the
 #: other threads costs more than it saves (and far more on a loaded machine)
 SERIAL_BELOW = 1 << 15
+#: the same for the batch-1 dot kernel, whose multiply-adds are cheap gathers (~0.5 ns
+#: each): Numba's workers sleep between loops (``numba_cpu/__init__.py``), and waking one
+#: on this VM costs ~0.1 ms, so a 4096x4096 product at 0.99 (168 k nonzeros) took 0.15 ms
+#: on two threads and 0.07-0.10 ms on one; two threads win from ~600 k nonzeros on
+SERIAL_DOT_BELOW = 1 << 19
 
 _NO_BIAS = np.zeros(0, dtype=np.float32)
 
@@ -104,10 +109,10 @@ def _rows_runs(indptr, indices, values, frame, pitch, bias, relu, out):
 
 
 @contextmanager
-def _threads_for(multiply_adds):
+def _threads_for(multiply_adds, serial_below=SERIAL_BELOW):
     """Run small products on one thread, the rest on Numba's thread count."""
     threads = get_num_threads()
-    if multiply_adds >= SERIAL_BELOW or threads == 1:
+    if multiply_adds >= serial_below or threads == 1:
         yield
         return
     set_num_threads(1)
@@ -134,7 +139,7 @@ def csr_matmul(indptr, indices, values, x, bias=None, relu=False):
     indptr, indices, values, bias = _checked(indptr, indices, values, bias, "csr_matmul")
     rows, (n, _) = len(indptr) - 1, x.shape
     x = np.asarray(x, dtype=np.float32)
-    with _threads_for(int(indptr[-1]) * n):
+    with _threads_for(int(indptr[-1]) * n, SERIAL_DOT_BELOW if n == 1 else SERIAL_BELOW):
         if n == 1:
             out = np.empty(rows, dtype=np.float32)
             _rows_dot(indptr, indices, values, np.ascontiguousarray(x[0]), bias, bool(relu),
