@@ -11,7 +11,10 @@ minidl's own grouped im2col path (``groups = C``), same process, same shapes.
    * PyTorch: ``torch.nn.functional.conv2d(groups=C)`` (+ autograd for both gradients).
 2. The whole network (``minidl.models.mobilenet``, 102 classes): forward at batch 1
    (inference: moving statistics, no graph) and forward + backward at batch 8 (training
-   mode), against the same network in PyTorch (eval / train mode).
+   mode), against the same network in PyTorch (eval / train mode). Each library runs
+   the network in fresh processes of its own (two each, alternating; the median pools
+   their runs): in one shared process the OpenMP runtimes of PyTorch and Numba and
+   OpenBLAS's threads slowed each other several-fold.
 
 ``--threads N`` gives every library N threads (OpenBLAS, Numba, PyTorch); by default each
 uses its own default (all cores). Times are medians of ``--repeats`` runs after two warm-up
@@ -30,10 +33,13 @@ unset both for this command only: they slow a current NumPy's OpenBLAS.
 """
 
 import argparse
+import json
 import math
 import os
+import statistics
+import subprocess
 import sys
-from timing import median_ms
+from timing import median_ms, times_ms
 
 
 def _threads_from_command_line():
@@ -196,13 +202,47 @@ def torch_network(torch, batch, train):
     return step
 
 
+#: fresh processes per library and network step; their runs are pooled into one median
+NETWORK_PROCESSES = 2
+
+
+def network_times(library, batch, train, repeats):
+    """Run one library's network step in a fresh process (``--network-worker``); its list
+    of times in ms. A process of its own, because minidl's forward took 136 ms instead of
+    30 ms in a process where PyTorch had run: the two OpenMP runtimes (PyTorch's, Numba's)
+    and OpenBLAS's threads then all wait on the same two cores."""
+    command = [sys.executable, os.path.abspath(__file__), "--network-worker", library,
+               "--batch", str(batch), "--repeats", str(repeats)]
+    command += ["--train"] if train else []
+    command += ["--threads", str(THREADS)] if THREADS else []
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def network_worker(library, batch, train, repeats):
+    """The body of a ``--network-worker`` process: print the step times as JSON."""
+    if library == "torch":
+        import torch
+        if THREADS:
+            torch.set_num_threads(THREADS)
+        step = torch_network(torch, batch, train)
+    else:
+        step = minidl_network(batch, train)
+    print(json.dumps(times_ms(step, repeats)))
+
+
 def bench_network(torch, repeats):
+    """Each library in its own processes, alternating: minidl, torch, minidl, torch."""
     rows = []
+    libraries = ("minidl", "torch") if torch is not None else ("minidl",)
     for label, batch, train in (("forward", 1, False), ("forward + backward", 8, True)):
-        row = {"what": label, "batch": batch,
-               "ours": median_ms(minidl_network(batch, train), repeats)}
+        times = {library: [] for library in libraries}
+        for _ in range(NETWORK_PROCESSES):
+            for library in libraries:
+                times[library] += network_times(library, batch, train, repeats)
+        row = {"what": label, "batch": batch, "ours": statistics.median(times["minidl"])}
         if torch is not None:
-            row["torch"] = median_ms(torch_network(torch, batch, train), repeats)
+            row["torch"] = statistics.median(times["torch"])
         rows.append(row)
     return rows
 
@@ -285,7 +325,14 @@ def main():
     parser.add_argument("--skip-network", action="store_true")
     parser.add_argument("--threads", type=int,
                         help="threads for every library (default: their own defaults)")
+    parser.add_argument("--network-worker", choices=("minidl", "torch"),
+                        help=argparse.SUPPRESS)   # internal: one network in this process
+    parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--train", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.network_worker:
+        network_worker(args.network_worker, args.batch, args.train, args.repeats)
+        return
     try:
         import torch
         if THREADS:

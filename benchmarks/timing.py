@@ -4,6 +4,18 @@ import statistics
 import time
 
 
+def times_ms(step, repeats=7, warmup=2):
+    """Milliseconds of each of ``repeats`` runs of ``step`` after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
 def median_ms(step, repeats=7, warmup=2):
     """Median milliseconds of ``step`` over ``repeats`` runs after ``warmup`` untimed ones.
 
@@ -11,11 +23,4 @@ def median_ms(step, repeats=7, warmup=2):
     OpenMP threads spin for a while after a call, so alternating two libraries would charge
     each for the other's spinning threads.
     """
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    return statistics.median(times_ms(step, repeats, warmup))

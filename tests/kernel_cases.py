@@ -99,3 +99,13 @@ def _batch_norm_infer(draw):
 
 CASES["batch_norm_forward_infer"] = _batch_norm_infer()
 TOLERANCE["batch_norm_forward_infer"] = (1e-4, 1e-4)   # 1/sqrt(eps) ~ 316 scales rounding
+
+
+@st.composite
+def _batch_norm_act_infer(draw):
+    args, _ = draw(_batch_norm_infer())
+    return args + (draw(st.booleans()),), {}
+
+
+CASES["batch_norm_act_infer"] = _batch_norm_act_infer()
+TOLERANCE["batch_norm_act_infer"] = TOLERANCE["batch_norm_forward_infer"]

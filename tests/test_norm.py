@@ -63,6 +63,25 @@ def test_batch_norm_infer_kernel_uses_given_statistics(backend, xp, rng):
     np.testing.assert_allclose(to_numpy(y), want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("relu", [True, False])
+def test_batch_norm_act_infer_kernel_against_loops(backend, xp, rng, relu):
+    x = rng.standard_normal((2, 3, 4))
+    gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
+    mean, var = np.array([0.5, -1.0, 2.0]), np.array([4.0, 0.25, -1e-9])
+    y = kernel("batch_norm_act_infer")(*map(xp.asarray, (x, gamma, beta, mean, var)), 1e-5,
+                                       relu)
+    for i, ch, j in np.ndindex(x.shape):
+        value = (x[i, ch, j] - mean[ch]) / math.sqrt(max(var[ch], 0) + 1e-5) * gamma[ch] \
+            + beta[ch]
+        want = max(value, 0.0) if relu else value
+        assert to_numpy(y)[i, ch, j] == pytest.approx(want, rel=1e-12, abs=1e-12)
+    no_beta = kernel("batch_norm_act_infer")(*map(xp.asarray, (x, gamma)), None,
+                                             *map(xp.asarray, (mean, var)), 1e-5, relu)
+    shifted = to_numpy(no_beta) if not relu else None
+    if shifted is not None:   # without beta: the linear output lacks exactly the shift
+        np.testing.assert_allclose(shifted + beta[None, :, None], to_numpy(y), rtol=1e-12)
+
+
 @pytest.mark.parametrize("with_beta", [True, False])
 def test_batch_norm_train_gradients(backend, rng, with_beta):
     x, gamma, beta = rng.standard_normal((4, 3, 5)), rng.uniform(0.5, 2, 3), rng.standard_normal(3)
@@ -211,6 +230,31 @@ def test_batch_norm_inference_uses_moving_statistics(rng):
         + params[bn.bias.name].data
     np.testing.assert_allclose(out[bn.name].data, want, rtol=1e-12)
     assert ctx.updates == {}
+
+
+@pytest.mark.parametrize("act", [paddle.activation.Relu(), paddle.activation.Linear(),
+                                 paddle.activation.Tanh()])
+def test_batch_norm_inference_one_pass_equals_the_general_path(backend, rng, monkeypatch, act):
+    """With nothing to differentiate, inference takes the fused kernel (ReLU / linear);
+    with gradients wanted it keeps the Function path. Both give the same values."""
+    from minidl.core import no_grad
+    img = paddle.layer.data("img", paddle.data_type.dense_vector(3 * 2 * 2), height=2, width=2)
+    bn = paddle.layer.batch_norm(img, act=act)
+    mean, var = rng.standard_normal((1, 3)), rng.uniform(0.1, 2, (1, 3))
+    params = bn_params(bn, rng, 3, mean, var)
+    data = rng.standard_normal((2, 12))
+    calls = []
+    monkeypatch.setattr("minidl.functions.norm.kernel",
+                        lambda op: (calls.append(op), kernel(op))[1])
+    with no_grad():
+        quick = to_numpy(run(bn, {"img": data}, params, is_train=False)[0][bn.name].data)
+    assert ("batch_norm_act_infer" in calls) == (type(act) is not paddle.activation.Tanh)
+    calls.clear()
+    grads = {k: Tensor(v.data, requires_grad=True) for k, v in params.items()}
+    general = to_numpy(run(bn, {"img": data}, grads, is_train=False)[0][bn.name].data)
+    assert "batch_norm_act_infer" not in calls
+    assert quick.shape == general.shape == (2, 3, 2, 2)
+    np.testing.assert_allclose(quick, general, rtol=1e-6, atol=1e-6)
 
 
 def test_batch_norm_use_global_stats_false_tests_with_batch_statistics(rng):

@@ -89,5 +89,11 @@ def batch_norm_infer(x, gamma, beta, mean, var, eps=1e-5):
     return function(x, gamma) if beta is None else function(x, gamma, beta)
 
 
+def batch_norm_act_inference(x, gamma, beta, mean, var, eps, relu):
+    """Inference-only batch norm (+ ReLU) as one kernel pass on plain arrays: no graph, so
+    call it only where nothing will be differentiated (the layer checks)."""
+    return kernel("batch_norm_act_infer")(x, gamma, beta, mean, var, eps, relu)
+
+
 def cross_map_norm(x, size, alpha, power):
     return CrossMapNorm(size, alpha, power)(x)

@@ -17,10 +17,12 @@ Batch norm, as Paddle's ``BatchNormalizationLayer`` (verified against its source
 
 import numbers
 
-from ..activation import Relu
+from ..activation import Identity, Relu
+from ..core import Tensor, config
 from ..attr import ParamAttr
 from ..functions.basic import reshape
-from ..functions.norm import batch_norm_infer, batch_norm_train, cross_map_norm
+from ..functions.norm import (batch_norm_act_inference, batch_norm_infer, batch_norm_train,
+                              cross_map_norm)
 from .base import Layer, as_layer_list, as_param_attr, default_name, image_geometry
 
 BATCH_NORM_TYPES = (None, "batch_norm", "cudnn_batch_norm", "mkldnn_batch_norm")
@@ -90,6 +92,31 @@ class BatchNormLayer(Layer):
             self.bias = self.add_param("wbias", dims,
                                        as_param_attr(bias_attr, f"{name} bias_attr"),
                                        is_bias=True)
+
+    def compute(self, ctx, xs):
+        """At inference, with nothing to differentiate and a ReLU or linear activation,
+        normalise and activate in one pass (``batch_norm_act_infer``); otherwise the
+        general path: the normalisation as a Function, then the activation."""
+        fusable = (not ctx.is_train and self.use_global_stats is not False
+                   and not self.layer_attr.drop_rate and type(self.act) in (Relu, Identity)
+                   and not (config.grad_enabled and self._needs_grad(ctx, xs)))
+        if not fusable:
+            return super().compute(ctx, xs)
+        # no graph is recorded here, so plain array reshapes (not reshape Functions)
+        x = xs[0].data
+        n = x.shape[0]
+        y = batch_norm_act_inference(
+            x.reshape(n, self.channels, self.size // self.channels),
+            ctx.param(self.scale).data.reshape(-1),
+            None if self.bias is None else ctx.param(self.bias).data.reshape(-1),
+            ctx.param(self.moving_mean).data.reshape(-1),
+            ctx.param(self.moving_var).data.reshape(-1), self.epsilon,
+            relu=type(self.act) is Relu)
+        return Tensor(y.reshape((n,) + self.image_shape if self.image_shape else (n, self.size)))
+
+    def _needs_grad(self, ctx, xs):
+        params = [self.scale] + ([self.bias] if self.bias is not None else [])
+        return xs[0].requires_grad or any(ctx.param(p).requires_grad for p in params)
 
     def forward(self, ctx, xs):
         x = xs[0]

@@ -30,13 +30,12 @@ layouts of ``minidl.sparse.layout`` do. Short runs (output planes of 2x2 or 4x4 
 leave the vector loop too little to do; dense wins there, and ``sparse='auto'`` sees it.
 """
 
-from contextlib import contextmanager
-
 import numpy as np
-from numba import get_num_threads, njit, prange, set_num_threads
+from numba import njit, prange
 
 from ..numpy_ref.sparse import check_csr, conv_frame, conv_frame_geometry
 from ..registry import register
+from .threads import one_thread_below
 
 #: output values of one row kept in L1 while the row's nonzeros stream through
 CHUNK = 2048
@@ -44,9 +43,9 @@ CHUNK = 2048
 #: other threads costs more than it saves (and far more on a loaded machine)
 SERIAL_BELOW = 1 << 15
 #: the same for the batch-1 dot kernel, whose multiply-adds are cheap gathers (~0.5 ns
-#: each): Numba's workers sleep between loops (``numba_cpu/__init__.py``), and waking one
-#: on this VM costs ~0.1 ms, so a 4096x4096 product at 0.99 (168 k nonzeros) took 0.15 ms
-#: on two threads and 0.07-0.10 ms on one; two threads win from ~600 k nonzeros on
+#: each): waking Numba's sleeping workers costs ~0.1 ms (``threads.py``), so a 4096x4096
+#: product at 0.99 (168 k nonzeros) took 0.15 ms on two threads and 0.07-0.10 ms on one;
+#: two threads win from ~600 k nonzeros on
 SERIAL_DOT_BELOW = 1 << 19
 
 _NO_BIAS = np.zeros(0, dtype=np.float32)
@@ -108,20 +107,6 @@ def _rows_runs(indptr, indices, values, frame, pitch, bias, relu, out):
                     o[c0 + t] = max(o[c0 + t], np.float32(0.0))
 
 
-@contextmanager
-def _threads_for(multiply_adds, serial_below=SERIAL_BELOW):
-    """Run small products on one thread, the rest on Numba's thread count."""
-    threads = get_num_threads()
-    if multiply_adds >= serial_below or threads == 1:
-        yield
-        return
-    set_num_threads(1)
-    try:
-        yield
-    finally:
-        set_num_threads(threads)
-
-
 def _checked(indptr, indices, values, bias, what):
     """The arrays as the kernels take them (uint32/uint16 indices, float32, an empty bias
     for none), or the reference's ValueError."""
@@ -139,7 +124,7 @@ def csr_matmul(indptr, indices, values, x, bias=None, relu=False):
     indptr, indices, values, bias = _checked(indptr, indices, values, bias, "csr_matmul")
     rows, (n, _) = len(indptr) - 1, x.shape
     x = np.asarray(x, dtype=np.float32)
-    with _threads_for(int(indptr[-1]) * n, SERIAL_DOT_BELOW if n == 1 else SERIAL_BELOW):
+    with one_thread_below(int(indptr[-1]) * n, SERIAL_DOT_BELOW if n == 1 else SERIAL_BELOW):
         if n == 1:
             out = np.empty(rows, dtype=np.float32)
             _rows_dot(indptr, indices, values, np.ascontiguousarray(x[0]), bias, bool(relu),
@@ -165,7 +150,7 @@ def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, paddin
     # a run goes Wq pixels past a row's last output column: Wq pixels of slack
     frame = conv_frame(x, stride, padding, (hq, wq), slack=wq)
     out = np.empty((rows, oh * wq * n), dtype=np.float32)
-    with _threads_for(int(indptr[-1]) * oh * wq * n):
+    with one_thread_below(int(indptr[-1]) * oh * wq * n, SERIAL_BELOW):
         _rows_runs(indptr, indices, values, frame, n, bias, bool(relu), out)
     out = out.reshape(rows, oh, wq, n)[:, :, :ow, :]
     return np.ascontiguousarray(out.transpose(3, 0, 1, 2))

@@ -58,6 +58,19 @@ def batch_norm_forward_infer(x, gamma, beta, mean, var, eps):
     return y, x_hat, inv_std
 
 
+@register("batch_norm_act_infer")
+def batch_norm_act_infer(x, gamma, beta, mean, var, eps, relu):
+    """Inference only: batch norm with fixed statistics, then ReLU when ``relu``.
+
+    The layer's forward when nothing will be differentiated: ``y`` alone, without the
+    ``x_hat`` that the backward pass would need, and the activation in the same pass.
+    Notation as :func:`batch_norm_forward_infer`; returns ``y: (N, C, L)``.
+    """
+    xp = get_array_module(x)
+    y, _, _ = batch_norm_forward_infer(x, gamma, beta, mean, var, eps)
+    return xp.maximum(y, 0) if relu else y
+
+
 @register("batch_norm_backward")
 def batch_norm_backward(gy, x_hat, gamma, inv_std, batch_stats):
     """Gradients of batch normalisation.
