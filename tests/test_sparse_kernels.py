@@ -79,6 +79,23 @@ def test_large_runs_cross_the_chunk_boundary(backend, xp, rng, batch):
     close(as_numpy(got), dense_conv(x, weight, (1, 1), (1, 1), (1, 1), 1, bias, True))
 
 
+@pytest.mark.parametrize("batch, plane, stride", [(1, (2, 2), 1), (2, (1, 2), 1), (1, (1, 3), 1),
+                                                  (1, (4, 4), 2), (1, (1, 1), 1)])
+def test_short_runs_of_at_most_eight_values(backend, xp, rng, batch, plane, stride):
+    """Output planes so small that a run (``OH * Wq * N``) is at most 8 values: the cpu
+    backend's 8-accumulator loop, reading past the run's end into the frame's slack."""
+    x = rng.standard_normal((batch, 6) + plane).astype(np.float32)
+    weight = pruned(rng, (7, 6, 3, 3), 0.5, 2)
+    bias = rng.standard_normal(7).astype(np.float32)
+    geometry = (stride, stride), (1, 1), (1, 1)
+    csr = conv_layout(weight, x.shape[1:], *geometry, 1)
+    for relu in (False, True):
+        got = get_kernel("direct_sparse_conv2d")(
+            xp.asarray(x), xp.asarray(csr.indptr), xp.asarray(csr.indices),
+            xp.asarray(csr.values), (3, 3), *geometry, xp.asarray(bias), relu)
+        close(as_numpy(got), dense_conv(x, weight, *geometry, 1, bias, relu))
+
+
 def test_all_zero_weights_give_the_bias(backend, xp, rng):
     weight = np.zeros((7, 4), np.float32)
     csr = fc_layout(weight)
