@@ -25,8 +25,10 @@ to the next library otherwise. Every layer's inputs are checked against PyTorch'
 
 Loading minidl's ``cpu`` backend tunes the process (``minidl/backends/numba_cpu/
 __init__.py``: Numba's OpenMP workers sleep after a parallel loop, glibc keeps freed memory);
-PyTorch is imported first, so its own OpenMP keeps its defaults, but the malloc setting
-applies to both libraries. ``MINIDL_CPU_TUNING=0`` turns the tuning off.
+The network runs get the same malloc settings in both libraries' processes (through
+glibc's ``MALLOC_*_`` variables); in the layer benchmarks PyTorch is imported first, so its
+own OpenMP keeps its defaults, but the malloc setting applies to both libraries.
+``MINIDL_CPU_TUNING=0`` turns the tuning off.
 
 On machines that set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (see the environment notes),
 unset both for this command only: they slow a current NumPy's OpenBLAS.
@@ -215,7 +217,13 @@ def network_times(library, batch, train, repeats):
                "--batch", str(batch), "--repeats", str(repeats)]
     command += ["--train"] if train else []
     command += ["--threads", str(THREADS)] if THREADS else []
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    env = dict(os.environ)
+    if env.get("MINIDL_CPU_TUNING", "1") != "0":
+        # the malloc settings minidl's cpu backend makes in its process, given to PyTorch's
+        # process too (glibc reads them from the environment): they made its forward at
+        # batch 1 ~25 % faster as well, and the comparison should not hand minidl that
+        env.update(MALLOC_MMAP_THRESHOLD_=str(32 << 20), MALLOC_TRIM_THRESHOLD_=str(1 << 30))
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -14,7 +14,7 @@ import minidl as paddle
 from minidl.core import Tensor, no_grad
 from minidl.layers.graph import RunContext
 from minidl.sparse.plan import SparsePlan
-from timing import median_ms  # noqa: F401  (re-exported)
+from timing import median_ms, rounds_ms  # noqa: F401  (re-exported)
 
 
 def optional(name):

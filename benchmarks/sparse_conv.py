@@ -18,7 +18,7 @@ Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for this command where the machine se
 import argparse
 
 import numpy as np
-from sparse_common import LayerRun, machine, magnitude_pruned, median_ms, optional
+from sparse_common import LayerRun, machine, magnitude_pruned, median_ms, optional, rounds_ms
 
 import minidl as paddle
 from minidl.backends import get_kernel, set_backend
@@ -85,8 +85,8 @@ def row(x, w, bias, pad, stride, torch, repeats):
                                  name="conv")
     run = LayerRun(conv, {"_conv.w0": w.reshape(1, -1), "_conv.wbias": bias[:, None]},
                    [x.reshape(n, -1)])
-    dense_layer = median_ms(run.step(False), repeats)
-    auto_layer = median_ms(run.step("auto"), repeats)
+    layer = rounds_ms({"dense": run.step(False), "auto": run.step("auto")}, repeats)
+    dense_layer, auto_layer = layer["dense"], layer["auto"]
     np.testing.assert_allclose(run.step("auto")(), run.step(False)(), rtol=1e-3, atol=1e-4)
     torch_cell = f"{theirs:.3f}" if theirs is not None else "-"
     torch_ratio = f"{theirs / ours:.1f}x" if theirs is not None else "-"

@@ -22,7 +22,7 @@ import argparse
 
 import numpy as np
 from sparse_common import (LayerRun, compile_report, machine, magnitude_pruned, median_ms,
-                           optional)
+                           optional, rounds_ms)
 
 import minidl as paddle
 from minidl.backends import get_kernel, set_backend
@@ -113,8 +113,8 @@ def row(k, f, n, sparsity, w, x, bias, torch, scipy, repeats):
     data = paddle.layer.data("x", paddle.data_type.dense_vector(k))
     fc = paddle.layer.fc(data, size=f, act=paddle.activation.Relu(), name="fc")
     run = LayerRun(fc, {"_fc.w0": w.T, "_fc.wbias": bias[None]}, [x])
-    dense_layer = median_ms(run.step(False), repeats)
-    auto_layer = median_ms(run.step("auto"), repeats)
+    layer = rounds_ms({"dense": run.step(False), "auto": run.step("auto")}, repeats)
+    dense_layer, auto_layer = layer["dense"], layer["auto"]
     np.testing.assert_allclose(run.step("auto")(), run.step(False)(), rtol=1e-3, atol=1e-4)
     cell = {name: f"{t:.3f}" for name, t in times.items()}
     ratio = {name: f"{t / ours:.1f}x" for name, t in times.items()}

@@ -24,3 +24,18 @@ def median_ms(step, repeats=7, warmup=2):
     each for the other's spinning threads.
     """
     return statistics.median(times_ms(step, repeats, warmup))
+
+
+def rounds_ms(steps, repeats=7, rounds=3):
+    """{name: ms} for steps compared with each other: ``rounds`` rounds of one block per
+    step (median of ``repeats`` runs each), and each step's best block median.
+
+    For ratios close to 1 (``sparse='auto'`` against dense, where 'auto' may run the same
+    dense code): one block each left ratios of 0.8-1.25 between identical code paths on
+    the shared development machine, as other work came and went between the blocks.
+    """
+    best = {name: float("inf") for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            best[name] = min(best[name], median_ms(step, repeats))
+    return best
