@@ -205,7 +205,8 @@ def test_cpu_kernels_give_the_same_result_on_one_thread_and_on_all(monkeypatch, 
                                                                    serial_below):
     """The size thresholds only choose the thread count: both choices compute the same
     product, and Numba's thread count is restored afterwards."""
-    numba = pytest.importorskip("numba")
+    import numba
+
     from minidl.backends.numba_cpu import sparse as cpu_sparse
 
     monkeypatch.setattr(cpu_sparse, "SERIAL_BELOW", serial_below)
