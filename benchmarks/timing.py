@@ -4,10 +4,25 @@ import statistics
 import time
 
 
+#: seconds of quiet before each block: OpenMP runtimes let their threads spin for a few
+#: milliseconds after a parallel call (PyTorch's GNU OpenMP by default), and a block of
+#: sub-millisecond runs that started inside the previous library's spin was charged for it
+SETTLE_S = 0.05
+#: seconds of untimed runs before timing, at least: a 0.08 ms kernel took 0.22 ms on its
+#: first run after a pause and reached its steady time only after ~10 runs (clock and
+#: caches warming up), so a fixed two warm-up runs flattered slow kernels over fast ones
+WARMUP_S = 0.02
+
+
 def times_ms(step, repeats=7, warmup=2):
-    """Milliseconds of each of ``repeats`` runs of ``step`` after ``warmup`` untimed ones."""
-    for _ in range(warmup):
+    """Milliseconds of each of ``repeats`` runs of ``step``, started after
+    :data:`SETTLE_S` of quiet and at least ``warmup`` untimed runs filling
+    :data:`WARMUP_S` (up to 1000 runs)."""
+    time.sleep(SETTLE_S)
+    began, runs = time.perf_counter(), 0
+    while runs < warmup or (runs < 1000 and time.perf_counter() - began < WARMUP_S):
         step()
+        runs += 1
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
