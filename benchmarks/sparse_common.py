@@ -86,22 +86,12 @@ class LayerRun:
         def run():
             with no_grad():
                 return self.layer.compute(ctx, self.xs).data
-        settle(run, ctx.sparse_plan if sparse == "auto" else None)
         return run
 
     def decision(self, sparse="auto"):
         plan = self.plans.get(sparse)
         rows = plan.rows() if plan else []
         return rows[-1] if rows else None
-
-
-def settle(run, plan, limit=50):
-    """Run ``run`` until the 'auto' ``plan`` has finished timing its layers in place (so
-    that timed runs are the decided forwards, not the measurement's alternation)."""
-    for _ in range(limit if plan is not None else 0):
-        if not plan.measuring():
-            break
-        run()
 
 
 def compile_report(script):

@@ -133,76 +133,42 @@ def test_training_updates_invalidate_the_layouts(rng):
                                rtol=1e-4, atol=1e-6)
 
 
-def fake_timing(monkeypatch, sparse_seconds, dense_seconds=1.0):
-    """Replace the plan's clock: every sparse run takes ``sparse_seconds``, every dense run
-    ``dense_seconds``; the forwards still run. Returns the list of modes timed."""
-    timed = []
-
-    def timed_run(mode, run):
-        timed.append(mode)
-        return (sparse_seconds if mode == "sparse" else dense_seconds), run()
-    monkeypatch.setattr(plans.SparsePlan, "_timed", staticmethod(timed_run))
-    return timed
-
-
 @needs_numba
-def test_auto_measures_in_the_network_then_keeps_the_faster(rng, monkeypatch):
+def test_auto_keeps_the_forward_measured_faster(rng, monkeypatch):
     set_backend("cpu")
-    timed = fake_timing(monkeypatch, 0.5)
+    calls = []
+
+    def fake_measure(sparse_ratio):
+        def measure(dense, sparse, before=None):
+            calls.append(before)
+            return 1.0, sparse_ratio, dense(), sparse()
+        return measure
+
     out, parameters = pruned_network(rng, densities=(0.3, 0.2, 0.1, 0.9, 0.4))
     data = samples(rng, 2)
-    want = paddle.infer(out, parameters, data, sparse=False)
+    monkeypatch.setattr(plans, "measure", fake_measure(0.5))
     first = paddle.inference.Inference(out, parameters, sparse="auto")
-    runs = 2 * (plans.PROBE_RUNS + 1)
-    for run in range(runs):
-        # while measuring, every run's result is right: both forwards give the same values
-        np.testing.assert_allclose(first.infer(data), want, rtol=1e-4, atol=1e-6)
-        assert first.sparse_plan.measuring() == (run < runs - 1)
-        assert first.sparse_plan.measuring(batch=3) is False
-    # three measured layers, dense and sparse alternating, the first of each untimed
-    assert timed == (["dense"] * 3 + ["sparse"] * 3) * (runs // 2)
+    first.infer(data)
     by_layer = {r.layer: r for r in first.sparse_plan.rows()}
     assert by_layer["__fc_layer_0__"].choice == "dense"
     # its two weights: 200 x 20 at density 0.1 and 726 x 20 at 0.9
     assert "density 0.727 > 0.5" in by_layer["__fc_layer_0__"].reason
-    measured = [r for r in by_layer.values() if r.reason.startswith("measured in the network")]
-    assert len(measured) == 3
-    assert all(r.choice == "sparse" and r.dense_ms == 1000.0 and r.sparse_ms == 500.0
-               for r in measured)
-    timed.clear()
-    first.infer(data)
-    assert timed == []          # decided: no more timing
+    measured = [r for r in by_layer.values() if r.reason.startswith("measured")]
+    assert len(measured) == len(calls) == 3
+    assert all(r.choice == "sparse" and r.dense_ms == 1000.0 for r in measured)
 
     again = paddle.inference.Inference(out, parameters, sparse="auto")
     again.infer(data)
-    assert timed == []          # the break-even is cached per shape, density and batch
-    assert not again.sparse_plan.measuring()
+    assert len(calls) == 3  # the break-even is cached per shape, density and batch
     assert all(r.reason.endswith("(cached)") for r in again.sparse_plan.rows()
                if r.layer != "__fc_layer_0__")
 
     plans.clear_measurements()
-    fake_timing(monkeypatch, plans.MARGIN + 0.01)
-    plan = paddle.sparse.explain(out, parameters, data)   # runs the batch until settled
-    assert not plan.measuring()
-    assert {r.choice for r in plan.rows()} == {"dense"}
-    assert "__conv_0__" in str(plan)
-
-
-@needs_numba
-def test_a_layer_being_measured_is_not_resolved_early(rng, monkeypatch):
-    """While measuring, each run picks the next forward; only the verdict is cached."""
-    set_backend("cpu")
-    fake_timing(monkeypatch, 0.5)
-    out, parameters = pruned_network(rng)
-    inference = paddle.inference.Inference(out, parameters, sparse="auto")
-    data = samples(rng, 1)
-    choices = []
-    for _ in range(2 * (plans.PROBE_RUNS + 1) + 2):
-        inference.infer(data)
-        choices.append(inference.sparse_plan.rows()[0].choice)
-    measuring = 2 * (plans.PROBE_RUNS + 1)
-    assert choices[:measuring] == ["dense", "sparse"] * (measuring // 2)
-    assert choices[measuring:] == ["sparse", "sparse"]
+    monkeypatch.setattr(plans, "measure", fake_measure(plans.MARGIN + 0.01))
+    slower = paddle.inference.Inference(out, parameters, sparse="auto")
+    slower.infer(data)
+    assert {r.choice for r in slower.sparse_plan.rows()} == {"dense"}
+    assert "__conv_0__" in str(slower.sparse_plan)
 
 
 def test_auto_stays_dense_without_sparse_kernels_of_the_backend(rng):
@@ -248,3 +214,32 @@ def test_parameter_versions_move_on_every_possible_write(rng):
     parameters.value(name, write=False)
     seen.append(parameters.version(name))
     assert seen[0] < seen[1] < seen[2] == seen[3]
+
+
+@needs_numba
+def test_auto_times_cold_caches_only_for_models_larger_than_the_cache(rng, monkeypatch):
+    set_backend("cpu")
+    seen = []
+
+    def measure(dense, sparse, before=None):
+        seen.append(before)
+        if before is not None:
+            before()  # the flusher runs
+        return 1.0, 0.5, dense(), sparse()
+
+    monkeypatch.setattr(plans, "measure", measure)
+    out, parameters = pruned_network(rng)
+    paddle.sparse.explain(out, parameters, samples(rng, 2))
+    assert seen and all(before is None for before in seen)  # a small model stays cached
+
+    plans.clear_measurements()
+    seen.clear()
+    monkeypatch.setattr(plans, "last_level_cache_bytes", lambda: 4096)
+    plan = paddle.sparse.explain(out, parameters, samples(rng, 2))
+    assert seen and all(isinstance(before, plans.CacheFlusher) for before in seen)
+    assert {r.choice for r in plan.rows()} == {"sparse"}
+
+
+def test_last_level_cache_size_is_read():
+    size = plans.last_level_cache_bytes()
+    assert isinstance(size, int) and size >= 64 << 10

@@ -11,23 +11,17 @@ Training stays dense (pruned weights are zeros held by masks); only inference ch
 """
 
 from .layout import CsrWeight, conv_layout, fc_layout
-from .plan import PROBE_RUNS, SparsePlan, clear_measurements, sparse_mode
+from .plan import SparsePlan, clear_measurements, sparse_mode
 
 
 def explain(output_layer, parameters, input, feeding=None, sparse="auto"):
     """Run one batch (``input``: a list of sample tuples) and return the :class:`SparsePlan`.
 
-    Under ``'auto'`` the batch runs as often as the plan needs to time its layers in the
-    network (a handful of runs, once per layer shape, density and batch size in a process).
     ``print`` the result for a table of each fc/conv layer's choice and its reason.
     """
     from ..inference import Inference
     inference = Inference(output_layer, parameters, sparse=sparse)
     inference.infer(input, feeding=feeding)
-    for _ in range(4 * (PROBE_RUNS + 1)):   # each key settles in 2 * (PROBE_RUNS + 1) runs
-        if not inference.sparse_plan.measuring():
-            break
-        inference.infer(input, feeding=feeding)
     return inference.sparse_plan
 
 

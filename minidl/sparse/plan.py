@@ -6,19 +6,12 @@ takes one of:
 * ``False`` -- every layer runs dense (the training code path);
 * ``True``  -- every fc and conv layer that the sparse kernels cover runs sparse, whatever
   its density (for tests and benchmarks: a forced choice);
-* ``'auto'`` -- per layer, the faster of the two *measured on this machine, in the running
-  network*: the first ``2 * (PROBE_RUNS + 1)`` times a layer shape, density and batch size
-  runs, its forward alternates between dense and sparse (the first run of each untimed: it
-  may compile kernels or build the layout), each timed where it stands in the network; then
-  the sparse one is kept if its fastest run took at most ``MARGIN`` of the dense one's. The
-  verdict is cached for the process. Timing in place, not the layer alone: alone, the 256-
-  and 512-channel convs of a pruned VGG-16 at batch 16 looked faster dense, yet in the
-  network those dense convs took ~1.4x their isolated time (their 38 MB im2col buffers are
-  page-faulted in on every call, among others), and the network ran 1.6x faster with them
-  sparse. Results are right during the measurement too: both forwards compute the same
-  values. Layers denser than ``AUTO_MAX_DENSITY`` stay dense without a measurement (nothing
-  to gain: a CSR nonzero costs more bytes and work than a dense weight), and so does every
-  layer on a backend without its own sparse kernels.
+* ``'auto'`` -- per layer, the faster of the two *measured on this machine*: the first
+  time a layer shape, density and batch size is seen, both forwards run a few times on the
+  real input and the sparse one is kept only if it is at least ``1 - MARGIN`` faster; the
+  verdict is cached for the process. Layers denser than ``AUTO_MAX_DENSITY`` stay dense
+  without a measurement (nothing to gain: a CSR nonzero costs more bytes and work than a
+  dense weight), and so does every layer on a backend without its own sparse kernels.
 
 The sparse forward fuses the bias and a ReLU (or identity) activation into the kernel, so
 :meth:`SparsePlan.forward` returns the *activated* output; ``Layer.compute`` then skips its
@@ -26,13 +19,14 @@ own activation. Other activations are applied after the kernel. Results equal th
 ones within float32 rounding (the sums run in another order).
 
 ``str(plan)`` / :meth:`SparsePlan.rows` show each layer's choice with its reason and the
-measured times; :func:`minidl.sparse.explain` runs one batch (as often as the measurement
-needs) and returns the plan.
+measured times; :func:`minidl.sparse.explain` runs one batch and returns the plan.
 """
 
+import glob
 import time
 from dataclasses import dataclass
 
+import numpy as np
 
 from ..backends import REFERENCE, current_backend, kernel, own_kernels
 from ..core.tensor import Tensor
@@ -43,8 +37,10 @@ from . import layout as layouts
 AUTO_MAX_DENSITY = 0.5
 #: 'auto' keeps the sparse forward only when it takes at most this fraction of the dense time
 MARGIN = 0.95
-#: timed runs of each forward (after one untimed run each) before 'auto' decides
-PROBE_RUNS = 3
+#: seconds of timing per forward and round during a measurement (at least 3 runs each)
+MEASURE_BUDGET_S = 0.03
+#: used when the last-level cache size cannot be read from /sys
+DEFAULT_CACHE_BYTES = 32 << 20
 
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
@@ -82,9 +78,8 @@ _MEASURED = {}
 
 
 def clear_measurements():
-    """Forget every measured break-even (the next 'auto' runs measure again)."""
+    """Forget every measured break-even (the next 'auto' run measures again)."""
     _MEASURED.clear()
-    _PROBES.clear()
 
 
 def _threads():
@@ -95,31 +90,64 @@ def _threads():
         return 1
 
 
-class Probe:
-    """The alternating timed runs of one layer key while 'auto' measures it."""
+def last_level_cache_bytes():
+    """The size of the CPU's last-level cache (Linux sysfs), else ``DEFAULT_CACHE_BYTES``."""
+    sizes = []
+    for index in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*/size"):
+        try:
+            with open(index) as f:
+                text = f.read().strip().upper()
+            scale = {"K": 1 << 10, "M": 1 << 20}.get(text[-1:], 1)
+            sizes.append(int(text.rstrip("KM")) * scale)
+        except (OSError, ValueError):
+            continue
+    return max(sizes, default=DEFAULT_CACHE_BYTES)
+
+
+class CacheFlusher:
+    """Callable evicting the caches (by reading a buffer twice the last-level cache)."""
 
     def __init__(self):
-        self.runs = {"dense": 0, "sparse": 0}
-        self.seconds = {"dense": [], "sparse": []}
+        self.buffer = np.ones(2 * last_level_cache_bytes() // 4, dtype=np.float32)
 
-    def next_mode(self):
-        """'dense' or 'sparse', alternating, dense first."""
-        return "dense" if self.runs["dense"] <= self.runs["sparse"] else "sparse"
-
-    def record(self, mode, seconds):
-        if self.runs[mode] > 0:   # the first run of each may compile or build the layout
-            self.seconds[mode].append(seconds)
-        self.runs[mode] += 1
-
-    def done(self):
-        return min(map(len, self.seconds.values())) >= PROBE_RUNS
-
-    def progress(self):
-        return f"run {sum(self.runs.values())} of {2 * (PROBE_RUNS + 1)}"
+    def __call__(self):
+        self.buffer.sum()
 
 
-#: layer key -> Probe, while 'auto' measures that key
-_PROBES = {}
+def _fastest_time(step, before=None):
+    """(fastest seconds, last result) of ``step`` over at least 3 runs within the budget.
+
+    The fastest, not the median: on a shared machine other work only ever adds time, and
+    a run that was not interrupted is the one that says what the forward costs.
+    ``before`` (e.g. a :class:`CacheFlusher`) runs untimed before each run.
+    """
+    times, result = [], None
+    began = time.perf_counter()
+    while len(times) < 3 or (len(times) < 25 and time.perf_counter() - began < MEASURE_BUDGET_S):
+        if before is not None:
+            before()
+        start = time.perf_counter()
+        result = step()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def measure(dense, sparse, before=None):
+    """(dense seconds, sparse seconds, dense result, sparse result) of two forwards.
+
+    One untimed run each first (it may compile or load the Numba kernels), then two rounds
+    of a block of dense runs and a block of sparse runs. Blocks, not alternating calls: a
+    BLAS's threads spin for a while after a call, and alternating would charge the other
+    forward for them. ``before`` runs untimed before every timed run.
+    """
+    dense_out, sparse_out = dense(), sparse()
+    dense_s = sparse_s = float("inf")
+    for _ in range(2):
+        t, dense_out = _fastest_time(dense, before)
+        dense_s = min(dense_s, t)
+        t, sparse_out = _fastest_time(sparse, before)
+        sparse_s = min(sparse_s, t)
+    return dense_s, sparse_s, dense_out, sparse_out
 
 
 # --- the layers the sparse kernels cover ------------------------------------------------
@@ -154,7 +182,7 @@ class SparsePlan:
         # (layer name, batch) -> (stamp, kind, CSR layouts or None): the decision to reuse
         # while the stamp (weight versions, backend, dtype) is unchanged
         self._resolved = {}
-        self._measuring = set()    # (layer name, batch) still timed by 'auto'
+        self._flusher = None
 
     def bind(self, averaged_names=()):
         """Start a run; ``averaged_names``: parameters whose values are ModelAverage's."""
@@ -242,19 +270,10 @@ class SparsePlan:
         if known is not None and known[0] == stamp:
             kind, csr = known[1], known[2]
             return None if csr is None else self._sparse_forward(layer, kind, ctx, xs, csr)
-        kind, csr, result, decided = self._decide(layer, ctx, xs)
-        if decided:
-            self._measuring.discard((layer.name, batch))
-            if stamp[0] is not None:  # without versions a value change could not be seen
-                self._resolved[(layer.name, batch)] = (stamp, kind, csr)
-        else:
-            self._measuring.add((layer.name, batch))
+        kind, csr, result = self._decide(layer, ctx, xs)
+        if stamp[0] is not None:  # without versions a value change could not be seen
+            self._resolved[(layer.name, batch)] = (stamp, kind, csr)
         return result
-
-    def measuring(self, batch=None):
-        """Whether 'auto' is still timing some layer (at this ``batch`` size): run more
-        batches of the same size to settle the plan."""
-        return any(batch is None or b == batch for _, b in self._measuring)
 
     def _stamp(self, layer, xs):
         """What a decision depends on besides the layer: weight versions, backend, dtype."""
@@ -263,77 +282,68 @@ class SparsePlan:
         return versions, current_backend(), xs[0].data.dtype
 
     def _decide(self, layer, ctx, xs):
-        """(kind, CSR layouts or None for dense, this batch's output or None, decided)."""
+        """(kind, CSR layouts or None for dense, this batch's output or None)."""
         kind, unsupported = _kind(layer)
         if kind is None:
             if unsupported:
                 self._note(layer, "-", None, xs, "dense", f"not covered: {unsupported}")
-            return kind, None, None, True
+            return kind, None, None
         batch = xs[0].shape[0]
         density = self._density(layer, kind, ctx)
         if any(x.data.dtype.name != "float32" for x in xs):
             self._note(layer, kind, density, xs, "dense", "input is not float32")
-            return kind, None, None, True
+            return kind, None, None
         backend = current_backend().name
         if self.mode is True:
             self._note(layer, kind, density, xs, "sparse", "forced (sparse=True)")
             csr = self._layouts(layer, kind, ctx, xs[0].xp)
-            return kind, csr, self._sparse_forward(layer, kind, ctx, xs, csr), True
+            return kind, csr, self._sparse_forward(layer, kind, ctx, xs, csr)
         if backend == REFERENCE or "csr_matmul" not in own_kernels(backend):
             self._note(layer, kind, density, xs, "dense",
                        f"backend {backend!r} has no sparse kernels of its own")
-            return kind, None, None, True
+            return kind, None, None
         if density > AUTO_MAX_DENSITY:
             self._note(layer, kind, density, xs, "dense",
                        f"density {density:.3f} > {AUTO_MAX_DENSITY}")
-            return kind, None, None, True
+            return kind, None, None
         key = (kind, tuple(ctx.param(self._weights(layer, kind)[0]).shape),
                getattr(layer, "input_shape", None), getattr(layer, "stride", None),
                getattr(layer, "padding", None), getattr(layer, "dilation", None),
                getattr(layer, "groups", None), round(density * 100), batch, backend,
-               _threads(), _fused_relu(layer) is not None)
+               _threads(), _fused_relu(layer) is not None, self._cold_caches() is not None)
         known = _MEASURED.get(key)
         if known is not None:
             self._note(layer, kind, density, xs, known.choice, known.reason + " (cached)",
                        known.dense_ms, known.sparse_ms)
             if known.choice == "dense":
-                return kind, None, None, True
+                return kind, None, None
             csr = self._layouts(layer, kind, ctx, xs[0].xp)
-            return kind, csr, self._sparse_forward(layer, kind, ctx, xs, csr), True
-        return self._probe(key, layer, kind, density, ctx, xs)
-
-    def _probe(self, key, layer, kind, density, ctx, xs):
-        """One timed run of the dense or the sparse forward (they alternate) while 'auto'
-        measures ``key``; the decision once both have :data:`PROBE_RUNS` timed runs."""
-        probe = _PROBES.setdefault(key, Probe())
-        mode = probe.next_mode()
-        csr = self._layouts(layer, kind, ctx, xs[0].xp) if mode == "sparse" else None
-        if mode == "sparse":
-            seconds, out = self._timed(mode, lambda: self._sparse_forward(layer, kind, ctx, xs,
-                                                                          csr))
-        else:
-            seconds, out = self._timed(mode, lambda: self._dense_forward(layer, ctx, xs))
-        probe.record(mode, seconds)
-        if not probe.done():
-            self._note(layer, kind, density, xs, mode, f"measuring in the network: "
-                       f"{probe.progress()}")
-            return kind, csr, out, False
-        del _PROBES[key]
-        dense_s, sparse_s = min(probe.seconds["dense"]), min(probe.seconds["sparse"])
+            return kind, csr, self._sparse_forward(layer, kind, ctx, xs, csr)
+        csr = self._layouts(layer, kind, ctx, xs[0].xp)
+        dense_s, sparse_s, dense_out, sparse_out = measure(
+            lambda: self._dense_forward(layer, ctx, xs),
+            lambda: self._sparse_forward(layer, kind, ctx, xs, csr), self._cold_caches())
         choice = "sparse" if sparse_s <= MARGIN * dense_s else "dense"
-        reason = f"measured in the network: sparse {sparse_s / dense_s:.2f}x the dense time"
+        reason = f"measured: sparse {sparse_s / dense_s:.2f}x the dense time"
         _MEASURED[key] = self._note(layer, kind, density, xs, choice, reason, dense_s * 1e3,
                                     sparse_s * 1e3)
-        if choice == "sparse" and csr is None:
-            csr = self._layouts(layer, kind, ctx, xs[0].xp)
-        return kind, csr if choice == "sparse" else None, out, True
+        if choice == "dense":
+            return kind, None, dense_out
+        return kind, csr, sparse_out
 
-    @staticmethod
-    def _timed(mode, run):
-        """(seconds, result) of one run of a forward (``mode``: which one, for tests)."""
-        start = time.perf_counter()
-        out = run()
-        return time.perf_counter() - start, out
+    def _cold_caches(self):
+        """A CacheFlusher when the model outgrows the last-level cache, else None.
+
+        A layer's weights are still cached when it runs again only if the whole model fits
+        in the last-level cache; otherwise every forward streams them from memory, and
+        timing warm repeats would flatter the dense forward (4 bytes per weight against
+        about 1.5 for a pruned CSR weight). So then both forwards are timed cold.
+        """
+        if self._flusher is None:
+            names = self.parameters.names() if hasattr(self.parameters, "names") else []
+            total = sum(4 * int(np.prod(self.parameters.get_shape(n))) for n in names)
+            self._flusher = CacheFlusher() if total > last_level_cache_bytes() else False
+        return self._flusher or None
 
     def _note(self, layer, kind, density, xs, choice, reason, dense_ms=None, sparse_ms=None):
         shape = tuple(layer.params[0].compute_shape) if layer.params else ()
