@@ -79,11 +79,15 @@ def test_large_runs_cross_the_chunk_boundary(backend, xp, rng, batch):
     close(as_numpy(got), dense_conv(x, weight, (1, 1), (1, 1), (1, 1), 1, bias, True))
 
 
-@pytest.mark.parametrize("batch, plane, stride", [(1, (2, 2), 1), (2, (1, 2), 1), (1, (1, 3), 1),
-                                                  (1, (4, 4), 2), (1, (1, 1), 1)])
-def test_short_runs_of_at_most_eight_values(backend, xp, rng, batch, plane, stride):
-    """Output planes so small that a run (``OH * Wq * N``) is at most 8 values: the cpu
-    backend's 8-accumulator loop, reading past the run's end into the frame's slack."""
+@pytest.mark.parametrize("batch, plane, stride", [
+    (1, (2, 2), 1), (2, (1, 2), 1), (1, (1, 3), 1), (1, (4, 4), 2), (1, (1, 1), 1),  # <= 8
+    (1, (3, 3), 1), (1, (4, 4), 1), (2, (4, 4), 1), (3, (2, 2), 1),  # 15, 24, 48, 24
+    (1, (7, 9), 1), (1, (8, 8), 1), (1, (8, 9), 1), (5, (2, 3), 1)])  # 77, 80, 88, 100
+def test_short_runs_in_register_blocks(backend, xp, rng, batch, plane, stride):
+    """Output planes so small that a run (``OH * Wq * N``) is at most 80 values: the cpu
+    backend pads it to register blocks of 8, 24 or 40 values and reads past the run's end
+    into the frame's slack (88 and 100 take the general loop). 6 channels x 9 taps at 0.5:
+    each row has whole groups of four nonzeros and a remainder."""
     x = rng.standard_normal((batch, 6) + plane).astype(np.float32)
     weight = pruned(rng, (7, 6, 3, 3), 0.5, 2)
     bias = rng.standard_normal(7).astype(np.float32)
@@ -94,6 +98,15 @@ def test_short_runs_of_at_most_eight_values(backend, xp, rng, batch, plane, stri
             xp.asarray(x), xp.asarray(csr.indptr), xp.asarray(csr.indices),
             xp.asarray(csr.values), (3, 3), *geometry, xp.asarray(bias), relu)
         close(as_numpy(got), dense_conv(x, weight, *geometry, 1, bias, relu))
+
+
+def test_register_blocks_are_chosen_to_waste_little():
+    from minidl.backends.numba_cpu.sparse import BLOCK_VECTORS, block_vectors
+    from minidl.backends.numba_cpu.simd import LANES
+    assert [block_vectors(r) for r in (1, 8, 9, 16, 24, 48, 77, 80)] == [1, 1, 3, 3, 3, 3, 5, 5]
+    for run in range(1, 81):  # never more than one block of padding
+        assert -(-run // (block_vectors(run) * LANES)) * block_vectors(run) * LANES - run \
+            < max(BLOCK_VECTORS) * LANES
 
 
 def test_all_zero_weights_give_the_bias(backend, xp, rng):

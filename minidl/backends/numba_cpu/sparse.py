@@ -1,7 +1,7 @@
 """Numba kernels for sparse inference: ``csr_matmul`` and ``direct_sparse_conv2d``.
 
 Same signatures as the references in ``backends/numpy_ref/sparse.py`` (read that module
-for the layouts). Both ops are served by two loops over the CSR rows, in parallel:
+for the layouts). Both ops are served by loops over the CSR rows, in parallel:
 
 * :func:`_rows_dot` -- one dot product per row (``csr_matmul`` at batch 1). A batch-1 fc
   layer is memory bound: the win over dense is the byte ratio of the two formats, so
@@ -24,17 +24,21 @@ Choices that matter for speed (measured, see benchmarks/README.md):
   the input channels for L1, were both slower on AMD Zen 3).
 * The optional bias is passed as an empty array and ReLU as a flag, not as None: a None
   would make Numba compile a second specialisation of every loop.
+* Runs of at most 80 values (output planes of 8x8 and smaller at batch 1) go through
+  :func:`_rows_blocks` instead: the run is padded to register blocks of 8, 24 or 40 values
+  and every nonzero multiply-adds into a block held in vector registers, through the
+  explicit vector intrinsics of ``simd.py`` (LLVM left these short runs scalar).
 
 Numba does not check bounds: the column indices must lie inside ``x`` / the frame, as the
-layouts of ``minidl.sparse.layout`` do. Short runs (output planes of 2x2 or 4x4 at batch 1)
-leave the vector loop too little to do; dense wins there, and ``sparse='auto'`` sees it.
+layouts of ``minidl.sparse.layout`` do.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import literally, njit, prange
 
 from ..numpy_ref.sparse import check_csr, conv_frame, conv_frame_geometry
 from ..registry import register
+from .simd import LANES, multiply_add1, multiply_add4
 from .threads import one_thread_below
 
 #: output values of one row kept in L1 while the row's nonzeros stream through
@@ -107,42 +111,85 @@ def _rows_runs(indptr, indices, values, frame, pitch, bias, relu, out):
                     o[c0 + t] = max(o[c0 + t], np.float32(0.0))
 
 
-#: runs up to this long (a 2x2 output plane at batch 1: 2 rows of 4 padded pixels) go
-#: through :func:`_rows_run8`
-SHORT_RUN = 8
+#: runs up to this many values (output planes of 8x8 and less at batch 1) go through
+#: :func:`_rows_blocks`; longer ones through :func:`_rows_runs`, which was as fast or faster
+#: from 128 values on (2x2 planes at batch 16) in the A/B measurements on this machine
+BLOCKED_UP_TO = 80
+#: the register blocks :func:`_rows_blocks` can use, in vectors of ``LANES`` values
+BLOCK_VECTORS = (1, 3, 5)
+
+
+def block_vectors(run):
+    """The register block for a run: fewest (blocks x (vectors + 1)), the larger on ties.
+
+    Each block streams all the row's nonzeros once, at about one vector's cost per
+    nonzero for the index, value and broadcast, plus one per vector of the block.
+
+    >>> [block_vectors(r) for r in (8, 16, 24, 48, 80)]
+    [1, 3, 3, 3, 5]
+    """
+    def cost(vectors):
+        return -(-run // (vectors * LANES)) * (vectors + 1), -vectors
+    return min(BLOCK_VECTORS, key=cost)
+
+
+@njit(fastmath=True, cache=True)
+def _block_of_row(o, c0, lo, hi, indices, values, frame, step, vectors):
+    """``o[c0 + t] += sum_j values[j] * frame[indices[j] * step + c0 + t]`` over nonzeros
+    ``lo <= j < hi``, for ``t < 8 * vectors``: one register block of :func:`_rows_blocks`.
+
+    ``vectors`` is made a compile-time constant (one specialisation per block size), so
+    the loop has a single shape and LLVM keeps the block in registers throughout it.
+    """
+    one, four = np.uint64(1), np.uint64(4)
+    j = lo
+    while j + four <= hi:
+        b0 = indices[j] * step + c0
+        b1 = indices[j + one] * step + c0
+        b2 = indices[j + np.uint64(2)] * step + c0
+        b3 = indices[j + np.uint64(3)] * step + c0
+        v0, v1 = values[j], values[j + one]
+        v2, v3 = values[j + np.uint64(2)], values[j + np.uint64(3)]
+        multiply_add4(o, c0, frame, b0, b1, b2, b3, v0, v1, v2, v3, literally(vectors))
+        j += four
+    while j < hi:
+        multiply_add1(o, c0, frame, indices[j] * step + c0, values[j], literally(vectors))
+        j += one
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _rows_run8(indptr, indices, values, frame, pitch, bias, relu, out):
-    """:func:`_rows_runs` for runs of at most 8 values, kept in 8 accumulators.
+def _rows_blocks(indptr, indices, values, frame, pitch, bias, relu, vectors, out):
+    """:func:`_rows_runs` for short runs, one register block of the run at a time.
 
-    Notation: ``out: (F, 8)`` (values past the real run are garbage the caller drops);
-    ``frame`` readable 8 values past every nonzero's start. With runs this short the
-    general loop's vector body is never entered (LLVM unrolls it to 32 values), so every
-    multiply-add went through its scalar remainder; eight named accumulators are packed
-    into one AVX register by LLVM's SLP vectoriser and stay there over the row's nonzeros
-    (2x2 planes of VGG-CIFAR: 2x faster). Wider blocks (16, 24, 32) were not packed and
-    ran slower than the general loop.
+    Notation: ``out: (F, R)``, ``R`` a multiple of the block of ``vectors`` x 8 values
+    (``vectors`` in ``BLOCK_VECTORS``; the caller pads the run and drops the padding);
+    ``frame`` readable ``R`` values past every nonzero's start. For each block of an
+    output row, the row's nonzeros stream through it four at a time
+    (``simd.multiply_add4``): the block stays in vector registers, and a nonzero costs one
+    broadcast, one vector load and one multiply-add per 8 values. On VGG-CIFAR's 2x2, 4x4
+    and 8x8 planes at batch 1 (runs of 8, 24, 80) this was 2.4x, 2.7x and 1.3x faster than
+    the general loop, which leaves such short runs to its scalar remainder.
     """
+    rows, run = out.shape
     has_bias = bias.shape[0] > 0
     step = np.uint64(pitch)
-    for f in prange(out.shape[0]):
+    zero = np.uint64(0)
+    block = np.uint64(vectors * LANES)
+    for f in prange(rows):
+        lo, hi = np.uint64(indptr[f]), np.uint64(indptr[f + 1])
         start = bias[f] if has_bias else np.float32(0.0)
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = start
-        for j in range(np.uint64(indptr[f]), np.uint64(indptr[f + 1])):
-            v, b = values[j], indices[j] * step
-            a0 += v * frame[b]
-            a1 += v * frame[b + np.uint64(1)]
-            a2 += v * frame[b + np.uint64(2)]
-            a3 += v * frame[b + np.uint64(3)]
-            a4 += v * frame[b + np.uint64(4)]
-            a5 += v * frame[b + np.uint64(5)]
-            a6 += v * frame[b + np.uint64(6)]
-            a7 += v * frame[b + np.uint64(7)]
         o = out[f]
-        o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = a0, a1, a2, a3, a4, a5, a6, a7
+        for t in range(zero, np.uint64(run)):
+            o[t] = start
+        for c0 in range(zero, np.uint64(run), block):
+            if vectors == 5:
+                _block_of_row(o, c0, lo, hi, indices, values, frame, step, 5)
+            elif vectors == 3:
+                _block_of_row(o, c0, lo, hi, indices, values, frame, step, 3)
+            else:
+                _block_of_row(o, c0, lo, hi, indices, values, frame, step, 1)
         if relu:
-            for t in range(8):
+            for t in range(zero, np.uint64(run)):
                 o[t] = max(o[t], np.float32(0.0))
 
 
@@ -187,13 +234,18 @@ def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, paddin
     n = x.shape[0]
     oh, ow, hq, wq = conv_frame_geometry(x.shape[2:], filter_size, stride, padding, dilation)
     run = oh * wq * n
-    # a run goes Wq pixels past a row's last output column: Wq pixels of slack (and
-    # _rows_run8 reads up to 8 values from a run's start)
-    frame = conv_frame(x, stride, padding, (hq, wq), slack=wq + SHORT_RUN)
-    short = run <= SHORT_RUN
-    out = np.empty((rows, SHORT_RUN if short else run), dtype=np.float32)
+    blocked = run <= BLOCKED_UP_TO
+    vectors = block_vectors(run) if blocked else 0
+    # short runs are padded to whole register blocks (the padding is dropped below)
+    padded = -(-run // (vectors * LANES)) * vectors * LANES if blocked else run
+    # a run goes Wq pixels past a row's last output column, a padded one < a block further
+    frame = conv_frame(x, stride, padding, (hq, wq),
+                       slack=wq + max(BLOCK_VECTORS) * LANES)
+    out = np.empty((rows, padded), dtype=np.float32)
     with one_thread_below(int(indptr[-1]) * run, SERIAL_BELOW):
-        loop = _rows_run8 if short else _rows_runs
-        loop(indptr, indices, values, frame, n, bias, bool(relu), out)
+        if blocked:
+            _rows_blocks(indptr, indices, values, frame, n, bias, bool(relu), vectors, out)
+        else:
+            _rows_runs(indptr, indices, values, frame, n, bias, bool(relu), out)
     out = out[:, :run].reshape(rows, oh, wq, n)[:, :, :ow, :]
     return np.ascontiguousarray(out.transpose(3, 0, 1, 2))
