@@ -1,5 +1,7 @@
 """``paddle.infer`` and ``paddle.inference.Inference``: run trained layers on new samples."""
 
+import weakref
+
 import numpy as np
 
 from .core import Tensor, as_numpy, no_grad
@@ -66,10 +68,15 @@ class Inference:
         step = batch_size or len(samples)
         with no_grad():
             for start in range(0, len(samples), step):
-                ctx = RunContext(values, is_train=False, rng=get_rng())
-                ctx.sparse_plan = plan
-                outputs = self.network.forward(feeder(samples[start:start + step]), ctx,
-                                               upto=self.outputs)
+                feed = feeder(samples[start:start + step])
+
+                def forward(feed=feed):
+                    ctx = RunContext(values, is_train=False, rng=get_rng())
+                    ctx.sparse_plan = plan
+                    return self.network.forward(feed, ctx, upto=self.outputs)
+                outputs = forward()
+                if plan is not None:  # 'auto': time the whole network once per batch size
+                    plan.settle(len(samples[start:start + step]), forward)
                 yield [as_numpy(outputs[layer.name].data) for layer in self.outputs]
 
     def infer(self, input, field="value", feeding=None, batch_size=None):
@@ -97,6 +104,28 @@ def _ids(array):
     return array.argmax(axis=1)
 
 
+#: parameters -> the Inference objects ``infer`` made for them, reused by later calls
+_RECENT = weakref.WeakKeyDictionary()
+
+
+def _inference_for(output_layer, parameters, sparse):
+    """An ``Inference`` of these output layers and parameters: the one an earlier
+    ``infer`` call made, if any. Scripts call ``paddle.infer`` once per batch; a new
+    Inference each time would redo what the sparse plan settled ('auto''s network check)
+    and rebuild the network's topology. Reuse is safe: the parameter values are read on
+    every call, and the plan redecides a layer whose weights changed (their versions)."""
+    outputs = list(output_layer) if isinstance(output_layer, (list, tuple)) else [output_layer]
+    try:
+        made = _RECENT.setdefault(parameters, {})
+    except TypeError:  # not weak-referenceable: nothing to remember it by
+        return Inference(output_layer, parameters, sparse=sparse)
+    key = (tuple(id(layer) for layer in outputs), sparse)
+    inference = made.get(key)
+    if inference is None or any(a is not b for a, b in zip(inference.outputs, outputs)):
+        inference = made[key] = Inference(output_layer, parameters, sparse=sparse)
+    return inference
+
+
 def infer(output_layer, parameters, input, feeding=None, field="value", sparse=None):
     """Run ``output_layer`` (or a list of them) on ``input``, a list of sample tuples.
 
@@ -104,5 +133,5 @@ def infer(output_layer, parameters, input, feeding=None, field="value", sparse=N
     ``field='id'``: argmax per sample, ``(N,)``), or a list when several layers or fields
     are asked for. ``sparse``: see :class:`Inference`.
     """
-    return Inference(output_layer, parameters, sparse=sparse).infer(input, field=field,
-                                                                    feeding=feeding)
+    return _inference_for(output_layer, parameters, sparse).infer(input, field=field,
+                                                                   feeding=feeding)

