@@ -86,8 +86,9 @@ _MEASURED = {}
 
 #: (batch, the measured layers' keys) -> (verdict, {setting: seconds}) of a network check
 _NETWORK = {}
-#: timed forwards per setting in a network check (alternating settings, fastest kept)
-NETWORK_ROUNDS = 3
+#: rounds of a network check; each runs every setting once untimed, then NETWORK_RUNS timed
+NETWORK_ROUNDS = 2
+NETWORK_RUNS = 2
 
 
 def clear_measurements():
@@ -167,18 +168,20 @@ def measure(dense, sparse, before=None):
 def measure_network(forwards):
     """{setting: fastest seconds} of whole forwards, ``forwards``: {setting: callable}.
 
-    One untimed run each, then ``NETWORK_ROUNDS`` rounds running each setting once: whole
-    forwards are long enough that alternating them costs nothing, and it spreads the
-    machine's slow moments over all the settings.
+    ``NETWORK_ROUNDS`` rounds; in each, every setting runs as a block: once untimed, then
+    ``NETWORK_RUNS`` timed runs. Blocks, as in :func:`measure`: a forward that follows one
+    with BLAS calls finds the BLAS threads still spinning, and its Numba kernels ran up to
+    2x slower then (alternating single runs timed an all-sparse VGG at 16 ms that runs at
+    8 ms on its own). The untimed run absorbs that, and compiles what is new.
     """
-    for forward in forwards.values():
-        forward()
     best = {setting: float("inf") for setting in forwards}
     for _ in range(NETWORK_ROUNDS):
         for setting, forward in forwards.items():
-            start = time.perf_counter()
             forward()
-            best[setting] = min(best[setting], time.perf_counter() - start)
+            for _ in range(NETWORK_RUNS):
+                start = time.perf_counter()
+                forward()
+                best[setting] = min(best[setting], time.perf_counter() - start)
     return best
 
 
