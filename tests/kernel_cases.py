@@ -109,3 +109,23 @@ def _batch_norm_act_infer(draw):
 
 CASES["batch_norm_act_infer"] = _batch_norm_act_infer()
 TOLERANCE["batch_norm_act_infer"] = TOLERANCE["batch_norm_forward_infer"]
+
+
+# --- pooling (numba_cpu/pool.py) ----------------------------------------------------------
+@st.composite
+def _pool2d_forward(draw):
+    window = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, window[0])), draw(st.integers(0, window[1])))
+    ceil_mode = draw(st.booleans())
+    h = draw(st.integers(max(1, window[0] - 2 * padding[0]), 12))
+    w = draw(st.integers(max(1, window[1] - 2 * padding[1]), 12))
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    x = arrays((n, c, h, w), draw(st.integers(0, 2**16)), -3, 3,
+               draw(st.sampled_from([np.float32, np.float64])))
+    # padding as large as the window and ceil mode give windows with no image cell (0)
+    return (x, draw(st.sampled_from(["max", "avg"])), window, stride, padding), \
+        {"exclude_mode": draw(st.booleans()), "ceil_mode": ceil_mode}
+
+
+CASES["pool2d_forward"] = _pool2d_forward()

@@ -97,6 +97,18 @@ def test_forward_matches_naive_loops(backend, xp, case):
     np.testing.assert_allclose(as_numpy(got), want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("h, w, ceil_mode", [(4, 6, True), (5, 7, True), (5, 7, False),
+                                             (2, 2, True), (1, 3, True), (32, 32, True)])
+def test_two_by_two_max_pool_of_even_and_odd_planes(backend, xp, rng, h, w, ceil_mode):
+    """2x2 windows, stride 2: the cpu backend's written-out kernel when every window is
+    inside the image (even sizes, or odd ones in floor mode), the general loop else."""
+    x = rng.standard_normal((2, 3, h, w)).astype(np.float32)
+    got = get_kernel("pool2d_forward")(xp.asarray(x), "max", (2, 2), (2, 2), (0, 0), True,
+                                       ceil_mode)
+    want = naive_pool(x, "max", (2, 2), (2, 2), (0, 0), True, ceil_mode)
+    np.testing.assert_array_equal(as_numpy(got), want)
+
+
 def _grad(xp, x, gy, kind, window, stride, padding, exclude_mode, ceil_mode):
     if kind == "max":
         return get_kernel("max_pool2d_grad_input")(xp.asarray(x), xp.asarray(gy), window, stride,

@@ -51,4 +51,5 @@ if os.environ.get("MINIDL_CPU_TUNING", "1") != "0":
 
 from . import depthwise  # noqa: E402, F401
 from . import norm  # noqa: E402, F401
+from . import pool  # noqa: E402, F401
 from . import sparse  # noqa: E402, F401

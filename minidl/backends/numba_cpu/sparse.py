@@ -33,6 +33,8 @@ Numba does not check bounds: the column indices must lie inside ``x`` / the fram
 layouts of ``minidl.sparse.layout`` do.
 """
 
+from functools import lru_cache
+
 import numpy as np
 from numba import literally, njit, prange
 
@@ -119,6 +121,7 @@ BLOCKED_UP_TO = 80
 BLOCK_VECTORS = (1, 3, 5)
 
 
+@lru_cache(maxsize=1024)
 def block_vectors(run):
     """The register block for a run: fewest (blocks x (vectors + 1)), the larger on ties.
 

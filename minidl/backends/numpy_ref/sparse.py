@@ -34,6 +34,8 @@ vector. Computing ``x`` up to ``Wq`` (not ``OW``) makes the run of one output pl
 single contiguous ``OH * Wq * N`` values; the columns ``x >= OW`` are dropped at the end.
 """
 
+from functools import lru_cache
+
 from ...core.xp import get_array_module
 from ..registry import register
 from .conv import conv_output_size
@@ -41,6 +43,15 @@ from .conv import conv_output_size
 
 def conv_frame_geometry(input_hw, filter_size, stride, padding, dilation):
     """``(OH, OW, Hq, Wq)``: the output size and the size of one phase plane of the frame."""
+    pairs = (input_hw, filter_size, stride, padding, dilation)
+    try:
+        return _frame_geometry(*pairs)
+    except TypeError:  # a list among the pairs: not hashable
+        return _frame_geometry(*(tuple(pair) for pair in pairs))
+
+
+@lru_cache(maxsize=1024)  # asked on every sparse conv call, for a handful of geometries
+def _frame_geometry(input_hw, filter_size, stride, padding, dilation):
     (h, w), (kh, kw), (sy, sx), (py, px), (dy, dx) = (input_hw, filter_size, stride, padding,
                                                       dilation)
     oh = conv_output_size(h, kh, sy, py, dy)
