@@ -5,9 +5,11 @@ import time
 
 
 #: seconds of quiet before each block: OpenMP runtimes let their threads spin for a few
-#: milliseconds after a parallel call (PyTorch's GNU OpenMP by default), and a block of
-#: sub-millisecond runs that started inside the previous library's spin was charged for it
-SETTLE_S = 0.05
+#: milliseconds after a parallel call (PyTorch's GNU OpenMP by default), and OpenBLAS's
+#: threads for 2**28 cycles (~0.1 s here); a block that started inside the previous
+#: block's spin was charged for it (a pruned VGG run all sparse after a dense one took
+#: 8.4-10.7 ms, after another sparse one 6-8 ms)
+SETTLE_S = 0.15
 #: seconds of untimed runs before timing, at least: a 0.08 ms kernel took 0.22 ms on its
 #: first run after a pause and reached its steady time only after ~10 runs (clock and
 #: caches warming up), so a fixed two warm-up runs flattered slow kernels over fast ones

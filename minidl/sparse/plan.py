@@ -89,6 +89,10 @@ _NETWORK = {}
 #: rounds of a network check; each runs every setting once untimed, then NETWORK_RUNS timed
 NETWORK_ROUNDS = 2
 NETWORK_RUNS = 2
+#: seconds of quiet before each setting's block: longer than OpenBLAS's threads spin after
+#: a call (2**28 cycles by default, ~0.1 s), so a setting without BLAS calls is timed
+#: without the previous setting's spinning threads on its cores
+NETWORK_QUIET_S = 0.15
 
 
 def clear_measurements():
@@ -168,15 +172,18 @@ def measure(dense, sparse, before=None):
 def measure_network(forwards):
     """{setting: fastest seconds} of whole forwards, ``forwards``: {setting: callable}.
 
-    ``NETWORK_ROUNDS`` rounds; in each, every setting runs as a block: once untimed, then
-    ``NETWORK_RUNS`` timed runs. Blocks, as in :func:`measure`: a forward that follows one
-    with BLAS calls finds the BLAS threads still spinning, and its Numba kernels ran up to
-    2x slower then (alternating single runs timed an all-sparse VGG at 16 ms that runs at
-    8 ms on its own). The untimed run absorbs that, and compiles what is new.
+    ``NETWORK_ROUNDS`` rounds; in each, every setting runs as a block after
+    ``NETWORK_QUIET_S`` of quiet: once untimed (it compiles what is new), then
+    ``NETWORK_RUNS`` timed runs. A block is what the setting costs in steady state: a
+    forward that follows one with BLAS calls finds OpenBLAS's threads still spinning for
+    ~0.1 s, and its Numba kernels then ran up to 2x slower (alternating single runs timed
+    an all-sparse VGG at 16 ms that runs at 8 ms on its own; with Numba's workers spinning
+    too, ``GOMP_SPINCOUNT``, a one-run warm-up was not enough either).
     """
     best = {setting: float("inf") for setting in forwards}
     for _ in range(NETWORK_ROUNDS):
         for setting, forward in forwards.items():
+            time.sleep(NETWORK_QUIET_S)
             forward()
             for _ in range(NETWORK_RUNS):
                 start = time.perf_counter()
