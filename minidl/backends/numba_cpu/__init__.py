@@ -9,7 +9,13 @@ OpenBLAS needs (MobileNet's forward pass ran 2-4x slower without them on 2 cores
 
 * Numba's OpenMP workers sleep as soon as a parallel loop ends (``OMP_WAIT_POLICY=PASSIVE``,
   given to Numba's threading layer only): by default they spin for milliseconds, on the
-  cores the next GEMM's OpenBLAS threads need.
+  cores the next GEMM's OpenBLAS threads need. The price: waking a sleeping worker costs
+  ~0.1 ms (``threads.py``), paid by every parallel kernel. A process that runs pruned
+  networks sparse end to end -- Numba kernel after Numba kernel, no BLAS between them --
+  is better off with the workers spinning briefly: ``GOMP_SPINCOUNT=10000`` in the
+  environment (~0.2 ms; libgomp then ignores the PASSIVE policy) made pruned VGG-16 at
+  batch 1 ~25 % faster on the development machine, and MobileNet's forward 6-20 %
+  slower; 20000 and more slowed MobileNet by 45 % and more (benchmarks/README.md).
 * glibc keeps freed memory in the heap (``mallopt``: no trimming, blocks up to 32 MB from
   the heap) instead of returning it to the kernel: every activation freed and allocated
   again was otherwise page-faulted back in, which cost more than the batch-norm arithmetic.
