@@ -26,6 +26,7 @@ def fresh_measurements(monkeypatch):
     check itself set their own."""
     plans.clear_measurements()
     monkeypatch.setattr(plans, "measure_network", network_timing({"plan": 1.0}))
+    monkeypatch.setattr(plans, "QUIET_S", 0.001)  # no other work to wait for in a test
     saved = settings.get("sparse")
     yield
     settings["sparse"] = saved
@@ -332,7 +333,6 @@ def test_the_network_check_keeps_the_per_layer_choices_unless_clearly_beaten(rng
 
 
 def test_measure_network_times_every_setting_and_keeps_the_fastest_run(monkeypatch):
-    monkeypatch.setattr(plans, "NETWORK_QUIET_S", 0.001)
     runs = {"plan": 0, "dense": 0}
 
     def forward(setting):

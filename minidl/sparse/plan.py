@@ -89,10 +89,10 @@ _NETWORK = {}
 #: rounds of a network check; each runs every setting once untimed, then NETWORK_RUNS timed
 NETWORK_ROUNDS = 2
 NETWORK_RUNS = 2
-#: seconds of quiet before each setting's block: longer than OpenBLAS's threads spin after
-#: a call (2**28 cycles by default, ~0.1 s), so a setting without BLAS calls is timed
-#: without the previous setting's spinning threads on its cores
-NETWORK_QUIET_S = 0.15
+#: seconds of quiet before a block of sparse (or whole-network) runs is timed: longer than
+#: OpenBLAS's threads spin after a call (2**28 cycles by default, ~0.1 s), so that Numba
+#: kernels are not timed against the previous dense runs' spinning threads
+QUIET_S = 0.15
 
 
 def clear_measurements():
@@ -154,18 +154,23 @@ def _fastest_time(step, before=None):
 def measure(dense, sparse, before=None):
     """(dense seconds, sparse seconds, dense result, sparse result) of two forwards.
 
-    One untimed run each first (it may compile or load the Numba kernels), then two rounds
-    of a block of dense runs and a block of sparse runs. Blocks, not alternating calls: a
-    BLAS's threads spin for a while after a call, and alternating would charge the other
-    forward for them. ``before`` runs untimed before every timed run.
+    One untimed sparse run first (it may compile or load the Numba kernels), then two
+    rounds of a block of sparse runs and a block of dense runs. Blocks, not alternating
+    calls, and ``QUIET_S`` of quiet before the first sparse block: OpenBLAS's threads spin
+    for ~0.1 s after a call, and a sparse block timed inside that spin (after the dense
+    block, or the previous layer's) ran up to 1.6x slower here -- 'auto' then kept layers dense
+    that ran faster sparse in the network. The second round's sparse block follows a dense
+    one; the fastest run counts, so it only matters if it was faster. ``before`` runs
+    untimed before every timed run.
     """
-    dense_out, sparse_out = dense(), sparse()
+    sparse_out = sparse()
+    time.sleep(QUIET_S)
     dense_s = sparse_s = float("inf")
     for _ in range(2):
-        t, dense_out = _fastest_time(dense, before)
-        dense_s = min(dense_s, t)
         t, sparse_out = _fastest_time(sparse, before)
         sparse_s = min(sparse_s, t)
+        t, dense_out = _fastest_time(dense, before)
+        dense_s = min(dense_s, t)
     return dense_s, sparse_s, dense_out, sparse_out
 
 
@@ -173,7 +178,7 @@ def measure_network(forwards):
     """{setting: fastest seconds} of whole forwards, ``forwards``: {setting: callable}.
 
     ``NETWORK_ROUNDS`` rounds; in each, every setting runs as a block after
-    ``NETWORK_QUIET_S`` of quiet: once untimed (it compiles what is new), then
+    ``QUIET_S`` of quiet: once untimed (it compiles what is new), then
     ``NETWORK_RUNS`` timed runs. A block is what the setting costs in steady state: a
     forward that follows one with BLAS calls finds OpenBLAS's threads still spinning for
     ~0.1 s, and its Numba kernels then ran up to 2x slower (alternating single runs timed
@@ -183,7 +188,7 @@ def measure_network(forwards):
     best = {setting: float("inf") for setting in forwards}
     for _ in range(NETWORK_ROUNDS):
         for setting, forward in forwards.items():
-            time.sleep(NETWORK_QUIET_S)
+            time.sleep(QUIET_S)
             forward()
             for _ in range(NETWORK_RUNS):
                 start = time.perf_counter()
