@@ -393,9 +393,9 @@ class SparsePlan:
         """Run the network check of ``batch`` once (``forward()`` runs the whole network).
 
         Called by ``Inference`` after a forward. Nothing to do unless 'auto' measured some
-        layer at this batch size and the check has not run since; a verdict is reused for
-        the same layers, densities and batch size (``paddle.infer`` makes a new
-        ``Inference`` on every call).
+        layer at this batch size and the check has not run since. The verdict is kept for
+        the process, keyed by the measured layers' shapes and densities and the batch
+        size: another ``Inference`` of the same network reuses it.
         """
         if self.mode != "auto" or batch in self._network or not self._measured.get(batch):
             return
@@ -469,7 +469,7 @@ class SparsePlan:
         for row in table:
             lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
         names = {"plan": "per-layer choices", "sparse": "all measured layers sparse",
-                 "dense": "all dense"}
+                 "dense": "all measured layers dense"}
         for size, (verdict, ms) in sorted(self.network_checks.items()):
             if batch is None or size == batch:
                 timed = ", ".join(f"{names[s]} {t:.3f} ms" for s, t in ms.items())
