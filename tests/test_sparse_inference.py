@@ -359,3 +359,18 @@ def test_infer_reuses_its_inference_but_sees_new_parameter_values(rng, mode):
     for n in parameters.names():
         other_params.set(n, parameters.get(n))
     assert paddle.infer(other, other_params, data, sparse=mode).shape == (2, 3)
+
+
+@needs_numba
+def test_the_network_check_is_skipped_when_it_would_cost_too_much(rng, monkeypatch):
+    set_backend("cpu")
+    monkeypatch.setattr(plans, "measure",
+                        lambda dense, sparse, before=None: (1.0, 2.0, dense(), sparse()))
+    checks = []
+    monkeypatch.setattr(plans, "measure_network", network_timing({"sparse": 0.1}, checks))
+    monkeypatch.setattr(plans, "NETWORK_BUDGET_S", 0.0)
+    out, parameters = pruned_network(rng)
+    plan = paddle.sparse.explain(out, parameters, samples(rng, 2))
+    assert checks == []
+    assert {r.choice for r in plan.rows()} == {"dense"}  # the per-layer choices stay
+    assert "network check at batch 2: skipped: 12 forwards of" in str(plan)

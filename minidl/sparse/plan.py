@@ -14,7 +14,8 @@ takes one of:
   dense weight), and so does every layer on a backend without its own sparse kernels.
   Then, once per network and batch size, a *network check*: the whole forward is timed
   with the per-layer choices, with every measured layer sparse and with every one dense,
-  and the fastest is kept (the per-layer choices unless another is ``1 - MARGIN`` faster).
+  and the fastest is kept (the per-layer choices unless another is ``1 - MARGIN`` faster;
+  skipped when its forwards would take over ``NETWORK_BUDGET_S``, as for a huge batch).
   Layers timed alone do not see their neighbours: on the development machine a network
   that alternated OpenBLAS layers with Numba ones ran its Numba layers 15-40 % slower
   than alone (BLAS threads still spinning on the core the next kernel needs), and pruned
@@ -84,7 +85,7 @@ class Decision:
 _MEASURED = {}
 
 
-#: (batch, the measured layers' keys) -> (verdict, {setting: seconds}) of a network check
+#: (batch, the measured layers' keys) -> (verdict, {setting: seconds}, skipped?) of a check
 _NETWORK = {}
 #: rounds of a network check; each runs every setting once untimed, then NETWORK_RUNS timed
 NETWORK_ROUNDS = 2
@@ -93,6 +94,9 @@ NETWORK_RUNS = 2
 #: OpenBLAS's threads spin after a call (2**28 cycles by default, ~0.1 s), so that Numba
 #: kernels are not timed against the previous dense runs' spinning threads
 QUIET_S = 0.15
+#: a network check is skipped (the per-layer choices stay) when its forwards would take
+#: longer than this: for a large batch run once, the check would cost more than it saves
+NETWORK_BUDGET_S = 5.0
 
 
 def clear_measurements():
@@ -233,7 +237,7 @@ class SparsePlan:
         self._measured = {}        # batch -> {layer name: _MEASURED key} ('auto' measured)
         self._network = {}         # batch -> network check verdict: 'sparse', 'dense', None
         self._trial = None         # the setting a network check is running, if any
-        self.network_checks = {}   # batch -> (verdict, {setting: ms}) for the table
+        self.network_checks = {}   # batch -> (verdict, {setting: ms}, skipped?) for the table
 
     def bind(self, averaged_names=()):
         """Start a run; ``averaged_names``: parameters whose values are ModelAverage's."""
@@ -403,14 +407,11 @@ class SparsePlan:
         chosen = {self.decisions[(name, batch)].choice for name in measured}
         network_key = (batch, tuple(measured.values()))
         if network_key not in _NETWORK:
-            settings = ["plan"] + [s for s in ("sparse", "dense") if chosen != {s}]
-            seconds = measure_network({s: lambda s=s: self._run_as(s, forward)
-                                       for s in settings})
-            verdict = min(settings, key=lambda s: seconds[s] / (1 if s == "plan" else MARGIN))
-            _NETWORK[network_key] = (verdict, seconds)
-        verdict, seconds = _NETWORK[network_key]
+            _NETWORK[network_key] = self._check_network(chosen, forward)
+        verdict, seconds, skipped = _NETWORK[network_key]
         self._network[batch] = None if verdict == "plan" else verdict
-        self.network_checks[batch] = (verdict, {s: t * 1e3 for s, t in seconds.items()})
+        self.network_checks[batch] = (verdict, {s: t * 1e3 for s, t in seconds.items()},
+                                      skipped)
         if verdict != "plan":
             for name in measured:  # (copies: _MEASURED keeps the per-layer verdicts)
                 decision = self.decisions[(name, batch)]
@@ -418,6 +419,20 @@ class SparsePlan:
                     self.decisions[(name, batch)] = replace(
                         decision, choice=verdict,
                         reason=decision.reason + f"; network check: all {verdict}")
+
+    def _check_network(self, chosen, forward):
+        """(verdict, {setting: seconds}, why it was skipped or None) of a network check."""
+        settings = ["plan"] + [s for s in ("sparse", "dense") if chosen != {s}]
+        start = time.perf_counter()
+        self._run_as("plan", forward)
+        once = time.perf_counter() - start
+        runs = len(settings) * NETWORK_ROUNDS * (NETWORK_RUNS + 1)
+        if runs * once > NETWORK_BUDGET_S:
+            return "plan", {"plan": once}, (f"skipped: {runs} forwards of {once * 1e3:.0f} ms "
+                                            f"exceed the {NETWORK_BUDGET_S:g} s budget")
+        seconds = measure_network({s: lambda s=s: self._run_as(s, forward) for s in settings})
+        verdict = min(settings, key=lambda s: seconds[s] / (1 if s == "plan" else MARGIN))
+        return verdict, seconds, None
 
     def _run_as(self, setting, forward):
         self._trial = None if setting == "plan" else setting
@@ -470,10 +485,14 @@ class SparsePlan:
             lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
         names = {"plan": "per-layer choices", "sparse": "all measured layers sparse",
                  "dense": "all measured layers dense"}
-        for size, (verdict, ms) in sorted(self.network_checks.items()):
-            if batch is None or size == batch:
-                timed = ", ".join(f"{names[s]} {t:.3f} ms" for s, t in ms.items())
-                lines.append(f"network check at batch {size}: {timed} -> {names[verdict]}")
+        for size, (verdict, ms, skipped) in sorted(self.network_checks.items()):
+            if batch is not None and size != batch:
+                continue
+            if skipped:
+                lines.append(f"network check at batch {size}: {skipped} -> {names[verdict]}")
+                continue
+            timed = ", ".join(f"{names[s]} {t:.3f} ms" for s, t in ms.items())
+            lines.append(f"network check at batch {size}: {timed} -> {names[verdict]}")
         return "\n".join(lines)
 
     def __str__(self):
