@@ -1,7 +1,5 @@
 """``paddle.infer`` and ``paddle.inference.Inference``: run trained layers on new samples."""
 
-import weakref
-
 import numpy as np
 
 from .core import Tensor, as_numpy, no_grad
@@ -104,20 +102,21 @@ def _ids(array):
     return array.argmax(axis=1)
 
 
-#: parameters -> the Inference objects ``infer`` made for them, reused by later calls
-_RECENT = weakref.WeakKeyDictionary()
-
-
 def _inference_for(output_layer, parameters, sparse):
     """An ``Inference`` of these output layers and parameters: the one an earlier
     ``infer`` call made, if any. Scripts call ``paddle.infer`` once per batch; a new
     Inference each time would redo what the sparse plan settled ('auto''s network check)
     and rebuild the network's topology. Reuse is safe: the parameter values are read on
-    every call, and the plan redecides a layer whose weights changed (their versions)."""
+    every call, and the plan redecides a layer whose weights changed (their versions).
+
+    The Inferences are kept on the parameters object itself, not in a module-level table:
+    an Inference refers to its parameters, so a table keyed by them would keep every
+    Parameters object ever inferred with alive; as an attribute they are one reference
+    cycle that the garbage collector frees with the parameters."""
     outputs = list(output_layer) if isinstance(output_layer, (list, tuple)) else [output_layer]
     try:
-        made = _RECENT.setdefault(parameters, {})
-    except TypeError:  # not weak-referenceable: nothing to remember it by
+        made = vars(parameters).setdefault("_inferences", {})
+    except TypeError:  # an object without attributes: nothing to remember it by
         return Inference(output_layer, parameters, sparse=sparse)
     key = (tuple(id(layer) for layer in outputs), sparse)
     inference = made.get(key)

@@ -374,3 +374,14 @@ def test_the_network_check_is_skipped_when_it_would_cost_too_much(rng, monkeypat
     assert checks == []
     assert {r.choice for r in plan.rows()} == {"dense"}  # the per-layer choices stay
     assert "network check at batch 2: skipped: 12 forwards of" in str(plan)
+
+
+def test_infer_keeps_no_parameters_alive(rng):
+    import gc
+    import weakref
+    out, parameters = pruned_network(rng)
+    paddle.infer(out, parameters, samples(rng, 2), sparse=False)
+    alive = weakref.ref(parameters)
+    del parameters
+    gc.collect()
+    assert alive() is None
