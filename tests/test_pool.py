@@ -109,6 +109,16 @@ def test_two_by_two_max_pool_of_even_and_odd_planes(backend, xp, rng, h, w, ceil
     np.testing.assert_array_equal(as_numpy(got), want)
 
 
+@pytest.mark.parametrize("window, stride", [((2, 2), (2, 2)), ((3, 3), (2, 2))])
+def test_a_nan_in_a_max_window_gives_nan_as_in_the_reference(backend, xp, rng, window, stride):
+    x = rng.standard_normal((1, 2, 6, 6)).astype(np.float32)
+    x[0, 1, 2, 3] = np.nan
+    got = as_numpy(get_kernel("pool2d_forward")(xp.asarray(x), "max", window, stride, (0, 0)))
+    want = naive_pool(x.astype(np.float64), "max", window, stride, (0, 0), True, True)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert np.isnan(got).any()
+
+
 def _grad(xp, x, gy, kind, window, stride, padding, exclude_mode, ceil_mode):
     if kind == "max":
         return get_kernel("max_pool2d_grad_input")(xp.asarray(x), xp.asarray(gy), window, stride,

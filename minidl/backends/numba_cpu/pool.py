@@ -45,7 +45,7 @@ def _pool(x, out, window, stride, padding, is_max, exclude):
                     best = x[p, r0, c0]
                     for r in range(r0, r1):
                         for c in range(c0, c1):
-                            best = max(best, x[p, r, c])
+                            best = np.maximum(best, x[p, r, c])  # NaN wins, as in NumPy
                     out[p, oh, ow] = best
                 else:
                     total = 0.0  # float64: the sum of a float32 window rounds once
@@ -63,8 +63,8 @@ def _max_pool_2x2(x, out):
         for oh in range(out.shape[1]):
             for ow in range(out.shape[2]):
                 r, c = 2 * oh, 2 * ow
-                out[p, oh, ow] = max(max(x[p, r, c], x[p, r, c + 1]),
-                                     max(x[p, r + 1, c], x[p, r + 1, c + 1]))
+                out[p, oh, ow] = np.maximum(np.maximum(x[p, r, c], x[p, r, c + 1]),
+                                            np.maximum(x[p, r + 1, c], x[p, r + 1, c + 1]))
 
 
 @register("pool2d_forward", backend="cpu")

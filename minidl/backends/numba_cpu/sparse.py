@@ -170,7 +170,7 @@ def _rows_blocks(indptr, indices, values, frame, pitch, bias, relu, vectors, out
     output row, the row's nonzeros stream through it four at a time
     (``simd.multiply_add4``): the block stays in vector registers, and a nonzero costs one
     broadcast, one vector load and one multiply-add per 8 values. On VGG-CIFAR's 2x2, 4x4
-    and 8x8 planes at batch 1 (runs of 8, 24, 80) this was 2.4x, 2.7x and 1.3x faster than
+    and 8x8 planes at batch 1 (runs of 8, 24, 80) this was 2.4x, 2.7x and 1.0-1.3x faster than
     the general loop, which leaves such short runs to its scalar remainder.
     """
     rows, run = out.shape
