@@ -60,7 +60,7 @@ def depthwise_cases(draw, max_batch=3, dtype=np.float32):
 
 
 def depthwise_output_shape(x, w, stride, padding):
-    from minidl.backends.numpy_ref.conv import conv_output_size
+    from minidl.core.geometry import conv_output_size
     return (x.shape[0], w.shape[0]) + tuple(
         conv_output_size(size, k, s, p)
         for size, k, s, p in zip(x.shape[2:], w.shape[2:], stride, padding))

@@ -11,7 +11,7 @@ leaves them; batches start at 1 and sizes are odd.
 import numpy as np
 from hypothesis import strategies as st
 
-from minidl.backends.numpy_ref.conv import conv_output_size
+from minidl.core.geometry import conv_output_size
 from minidl.sparse.layout import conv_layout, fc_layout
 
 SPARSITIES = (0.0, 0.5, 0.9, 0.99, 1.0)

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from minidl.backends import get_kernel
-from minidl.backends.numpy_ref.sparse import conv_frame_geometry, csr_to_dense
+from minidl.backends.numpy_ref.sparse import csr_to_dense
+from minidl.core.geometry import conv_frame_geometry
 from minidl.core import as_numpy
 from minidl.sparse.layout import conv_layout, fc_layout
 from sparse_cases import conv_cases, fc_cases, pruned

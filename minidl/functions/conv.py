@@ -2,7 +2,7 @@
 ``_grad_filter``). The bias is a separate broadcast add (see ``layers/conv.py``)."""
 
 from ..backends import kernel
-from ..backends.numpy_ref.conv import conv_output_size
+from ..core.geometry import conv_output_size
 from ..core.tensor import Function
 from .depthwise import depthwise_conv2d, is_depthwise
 

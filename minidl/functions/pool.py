@@ -1,7 +1,7 @@
 """2-D max / average pooling as an autograd Function (kernels in ``numpy_ref/pool.py``)."""
 
 from ..backends import kernel
-from ..backends.numpy_ref.pool import pool_output_size
+from ..core.geometry import pool_output_size
 from ..core.tensor import Function
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backends.numpy_ref.sparse import conv_frame_geometry, conv_offsets
+from ..core.geometry import conv_frame_geometry, conv_offsets
 from ..core.xp import as_numpy
 
 

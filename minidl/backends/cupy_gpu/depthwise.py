@@ -24,6 +24,7 @@ import pathlib
 
 import numpy as np
 
+from ...core.geometry import depthwise_geometry
 from ...core.xp import get_array_module
 from ..numpy_ref import depthwise as reference
 from ..registry import register
@@ -149,7 +150,7 @@ def depthwise_conv2d_forward(x, w, stride, padding):
     if not _on_device(x, w):
         return reference.depthwise_conv2d_forward(x, w, stride, padding)
     xp = get_array_module(x, w)
-    m, kernel, out_size = reference.depthwise_geometry(x.shape, w.shape, stride, padding)
+    m, kernel, out_size = depthwise_geometry(x.shape, w.shape, stride, padding)
     y = xp.empty((x.shape[0], w.shape[0]) + tuple(out_size), dtype=xp.float32)
     if y.size:
         _launch("depthwise_conv2d_forward", *_elementwise_grid(y.size),
@@ -166,7 +167,7 @@ def depthwise_conv2d_grad_input(gy, w, input_shape, stride, padding):
         return reference.depthwise_conv2d_grad_input(gy, w, input_shape, stride, padding)
     xp = get_array_module(gy, w)
     input_shape = tuple(int(s) for s in input_shape)
-    m, kernel, out_size = reference.depthwise_geometry(input_shape, w.shape, stride, padding)
+    m, kernel, out_size = depthwise_geometry(input_shape, w.shape, stride, padding)
     _check_output_gradient("depthwise_conv2d_grad_input", gy, input_shape, m, out_size)
     gx = xp.empty(input_shape, dtype=xp.float32)
     if gx.size:
@@ -184,7 +185,7 @@ def depthwise_conv2d_grad_filter(x, gy, filter_shape, stride, padding):
         return reference.depthwise_conv2d_grad_filter(x, gy, filter_shape, stride, padding)
     xp = get_array_module(x, gy)
     filter_shape = tuple(int(s) for s in filter_shape)
-    m, kernel, out_size = reference.depthwise_geometry(x.shape, filter_shape, stride, padding)
+    m, kernel, out_size = depthwise_geometry(x.shape, filter_shape, stride, padding)
     _check_output_gradient("depthwise_conv2d_grad_filter", gy, x.shape, m, out_size)
     gw = xp.empty(filter_shape, dtype=xp.float32)
     if gw.size == 0:

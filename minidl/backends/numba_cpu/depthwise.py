@@ -45,7 +45,7 @@ import functools
 import numpy as np
 from numba import njit, prange
 
-from ..numpy_ref.depthwise import depthwise_geometry
+from ...core.geometry import depthwise_geometry
 from ..registry import register
 from . import depthwise_same as same
 from .loops import U, _0, _1, as_taps, correlate, dots, task_chunks

@@ -12,7 +12,7 @@ copy, no temporaries. (The gradients stay with the reference.)
 import numpy as np
 from numba import njit, prange
 
-from ..numpy_ref.pool import _output_shape
+from ...core.geometry import pool_output_shape
 from ..registry import register
 from .threads import one_thread_below
 
@@ -72,7 +72,7 @@ def pool2d_forward(x, kind, window, stride, padding, exclude_mode=True, ceil_mod
     """Max (``kind='max'``) or average (``kind='avg'``) pooling; see the reference."""
     if kind not in ("max", "avg"):
         raise ValueError(f"pool2d: kind={kind!r}; expected 'max' or 'avg'")
-    oh, ow = _output_shape(x.shape, window, stride, padding, ceil_mode)
+    oh, ow = pool_output_shape(x.shape, window, stride, padding, ceil_mode)
     n, c, h, w = x.shape
     planes = np.ascontiguousarray(x).reshape(n * c, h, w)
     out = np.empty((n * c, oh, ow), dtype=x.dtype)

@@ -38,7 +38,7 @@ from functools import lru_cache
 import numpy as np
 from numba import literally, njit, prange
 
-from ..numpy_ref.sparse import check_csr, conv_frame, conv_frame_geometry
+from ...core.geometry import check_csr, conv_frame, conv_frame_geometry
 from ..registry import register
 from .simd import LANES, multiply_add1, multiply_add4
 from .threads import one_thread_below

@@ -24,28 +24,8 @@ copies the size of an image, ``kh * kw`` times smaller than ``cols``.
 """
 
 from ...core.xp import get_array_module
+from ...core.geometry import conv_geometry
 from ..registry import register
-
-
-def conv_output_size(size, kernel, stride, padding, dilation=1):
-    """Output length along one axis (Paddle's ``cnn_output_size`` in caffe mode: floor)."""
-    extent = (kernel - 1) * dilation + 1
-    return 1 + (size + 2 * padding - extent) // stride
-
-
-def _geometry(input_shape, filter_shape, stride, padding, dilation, groups):
-    n, c, h, w = input_shape
-    f, cg, kh, kw = filter_shape
-    if c != cg * groups or f % groups:
-        raise ValueError(f"conv2d: input of {c} channels, filters {tuple(filter_shape)} and "
-                         f"groups={groups}; expected C == groups * filter_shape[1] and "
-                         "F % groups == 0")
-    oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
-    ow = conv_output_size(w, kw, stride[1], padding[1], dilation[1])
-    if oh < 1 or ow < 1:
-        raise ValueError(f"conv2d: output size {oh}x{ow} < 1 for input {h}x{w}, kernel "
-                         f"{kh}x{kw}, stride {stride}, padding {padding}, dilation {dilation}")
-    return (kh, kw), (oh, ow)
 
 
 def _offset_slices(i, j, stride, dilation, out_size):
@@ -122,7 +102,7 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
     Notation: ``x: (N, C, H, W)``, ``w: (F, C/G, kh, kw)`` -> ``(N, F, OH, OW)``.
     """
     xp = get_array_module(x, w)
-    kernel, (oh, ow) = _geometry(x.shape, w.shape, stride, padding, dilation, groups)
+    kernel, (oh, ow) = conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
     if _is_pointwise(w.shape, stride, padding, groups):
         n, c = x.shape[:2]
         return xp.matmul(w.reshape(-1, c), x.reshape(n, c, oh * ow)).reshape(n, -1, oh, ow)
@@ -138,7 +118,7 @@ def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
     Notation: ``gy: (N, F, OH, OW)``, ``w: (F, C/G, kh, kw)`` -> ``input_shape (N, C, H, W)``.
     """
     xp = get_array_module(gy, w)
-    kernel, out_size = _geometry(input_shape, w.shape, stride, padding, dilation, groups)
+    kernel, out_size = conv_geometry(input_shape, w.shape, stride, padding, dilation, groups)
     if _is_pointwise(w.shape, stride, padding, groups):
         n, c, h, wd = input_shape
         return xp.matmul(w.reshape(-1, c).T, gy.reshape(n, -1, h * wd)).reshape(input_shape)
@@ -153,7 +133,7 @@ def conv2d_grad_filter(x, gy, filter_shape, stride, padding, dilation, groups):
     Notation: ``x: (N, C, H, W)``, ``gy: (N, F, OH, OW)`` -> ``filter_shape (F, C/G, kh, kw)``.
     """
     xp = get_array_module(x, gy)
-    kernel, out_size = _geometry(x.shape, filter_shape, stride, padding, dilation, groups)
+    kernel, out_size = conv_geometry(x.shape, filter_shape, stride, padding, dilation, groups)
     if _is_pointwise(filter_shape, stride, padding, groups):
         n, c, h, wd = x.shape
         per_image = xp.matmul(gy.reshape(n, -1, h * wd), x.reshape(n, c, h * wd).transpose(0, 2, 1))

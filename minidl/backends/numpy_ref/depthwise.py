@@ -18,29 +18,8 @@ zero-padded input, multiplied by one weight per channel and summed -- the Python
 """
 
 from ...core.xp import get_array_module
+from ...core.geometry import depthwise_geometry
 from ..registry import register
-from .conv import conv_output_size
-
-
-def depthwise_geometry(input_shape, filter_shape, stride, padding):
-    """Check shapes; return ``(M, (kh, kw), (OH, OW))``.
-
-    Notation: ``input_shape (N, C, H, W)``, ``filter_shape (C*M, 1, kh, kw)``.
-    """
-    n, c, h, w = input_shape
-    f, one, kh, kw = filter_shape
-    if one != 1 or c < 1 or f % c:
-        raise ValueError(f"depthwise_conv2d: filters {tuple(filter_shape)} for {c} input "
-                         "channels; expected (C*M, 1, kh, kw) with C*M a multiple of C")
-    if min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"depthwise_conv2d: stride {tuple(stride)} must be >= 1 and padding "
-                         f"{tuple(padding)} >= 0")
-    oh = conv_output_size(h, kh, stride[0], padding[0])
-    ow = conv_output_size(w, kw, stride[1], padding[1])
-    if oh < 1 or ow < 1:
-        raise ValueError(f"depthwise_conv2d: output size {oh}x{ow} < 1 for input {h}x{w}, "
-                         f"kernel {kh}x{kw}, stride {tuple(stride)}, padding {tuple(padding)}")
-    return f // c, (kh, kw), (oh, ow)
 
 
 def _zero_frame(x, padding):

@@ -30,24 +30,8 @@ operation over all ``N * C * OH * OW`` outputs -- never a loop over pixels.
 import math
 
 from ...core.xp import get_array_module
+from ...core.geometry import pool_output_shape
 from ..registry import register
-
-
-def pool_output_size(size, window, stride, padding, ceil_mode=True):
-    """Output length along one axis (Paddle's ``cnn_output_size``; ceil unless told)."""
-    span = size + 2 * padding - window
-    steps = -(-span // stride) if ceil_mode else span // stride
-    return 1 + steps
-
-
-def _output_shape(input_shape, window, stride, padding, ceil_mode):
-    n, c, h, w = input_shape
-    oh = pool_output_size(h, window[0], stride[0], padding[0], ceil_mode)
-    ow = pool_output_size(w, window[1], stride[1], padding[1], ceil_mode)
-    if oh < 1 or ow < 1:
-        raise ValueError(f"pool2d: output size {oh}x{ow} < 1 for input {h}x{w}, window "
-                         f"{window}, stride {stride}, padding {padding}")
-    return oh, ow
 
 
 def _padded(x, window, stride, padding, out_size, fill):
@@ -127,7 +111,7 @@ def pool2d_forward(x, kind, window, stride, padding, exclude_mode=True, ceil_mod
     Notation: ``x: (N, C, H, W)`` -> ``(N, C, OH, OW)``, same dtype.
     """
     xp = get_array_module(x)
-    out_size = _output_shape(x.shape, window, stride, padding, ceil_mode)
+    out_size = pool_output_shape(x.shape, window, stride, padding, ceil_mode)
     counts = _counts(xp, x.shape, window, stride, padding, out_size, x.dtype)
     if kind == "max":
         y = _window_max(x, window, stride, padding, out_size)
@@ -169,7 +153,7 @@ def max_pool2d_grad_input(x, gy, window, stride, padding, ceil_mode=True):
     The argmax is recomputed from ``x`` rather than kept from the forward pass.
     """
     xp = get_array_module(x, gy)
-    out_size = _output_shape(x.shape, window, stride, padding, ceil_mode)
+    out_size = pool_output_shape(x.shape, window, stride, padding, ceil_mode)
     where = _window_argmax(x, window, stride, padding, out_size)
     zero = xp.zeros((), dtype=gy.dtype)
     # An empty window's "argmax" lies in the frame outside the image and is cut off by _fold.
@@ -185,7 +169,7 @@ def avg_pool2d_grad_input(gy, input_shape, window, stride, padding, exclude_mode
     Notation: ``gy: (N, C, OH, OW)`` -> ``input_shape = (N, C, H, W)``.
     """
     xp = get_array_module(gy)
-    out_size = _output_shape(input_shape, window, stride, padding, ceil_mode)
+    out_size = pool_output_shape(input_shape, window, stride, padding, ceil_mode)
     counts = _counts(xp, input_shape, window, stride, padding, out_size, gy.dtype)
     share = gy / _divisor(xp, counts, window, exclude_mode)
     return _fold(xp, lambda i, j: share, input_shape, window, stride, padding, out_size,

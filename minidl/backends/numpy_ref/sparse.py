@@ -34,63 +34,10 @@ vector. Computing ``x`` up to ``Wq`` (not ``OW``) makes the run of one output pl
 single contiguous ``OH * Wq * N`` values; the columns ``x >= OW`` are dropped at the end.
 """
 
-from functools import lru_cache
 
 from ...core.xp import get_array_module
+from ...core.geometry import check_csr, conv_frame, conv_frame_geometry
 from ..registry import register
-from .conv import conv_output_size
-
-
-def conv_frame_geometry(input_hw, filter_size, stride, padding, dilation):
-    """``(OH, OW, Hq, Wq)``: the output size and the size of one phase plane of the frame."""
-    pairs = (input_hw, filter_size, stride, padding, dilation)
-    try:
-        return _frame_geometry(*pairs)
-    except TypeError:  # a list among the pairs: not hashable
-        return _frame_geometry(*(tuple(pair) for pair in pairs))
-
-
-@lru_cache(maxsize=1024)  # asked on every sparse conv call, for a handful of geometries
-def _frame_geometry(input_hw, filter_size, stride, padding, dilation):
-    (h, w), (kh, kw), (sy, sx), (py, px), (dy, dx) = (input_hw, filter_size, stride, padding,
-                                                      dilation)
-    oh = conv_output_size(h, kh, sy, py, dy)
-    ow = conv_output_size(w, kw, sx, px, dx)
-    if oh < 1 or ow < 1:
-        raise ValueError(f"direct_sparse_conv2d: output size {oh}x{ow} < 1 for input {h}x{w}, "
-                         f"filter {kh}x{kw}, stride {stride}, padding {padding}, "
-                         f"dilation {dilation}")
-    return oh, ow, -(-(h + 2 * py) // sy), -(-(w + 2 * px) // sx)
-
-
-def conv_offsets(channel, tap_row, tap_col, channels, plane_hw, stride, dilation):
-    """Column indices of filter taps ``(channel, tap_row, tap_col)`` (arrays or ints)."""
-    (hq, wq), (sy, sx), (dy, dx) = plane_hw, stride, dilation
-    r, s = tap_row * dy, tap_col * dx
-    phase = (r % sy) * sx + s % sx
-    return ((phase * channels + channel) * hq + r // sy) * wq + s // sx
-
-
-def conv_frame(x, stride, padding, plane_hw, slack):
-    """The padded, phase-split, batch-innermost copy of ``x``, flat, with ``slack`` zero pixels.
-
-    Notation: ``x: (N, C, H, W)`` -> ``((sy * sx * C * Hq * Wq + slack) * N,)``.
-    """
-    xp = get_array_module(x)
-    n, c, h, w = x.shape
-    (sy, sx), (py, px), (hq, wq) = stride, padding, plane_hw
-    size = sy * sx * c * hq * wq * n
-    frame = xp.zeros(size + slack * n, dtype=x.dtype)
-    planes = frame[:size].reshape(sy, sx, c, hq, wq, n)
-    image = x.transpose(1, 2, 3, 0)  # (C, H, W, N)
-    for a in range(sy):
-        for b in range(sx):
-            # input row h lands on padded row h + py: phase (h + py) % sy, plane row // sy
-            h0, w0 = (a - py) % sy, (b - px) % sx
-            rows = image[:, h0::sy, w0::sx, :]
-            u0, v0 = (h0 + py) // sy, (w0 + px) // sx
-            planes[a, b, :, u0:u0 + rows.shape[1], v0:v0 + rows.shape[2], :] = rows
-    return frame
 
 
 def csr_to_dense(indptr, indices, values, shape):
@@ -100,17 +47,6 @@ def csr_to_dense(indptr, indices, values, shape):
     dense = xp.zeros(shape, dtype=values.dtype)
     dense[rows, xp.asarray(indices).astype(xp.int64)] = values
     return dense
-
-
-def check_csr(indptr, indices, values, bias, what):
-    """Raise ValueError unless the CSR arrays (and the bias, if any) agree in size."""
-    nnz = int(indptr[-1]) if len(indptr) else -1
-    if nnz < 0 or len(indices) != nnz or len(values) != nnz:
-        raise ValueError(f"{what}: CSR arrays disagree: indptr ends at {nnz}, "
-                         f"{len(indices)} indices and {len(values)} values")
-    if bias is not None and bias.size != len(indptr) - 1:
-        raise ValueError(f"{what}: bias has {bias.size} values, expected one per row "
-                         f"({len(indptr) - 1})")
 
 
 def _finish(y, bias, relu, axis):
