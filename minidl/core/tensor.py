@@ -1,4 +1,4 @@
-"""The tape autograd: Tensor, Function and reverse-mode backward.
+"""The tape autograd: Tensor, Function and the arithmetic their operators use.
 
 Read this file first; the rest of minidl is built on these three ideas.
 
@@ -16,11 +16,10 @@ created it and a generation number, but no data. An intermediate activation is f
 soon as no function saved it, even though the graph still knows it existed.
 """
 
-import heapq
-import itertools
 import weakref
 
 from . import config
+from .backward import backward
 from .xp import get_array_module
 
 
@@ -98,41 +97,33 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into every leaf that requires a gradient."""
         backward(self, grad, retain_grad)
 
-    # --- operators (implemented in minidl.functions.basic) --------------------------
+    # --- operators (the Functions at the end of this module) ------------------------
     def __add__(self, other):
-        from ..functions.basic import add
         return add(self, other)
 
     __radd__ = __add__
 
     def __sub__(self, other):
-        from ..functions.basic import sub
         return sub(self, other)
 
     def __rsub__(self, other):
-        from ..functions.basic import sub
         return sub(other, self)
 
     def __mul__(self, other):
-        from ..functions.basic import mul
         return mul(self, other)
 
     __rmul__ = __mul__
 
     def __neg__(self):
-        from ..functions.basic import neg
         return neg(self)
 
     def __matmul__(self, other):
-        from ..functions.basic import matmul
         return matmul(self, other)
 
     def reshape(self, *shape):
-        from ..functions.basic import reshape
         return reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def sum(self):
-        from ..functions.basic import sum_all
         return sum_all(self)
 
 
@@ -198,45 +189,130 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__} defines no backward rule")
 
 
-def backward(root, grad=None, retain_grad=False):
-    """Reverse-mode sweep from ``root``; leaves accumulate into ``.grad``."""
-    if not root.node.requires_grad:
-        raise RuntimeError("backward() on a tensor that does not require a gradient")
-    xp = get_array_module(root.data)
-    if grad is None:
-        grad = xp.ones_like(root.data)
-    root.node.grad = grad if root.node.grad is None else root.node.grad + grad
+# --- arithmetic: the chain rule in small pieces -----------------------------------
 
-    # Max-heap on generation; the counter breaks ties so functions are never compared.
-    order = itertools.count()
-    heap, queued = [], set()
+def _unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes that broadcasting added or stretched to reach ``shape``."""
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+    return grad
 
-    def enqueue(function):
-        if function is not None and id(function) not in queued:
-            queued.add(id(function))
-            heapq.heappush(heap, (-function.generation, next(order), function))
 
-    enqueue(root.node.creator)
-    while heap:
-        _, _, function = heapq.heappop(heap)
-        output_nodes = [ref() for ref in function.outputs]
-        gys = []
-        for node, (shape, dtype) in zip(output_nodes, function._output_meta):
-            g = None if node is None else node.grad
-            gys.append(function._xp.zeros(shape, dtype) if g is None else g)
-        gxs = function.backward(*gys)
-        if not isinstance(gxs, tuple):
-            gxs = (gxs,)
-        if len(gxs) != len(function.inputs):
-            raise RuntimeError(f"{type(function).__name__}.backward returned {len(gxs)} "
-                               f"gradients for {len(function.inputs)} inputs")
-        for node, gx in zip(function.inputs, gxs):
-            if gx is None or not node.requires_grad:
-                continue
-            # Not in place: the same array may have been handed to several inputs.
-            node.grad = gx if node.grad is None else node.grad + gx
-            enqueue(node.creator)
-        if not retain_grad:
-            for node in output_nodes:
-                if node is not None and node.creator is not None:
-                    node.grad = None
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)  # shapes only: addition needs no values back
+        return a + b
+
+    def backward(self, gy):
+        return _unbroadcast(gy, self.shapes[0]), _unbroadcast(gy, self.shapes[1])
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        return a - b
+
+    def backward(self, gy):
+        return _unbroadcast(gy, self.shapes[0]), _unbroadcast(-gy, self.shapes[1])
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.saved
+        return _unbroadcast(gy * b, a.shape), _unbroadcast(gy * a, b.shape)
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, gy):
+        return -gy
+
+
+class MatMul(Function):
+    """``a @ b`` for 2-D arrays; ``product`` computes each matrix product (the array
+    module's ``matmul`` unless a backend kernel is given, as :mod:`minidl.functions` does)."""
+
+    def __init__(self, product=None):
+        self.product = product
+
+    def _matmul(self, a, b):
+        return (self.product or get_array_module(a, b).matmul)(a, b)
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return self._matmul(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved
+        ga = self._matmul(gy, b.T) if self.needs_input_grad[0] else None
+        gb = self._matmul(a.T, gy) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, gy):
+        return gy.reshape(self.input_shape)
+
+
+class SumAll(Function):
+    def forward(self, x):
+        self.input_shape = x.shape
+        return x.sum().reshape(())
+
+    def backward(self, gy):
+        xp = self._xp
+        return xp.broadcast_to(gy, self.input_shape).copy()
+
+
+def _operands(a, b):
+    """Both operands as Tensors on one device: a Python number beside a CuPy Tensor must
+    become a CuPy scalar, not a NumPy one (CuPy refuses to mix the two)."""
+    xp = get_array_module(*(v.data if isinstance(v, Tensor) else v for v in (a, b)))
+    return as_tensor(a, xp), as_tensor(b, xp)
+
+
+def add(a, b):
+    return Add()(*_operands(a, b))
+
+
+def sub(a, b):
+    return Sub()(*_operands(a, b))
+
+
+def mul(a, b):
+    return Mul()(*_operands(a, b))
+
+
+def neg(a):
+    return Neg()(a)
+
+
+def matmul(a, b, product=None):
+    return MatMul(product)(a, b)
+
+
+def reshape(x, shape):
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if tuple(x.shape) == shape:
+        return x
+    return Reshape(shape)(x)
+
+
+def sum_all(x):
+    return SumAll()(x)
