@@ -146,7 +146,7 @@ def bench_layers(torch, repeats):
 def minidl_network(batch, train):
     """A step of minidl's MobileNet v1: inference forward, or training forward + backward."""
     import minidl as paddle
-    from minidl import random as minidl_random
+    from minidl.core import random as minidl_random
     from minidl.core import Tensor, no_grad
     from minidl.layers.base import reset_names
     from minidl.layers.graph import Network, RunContext

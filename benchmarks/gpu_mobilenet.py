@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 import minidl as paddle
-from minidl import random as minidl_random
+from minidl.core import random as minidl_random
 from minidl.backends import get_kernel, registry, set_backend
 from minidl.backends.numpy_ref import conv as reference_conv
 from minidl.core import Tensor

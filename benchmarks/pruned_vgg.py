@@ -20,7 +20,7 @@ from sparse_common import machine, magnitude_pruned, optional, rounds_ms
 
 import minidl as paddle
 from minidl.backends import set_backend
-from minidl.networks import vgg_16_network
+from minidl.models.networks import vgg_16_network
 
 
 def pruned_vgg(rng):

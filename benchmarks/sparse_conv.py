@@ -22,7 +22,7 @@ from sparse_common import LayerRun, machine, magnitude_pruned, median_ms, option
 
 import minidl as paddle
 from minidl.backends import get_kernel, set_backend
-from minidl.sparse.layout import conv_layout
+from minidl.sparse_inference.layout import conv_layout
 
 #: (label, batch, C, F, H=W, kernel, padding, stride, sparsities)
 LAYERS = [

@@ -26,7 +26,7 @@ from sparse_common import (LayerRun, compile_report, machine, magnitude_pruned, 
 
 import minidl as paddle
 from minidl.backends import get_kernel, set_backend
-from minidl.sparse.layout import fc_layout
+from minidl.sparse_inference.layout import fc_layout
 
 #: (inputs, outputs, batch, sparsities)
 SHAPES = [
@@ -40,7 +40,7 @@ import time
 import numpy as np
 from minidl.backends import get_kernel
 from minidl.backends.numba_cpu import sparse as kernels
-from minidl.sparse.layout import conv_layout, fc_layout
+from minidl.sparse_inference.layout import conv_layout, fc_layout
 start = time.perf_counter()  # after the imports: only the kernels' first calls count
 rng = np.random.default_rng(0)
 matmul, conv = get_kernel("csr_matmul", "cpu"), get_kernel("direct_sparse_conv2d", "cpu")

@@ -12,7 +12,8 @@ what comes out.
 import numpy as np
 
 import minidl as paddle
-from minidl import activation, layer
+from minidl.layers import activations as activation
+from minidl.v2 import layer
 
 
 def depthwise_conv_bn_layer(input, filter_size, num_filters, stride, padding, channels=None,

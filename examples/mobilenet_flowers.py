@@ -28,7 +28,7 @@ import sys
 import numpy as np
 
 import minidl as paddle
-from minidl.attr import Hook, ParamAttr
+from minidl.layers.attrs import Hook, ParamAttr
 from minidl.dataset.common import DatasetNotFound
 from minidl.models.mobilenet import image_layer, mobile_net
 from minidl.pruning import format_report, sparsity_report

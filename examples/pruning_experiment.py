@@ -18,7 +18,7 @@ import time
 
 import minidl as paddle
 from minidl.models.vgg_mnist import GROUP_PARAMETERS, vgg_mnist
-from minidl.pruning import workflow
+from minidl.pruning import finetune as workflow
 
 STATIC = {"conv1": 0.5, "conv2": 0.5, "conv3": 0.8, "conv4": 0.8,
           "fc1": 0.99, "fc2": 0.99, "fc3": 0.99}

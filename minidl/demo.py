@@ -5,8 +5,8 @@ On the real MNIST digits shipped with minidl (4,000 train / 1,000 test):
 
 1. trains the PaddlePaddle book's convolutional network (two conv+pool groups, softmax fc;
    Momentum 0.1/128, momentum 0.9, L2 0.0005*128, batch 128) and prints test accuracy;
-2. prunes it with ``Hook('pruning')`` in stages of rising sparsity (the design's static
-   pruning: restart from the saved model at each stage);
+2. prunes it with ``Hook('pruning')`` in stages of rising sparsity (static pruning:
+   restart from the saved model at each stage);
 3. prunes the same trained model in one run with ``Hook('dynamic_pruning')``;
 4. prints accuracy, per-layer sparsity and the real bytes of the dense, gzipped and
    compact files of each model.
@@ -16,8 +16,8 @@ import argparse
 import time
 
 import minidl as paddle
-from minidl.models.book_mnist import GROUP_PARAMETERS, build_conv_network
-from minidl.pruning import workflow
+from .models.book_mnist import GROUP_PARAMETERS, build_conv_network
+from .pruning import finetune as workflow
 
 TARGETS = {"conv1": 0.5, "conv2": 0.8, "fc": 0.6}
 

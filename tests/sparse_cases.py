@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from minidl.core.geometry import conv_output_size
-from minidl.sparse.layout import conv_layout, fc_layout
+from minidl.sparse_inference.layout import conv_layout, fc_layout
 
 SPARSITIES = (0.0, 0.5, 0.9, 0.99, 1.0)
 

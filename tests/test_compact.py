@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minidl as paddle
-from minidl.attr import Hook, ParamAttr
+from minidl.layers.attrs import Hook, ParamAttr
 from minidl.io import compact, tarball
 from minidl.io.paramconfig import ParameterConfig, hooks_from_config
-from minidl.parameters import Parameters
+from minidl.training.parameters import Parameters
 from minidl.pruning import file_sizes
 
 W0 = "___fc_layer_0__.w0"

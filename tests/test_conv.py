@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import minidl as paddle
-from minidl.activation import Linear, Relu
-from minidl.attr import ParamAttr
+from minidl.layers.activations import Linear, Relu
+from minidl.layers.attrs import ParamAttr
 from minidl.backends import get_kernel
 from minidl.core import Tensor, as_numpy
 from minidl.core.gradcheck import check_directional, check_elementwise

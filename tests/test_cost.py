@@ -225,7 +225,7 @@ def test_construction_errors_name_the_layer(rng):
 
 
 def test_evaluator_argument(rng):
-    from minidl import evaluator as evaluators
+    from minidl.training import evaluators
     x, label, out, _ = softmax_net(rng)
     assert paddle.layer.classification_cost(out, label, evaluator=[]).evaluators == []
     named = paddle.layer.classification_cost(out, label,

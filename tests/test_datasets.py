@@ -17,7 +17,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from minidl import random as minidl_random
+from minidl.core import random as minidl_random
 from minidl.dataset import cifar, common, flowers, mnist, uci_housing
 from minidl.dataset.common import DatasetFormatError, DatasetNotFound
 

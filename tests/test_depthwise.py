@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import minidl as paddle
 from kernel_cases import depthwise_cases, depthwise_output_shape
-from minidl.activation import Linear
-from minidl.attr import ParamAttr
+from minidl.layers.activations import Linear
+from minidl.layers.attrs import ParamAttr
 from minidl.backends import get_kernel
 from minidl.core import Tensor, as_numpy
 from minidl.core.gradcheck import check_directional, check_elementwise

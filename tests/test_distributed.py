@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 
 import minidl as paddle
-from minidl import evaluator as evaluator_module
+from minidl.training import evaluators as evaluator_module
 from minidl.backends import current_backend, set_backend
 from minidl.distributed import (LocalCommunicator, get_comm, local_part, shard_bounds,
                                 world_size_from_environment)
 from minidl.distributed import data_parallel
 from minidl.distributed.faults import Watchdog
-from minidl.init import settings
-from minidl.random import get_rng
+from minidl.core import settings
+from minidl.core.random import get_rng
 
 SCRIPTS = Path(__file__).parent / "mpi_scripts"
 sys.path.insert(0, str(SCRIPTS))
@@ -36,12 +36,11 @@ import common  # noqa: E402  (tests/mpi_scripts/common.py, shared with the MPI s
 @pytest.fixture(autouse=True)
 def restore_global_state():
     """The runs call paddle.init(seed=..., backend='numpy') and declare an evaluator."""
-    backend, saved = current_backend().name, dict(settings)
+    backend, saved = current_backend().name, settings.snapshot()
     declared, rng_state = list(evaluator_module.declared), get_rng().bit_generator.state
     yield
     set_backend(backend)
-    settings.clear()
-    settings.update(saved)
+    settings.update(**saved)
     evaluator_module.declared[:] = declared
     get_rng().bit_generator.state = rng_state
 
@@ -100,13 +99,13 @@ def test_without_a_launcher_the_process_trains_alone(monkeypatch):
     assert isinstance(get_comm(), LocalCommunicator)
     monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "4")
     assert world_size_from_environment() == 4
-    monkeypatch.setitem(settings, "distributed", "none")     # asked to train alone
+    settings.update(distributed="none")     # asked to train alone
     assert isinstance(get_comm(), LocalCommunicator)
 
 
 def test_launched_by_mpi_without_mpi4py_says_what_to_install(monkeypatch):
     monkeypatch.setenv("PMI_SIZE", "2")
-    monkeypatch.setitem(settings, "distributed", None)
+    settings.update(distributed=None)
     monkeypatch.setitem(sys.modules, "mpi4py", None)          # makes the import fail
     with pytest.raises(RuntimeError, match=r"mpi4py cannot be imported.*minidl\[mpi\]"):
         get_comm()

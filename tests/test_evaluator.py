@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from minidl import data_type, evaluator, layer
+from minidl.layers import data_types as data_type
+from minidl.training import evaluators as evaluator
+from minidl.v2 import layer
 
 
 def _inputs(classes=3):

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from minidl import data_type, layer
-from minidl.feeding import Feeder, FeedError
+from minidl.layers import data_types as data_type
+from minidl.v2 import layer
+from minidl.training.feeding import Feeder, FeedError
 
 
 def _layers():

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minidl as paddle
-from minidl import random as minidl_random
+from minidl.core import random as minidl_random
 from minidl.backends import (BACKENDS, BackendUnavailable, current_backend, get_kernel,
                              kernel_table, set_backend)
 from minidl.core import Tensor, as_numpy

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from minidl.attr import Hook, ParamAttr
-from minidl.hooks.runtime import top_magnitude_mask
-from minidl.hooks.schedule import is_change_point, scheduled_sparsity, target_at
+from minidl.layers.attrs import Hook, ParamAttr
+from minidl.pruning.masks import top_magnitude_mask
+from minidl.pruning.schedule import is_change_point, scheduled_sparsity, target_at
 
 
 @pytest.mark.parametrize("kwargs,argument", [

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import minidl as paddle
-from minidl.attr import ExtraAttr
+from minidl.layers.attrs import ExtraAttr
 from minidl.backends import kernel
 from minidl.core import Tensor
 from minidl.core.gradcheck import check_directional, check_elementwise

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minidl.optimizer as opt
-from minidl.attr import ParamAttr
+from minidl.layers.attrs import ParamAttr
 from minidl.core import as_numpy
 from minidl.layers.base import ParamSpec
 

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import random as minidl_random
-from minidl.activation import Linear
-from minidl.attr import Hook, ParamAttr
-from minidl.data_type import dense_vector
+from minidl.core import random as minidl_random
+from minidl.layers.activations import Linear
+from minidl.layers.attrs import Hook, ParamAttr
+from minidl.layers.data_types import dense_vector
 from minidl.io.paramconfig import ParameterConfig
 from minidl.layers.base import Layer, reset_names
 from minidl.layers.data import data
 from minidl.layers.fc import fc
-from minidl.parameters import Parameters, create
+from minidl.training.parameters import Parameters, create
 
 W0 = "___fc_layer_0__.w0"
 BIAS = "___fc_layer_0__.wbias"
@@ -243,7 +243,7 @@ def test_seed_makes_initialisation_reproducible():
 
 
 def test_conv_weights_use_paddles_conv_std():
-    from minidl.layer import img_conv
+    from minidl.v2.layer import img_conv
     minidl_random.seed(2)
     image = data("image", dense_vector(8 * 12 * 12), height=12, width=12)
     conv = img_conv(input=image, filter_size=5, num_filters=64, num_channels=8)

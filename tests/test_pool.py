@@ -13,7 +13,7 @@ from minidl.core import Tensor, as_numpy
 from minidl.core.gradcheck import check_directional, check_elementwise
 from minidl.functions.pool import pool2d, pool_output_size
 from minidl.layers.graph import Network, RunContext
-from minidl.pooling import Avg, CudnnAvg, CudnnMax, Max, SquareRootN, Sum
+from minidl.layers.pooling_types import Avg, CudnnAvg, CudnnMax, Max, SquareRootN, Sum
 
 fixture_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 

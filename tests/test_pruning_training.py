@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import minidl as paddle
-from minidl.attr import Hook, ParamAttr
-from minidl.hooks.schedule import target_at
+from minidl.layers.attrs import Hook, ParamAttr
+from minidl.pruning.schedule import target_at
 from test_trainer import OPTIMIZERS
 
 

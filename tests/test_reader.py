@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import random as minidl_random
+from minidl.core import random as minidl_random
 from minidl import reader as R
-from minidl.minibatch import batch
+from minidl.reader.minibatch import batch
 
 
 def counting(n, pulled=None):

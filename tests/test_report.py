@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import minidl as paddle
-from minidl.attr import Hook, ParamAttr
-from minidl.inspect import main as inspect_main
-from minidl.parameters import Parameters
+from minidl.layers.attrs import Hook, ParamAttr
+from minidl.io.inspect import main as inspect_main
+from minidl.training.parameters import Parameters
 from minidl.pruning import (SparsityReporter, file_sizes, format_report, plot_sparsity,
                             sparsity_report)
 

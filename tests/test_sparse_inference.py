@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 import minidl as paddle
-from minidl import activation, data_type, layer
+from minidl.layers import activations as activation, data_types as data_type
+from minidl.v2 import layer
 from minidl.backends import current_backend, set_backend
-from minidl.init import settings
-from minidl.sparse import layout as layouts
-from minidl.sparse import plan as plans
+from minidl.core import settings
+from minidl.sparse_inference import layout as layouts
+from minidl.sparse_inference import plan as plans
 
 from conftest import BACKENDS_PRESENT
 
@@ -29,7 +30,7 @@ def fresh_measurements(monkeypatch):
     monkeypatch.setattr(plans, "QUIET_S", 0.001)  # no other work to wait for in a test
     saved = settings.get("sparse")
     yield
-    settings["sparse"] = saved
+    settings.update(sparse=saved)
     plans.clear_measurements()
 
 
@@ -105,7 +106,7 @@ def test_infer_sparse_argument_and_init_default(rng):
 
 
 def test_the_default_is_auto(rng):
-    assert plans.sparse_mode(settings["sparse"]) == "auto"
+    assert plans.sparse_mode(settings.get("sparse")) == "auto"
     out, parameters = pruned_network(rng)
     assert paddle.inference.Inference(out, parameters).sparse_plan.mode == "auto"
 

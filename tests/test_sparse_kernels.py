@@ -14,7 +14,7 @@ from minidl.backends import get_kernel
 from minidl.backends.numpy_ref.sparse import csr_to_dense
 from minidl.core.geometry import conv_frame_geometry
 from minidl.core import as_numpy
-from minidl.sparse.layout import conv_layout, fc_layout
+from minidl.sparse_inference.layout import conv_layout, fc_layout
 from sparse_cases import conv_cases, fc_cases, pruned
 
 # The backend fixture only selects a backend; reusing it across examples is intended.

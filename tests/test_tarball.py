@@ -13,16 +13,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minidl.activation import Linear
-from minidl.attr import ParamAttr
+from minidl.layers.activations import Linear
+from minidl.layers.attrs import ParamAttr
 from minidl.core import Tensor
-from minidl.data_type import dense_vector
+from minidl.layers.data_types import dense_vector
 from minidl.io import tarball
 from minidl.io.paramconfig import ParameterConfig
 from minidl.layers.data import data
 from minidl.layers.fc import fc
 from minidl.layers.graph import Network, RunContext
-from minidl.parameters import Parameters, create
+from minidl.training.parameters import Parameters, create
 
 FIXTURE = Path(__file__).parent / "fixtures" / "paddle_v2" / "fit_a_line.tar"
 W0 = "___fc_layer_0__.w0"
@@ -200,7 +200,7 @@ def test_empty_archive_gives_no_parameters():
 # --- round trips -----------------------------------------------------------------------
 
 def multi_layer_network():
-    from minidl.layer import img_conv
+    from minidl.v2.layer import img_conv
     image = data("image", dense_vector(2 * 6 * 6), height=6, width=6)
     conv = img_conv(input=image, filter_size=3, num_filters=4, num_channels=2)
     other = data("other", dense_vector(5))

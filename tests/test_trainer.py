@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minidl as paddle
-from minidl.attr import Hook, ParamAttr
+from minidl.layers.attrs import Hook, ParamAttr
 from minidl.backends import BackendUnavailable, available_backends
 
 

@@ -30,7 +30,7 @@ import tarfile
 
 import numpy as np
 
-from .. import random as _random
+from ..core import random as _random
 from ..reader import map_readers, xmap_readers
 from . import common
 

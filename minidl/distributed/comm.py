@@ -27,7 +27,8 @@ import time
 
 import numpy as np
 
-from ..random import get_rng
+from ..core import settings
+from ..core.random import get_rng
 from .faults import Watchdog
 
 #: environment variables through which MPI launchers announce the world size
@@ -166,7 +167,6 @@ def get_comm():
     global _mpi_comm
     if _mpi_comm is not None:
         return _mpi_comm
-    from ..init import settings
     mode = settings.get("distributed")
     launched = world_size_from_environment()
     if mode == "none" or (mode != "mpi" and (launched or 1) <= 1):

@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from ..core.xp import as_numpy, get_array_module
-from ..random import get_rng
+from ..core.random import get_rng
 from .split import shard_bounds
 
 #: marks "my reader has ended" in the per-batch agreement

@@ -11,7 +11,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
-from ..attr import ExtraAttr, ParamAttr
+from .attrs import ExtraAttr, ParamAttr
 
 # --- default names, exactly as Paddle makes them ------------------------------------
 
@@ -130,7 +130,7 @@ class Layer:
     def compute(self, ctx, xs):
         """forward, then the activation, then ``ExtraAttr(drop_rate=...)`` dropout.
 
-        At inference a sparse plan (``ctx.sparse_plan``, see ``minidl.sparse.plan``) may
+        At inference a sparse plan (``ctx.sparse_plan``, see ``minidl.sparse_inference.plan``) may
         run forward and activation as one sparse kernel; it returns the activated output,
         or None to leave the layer dense.
         """

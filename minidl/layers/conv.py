@@ -18,7 +18,7 @@ Parameters, in Paddle's names and dims:
   unshared biases).
 """
 
-from ..activation import Relu
+from .activations import Relu
 from ..functions.basic import add, reshape
 from ..functions.conv import conv2d, conv_output_size
 from .base import Layer, as_layer_list, as_param_attr, default_name, image_geometry, pair

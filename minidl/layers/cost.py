@@ -9,7 +9,7 @@ reported cost is not scaled (see ``minidl.functions.cost``).
 
 import numbers
 
-from ..activation import Softmax
+from .activations import Softmax
 from ..functions.basic import reshape
 from ..functions.cost import cross_entropy, square_error
 from .data import DataLayer

@@ -13,7 +13,7 @@ class DataLayer(Layer):
     type = "data"
 
     def __init__(self, name, type, height=None, width=None, layer_attr=None):
-        from ..data_type import InputType
+        from .data_types import InputType
         if not isinstance(name, str) or not name:
             raise ValueError(f"data layer needs a name (a non-empty string), got {name!r}")
         if not isinstance(type, InputType):

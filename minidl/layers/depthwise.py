@@ -1,6 +1,6 @@
 """``img_depthwise_conv``: depthwise convolution, each channel filtered on its own.
 
-The design's layer for MobileNet: ``img_conv`` with ``groups = C`` (one input channel per
+MobileNet's layer: ``img_conv`` with ``groups = C`` (one input channel per
 group) under its own name. ``num_filters = C * M`` for a depth multiplier ``M``: output
 channel ``o`` filters input channel ``o // M``. Paddle's scripts wrote the same layer as
 ``img_conv(..., groups=C, layer_type='exconv')``; both run the depthwise kernels
@@ -45,7 +45,7 @@ class DepthwiseConvLayer(ConvLayer):
 
 def img_depthwise_conv(input, filter_size, num_filters, num_channels=None, stride=1, padding=0,
                        act=None, bias_attr=None, param_attr=None, name=None, layer_attr=None):
-    """The design's depthwise convolution layer (default activation Relu, as ``img_conv``).
+    """The depthwise convolution layer (default activation Relu, as ``img_conv``).
 
     >>> dw = img_depthwise_conv(input=image, filter_size=3, num_filters=32, stride=1,
     ...                         padding=1, act=Linear(), bias_attr=False)

@@ -2,7 +2,7 @@
 
 import math
 
-from ..activation import Tanh
+from .activations import Tanh
 from ..functions.basic import add, matmul, reshape
 from .base import Layer, as_layer_list, as_param_attr, default_name
 

@@ -2,8 +2,8 @@
 
 import math
 
-from ..activation import Identity, Linear
-from ..attr import ExtraAttr
+from .activations import Identity, Linear
+from .attrs import ExtraAttr
 from ..backends import kernel
 from ..core.tensor import Tensor
 from ..functions.basic import add, reshape

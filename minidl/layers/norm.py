@@ -17,8 +17,8 @@ Batch norm, as Paddle's ``BatchNormalizationLayer`` (verified against its source
 
 import numbers
 
-from ..activation import Identity, Relu
-from ..attr import ParamAttr
+from .activations import Identity, Relu
+from .attrs import ParamAttr
 from ..core import Tensor, config
 from ..functions.basic import reshape
 from ..functions.norm import (batch_norm_act_inference, batch_norm_infer, batch_norm_train,

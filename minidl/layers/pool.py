@@ -9,7 +9,7 @@ window). ``exclude_mode=None`` means True, as in Paddle. See ``backends/numpy_re
 
 from ..functions.basic import reshape
 from ..functions.pool import pool2d, pool_output_size
-from ..pooling import Avg, BasePoolingType, Max
+from .pooling_types import Avg, BasePoolingType, Max
 from .base import Layer, as_layer_list, default_name, image_geometry, pair
 
 

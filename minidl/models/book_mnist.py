@@ -3,18 +3,22 @@
 Each takes the 784-pixel data layer and returns a 10-way softmax layer.
 """
 
-from .. import activation, data_type, layer, networks
-from ..attr import ParamAttr
+from ..layers import activations as activation, data_types as data_type
+from ..layers.cost import classification_cost
+from ..layers.data import data
+from ..layers.fc import fc
+from . import networks
+from ..layers.attrs import ParamAttr
 
 
 def softmax_regression(img):
-    return layer.fc(input=img, size=10, act=activation.Softmax())
+    return fc(input=img, size=10, act=activation.Softmax())
 
 
 def multilayer_perceptron(img):
-    hidden1 = layer.fc(input=img, size=128, act=activation.Relu())
-    hidden2 = layer.fc(input=hidden1, size=64, act=activation.Relu())
-    return layer.fc(input=hidden2, size=10, act=activation.Softmax())
+    hidden1 = fc(input=img, size=128, act=activation.Relu())
+    hidden2 = fc(input=hidden1, size=64, act=activation.Relu())
+    return fc(input=hidden2, size=10, act=activation.Softmax())
 
 
 def convolutional_neural_network(img, hook_for=None):
@@ -32,16 +36,16 @@ def convolutional_neural_network(img, hook_for=None):
     conv_pool_2 = networks.simple_img_conv_pool(
         input=conv_pool_1, filter_size=5, num_filters=50, num_channel=20, pool_size=2,
         pool_stride=2, act=activation.Relu(), param_attr=attr("conv2"))
-    return layer.fc(input=conv_pool_2, size=10, act=activation.Softmax(),
+    return fc(input=conv_pool_2, size=10, act=activation.Softmax(),
                     param_attr=attr("fc"))
 
 
 def build_conv_network(hook_for=None):
     """Data layers + :func:`convolutional_neural_network` + cost: ``(cost, prediction)``."""
-    images = layer.data(name="pixel", type=data_type.dense_vector(784))
-    label = layer.data(name="label", type=data_type.integer_value(10))
+    images = data(name="pixel", type=data_type.dense_vector(784))
+    label = data(name="label", type=data_type.integer_value(10))
     prediction = convolutional_neural_network(images, hook_for)
-    return layer.classification_cost(input=prediction, label=label), prediction
+    return classification_cost(input=prediction, label=label), prediction
 
 
 #: weight parameter of each prunable group (Paddle's default names after reset_names())

@@ -20,7 +20,12 @@ Paddle's ``int(n * scale)``); the input size is any multiple of 32 (the final po
 the whole last map: 7x7 at 224, 2x2 at 64).
 """
 
-from .. import activation, data_type, layer, pooling
+from ..layers import activations as activation, data_types as data_type, pooling_types as pooling
+from ..layers.conv import img_conv
+from ..layers.data import data
+from ..layers.fc import fc
+from ..layers.norm import batch_norm
+from ..layers.pool import img_pool
 from ..layers.base import image_geometry
 
 #: the 13 depthwise-separable blocks: (input channels, output channels, depthwise stride)
@@ -33,11 +38,11 @@ REDUCTION = 32
 def conv_bn_layer(input, filter_size, num_filters, stride, padding, channels=None, num_groups=1,
                   active_type=None, layer_type=None, param_attr=None):
     """Paddle's wrapper: a linear, bias-free conv, then batch norm with the activation."""
-    tmp = layer.img_conv(input=input, filter_size=filter_size, num_channels=channels,
+    tmp = img_conv(input=input, filter_size=filter_size, num_channels=channels,
                          num_filters=num_filters, stride=stride, padding=padding,
                          groups=num_groups, act=activation.Linear(), bias_attr=False,
                          layer_type=layer_type, param_attr=param_attr)
-    return layer.batch_norm(input=tmp, act=active_type or activation.Relu())
+    return batch_norm(input=tmp, act=active_type or activation.Relu())
 
 
 def depthwise_separable(input, num_filters1, num_filters2, num_groups, stride, scale,
@@ -53,7 +58,7 @@ def depthwise_separable(input, num_filters1, num_filters2, num_groups, stride, s
 def image_layer(input_size=224, name="image"):
     """The data layer MobileNet reads: ``3 * input_size**2`` values with their geometry."""
     check_input_size(input_size)
-    return layer.data(name=name, type=data_type.dense_vector(3 * input_size * input_size),
+    return data(name=name, type=data_type.dense_vector(3 * input_size * input_size),
                       height=input_size, width=input_size)
 
 
@@ -87,5 +92,5 @@ def mobile_net(input, class_dim=102, scale=1.0, pointwise_attr=None, fc_attr=Non
                                   num_groups=channels_in, stride=stride, scale=scale,
                                   pointwise_attr=pointwise_attr)
     side = tmp.image_shape[1]
-    tmp = layer.img_pool(input=tmp, pool_size=side, stride=1, pool_type=pooling.Avg())
-    return layer.fc(input=tmp, size=class_dim, act=activation.Softmax(), param_attr=fc_attr)
+    tmp = img_pool(input=tmp, pool_size=side, stride=1, pool_type=pooling.Avg())
+    return fc(input=tmp, size=class_dim, act=activation.Softmax(), param_attr=fc_attr)

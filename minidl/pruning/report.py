@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..hooks.runtime import PruningHook
-from ..hooks.schedule import target_at
+from .masks import PruningHook
+from .schedule import target_at
 from ..hooks.spec import Hook
 
 
@@ -184,7 +184,7 @@ class SparsityReporter:
         self.last_rows = None
 
     def __call__(self, event):
-        from ..event import EndPass
+        from ..training.events import EndPass
         if isinstance(event, EndPass):
             self.record(event.pass_id)
         if self.then is not None:

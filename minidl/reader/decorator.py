@@ -6,7 +6,7 @@ called when the new reader is, so each pass starts the pipeline afresh.
 
 import itertools
 
-from .. import random as _random
+from ..core import random as _random
 from ._validate import check_count
 from .threaded import buffered, xmap_readers
 

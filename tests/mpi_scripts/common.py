@@ -7,7 +7,7 @@ Small on purpose: a few dozen samples, two fc layers, the NumPy backend (no JIT 
 import numpy as np
 
 import minidl as paddle
-from minidl.attr import Hook, ParamAttr
+from minidl.layers.attrs import Hook, ParamAttr
 
 FEATURES, CLASSES = 6, 3
 

@@ -90,7 +90,7 @@ def _copy_out(buffer, base, runs, step, plane):
 # --- plans: runs and tap offsets, computed once per geometry with NumPy --------------------
 
 #: runs shorter than this on average are copied value by value: a loop per run of 7 values
-#: (MobileNet's 14x14 planes at stride 2) cost more than the values
+#: (MobileNet's 14x14 planes at stride 2) costs more than the values
 MIN_RUN = 16
 
 

@@ -11,7 +11,7 @@ iteration, LLVM keeps that slice in registers for the whole loop.
 
 Rounding: each call sums its (up to four) products pairwise -- ``(p0 + p1) + (p2 + p3)`` --
 and then adds the sum to ``out``, with the ``contract`` flag only (FMA allowed, no
-reassociation). With fast-math reassociation LLVM turned that into one chain of four
+reassociation). With fast-math reassociation LLVM turns that into one chain of four
 dependent FMAs per call (four FMA latencies per four nonzeros); this way the chain through
 ``out`` is one addition per call. The order differs from a sequential sum by float32
 rounding only, like every other kernel against the reference.
@@ -41,7 +41,7 @@ def _vector_at(context, builder, array_type, array, at, k=0):
     The constant ``8k`` is a second GEP on ``array + at``, not added to ``at``: LLVM's
     alias analysis then sees that the vectors of one block do not overlap, and keeps the
     whole block in registers over a loop (with ``at + 8k`` computed as an integer add it
-    kept only the first vector there, storing and reloading the others every call).
+    keeps only the first vector there, storing and reloading the others every call).
     """
     data = context.make_array(array_type)(context, builder, array).data
     base = builder.gep(data, [at])

@@ -5,7 +5,7 @@ for the layouts). Both ops are served by loops over the CSR rows, in parallel:
 
 * :func:`_rows_dot` -- one dot product per row (``csr_matmul`` at batch 1). A batch-1 fc
   layer is memory bound: the win over dense is the byte ratio of the two formats, so
-  ``minidl.sparse.layout`` stores column indices as uint16 where they fit (6 bytes per
+  ``minidl.sparse_inference.layout`` stores column indices as uint16 where they fit (6 bytes per
   nonzero instead of 8).
 * :func:`_rows_runs` -- every nonzero multiply-adds a contiguous run of the input into the
   output row: ``out[f, t] += values[j] * frame[indices[j] * pitch + t]``. That is the
@@ -13,15 +13,15 @@ for the layouts). Both ops are served by loops over the CSR rows, in parallel:
   the batched CSR product (``frame = x.T``, the run is the batch). The run is cut into
   chunks that stay in L1 while all the row's nonzeros stream through it.
 
-Choices that matter for speed (measured, see benchmarks/README.md):
+Choices that matter for speed:
 
 * Index arithmetic is unsigned (uint32 arrays, ``np.uint64`` offsets, ``range(0, n)``):
   with signed indices Numba emits negative-index wraparound code on every access, which
-  made these loops several times slower.
+  makes these loops several times slower.
 * Four nonzeros are folded into one pass over the run: one load and one store of the
   output per four multiply-adds instead of per one, so the loop is bound by loads rather
-  than by stores (1.5-1.7x faster than one nonzero per pass; eight per pass, and blocking
-  the input channels for L1, were both slower on AMD Zen 3).
+  than by stores (~1.5x faster than one nonzero per pass; eight per pass, or blocking
+  the input channels for L1, is slower).
 * The optional bias is passed as an empty array and ReLU as a flag, not as None: a None
   would make Numba compile a second specialisation of every loop.
 * Runs of at most 80 values (output planes of 8x8 and smaller at batch 1) go through
@@ -30,7 +30,7 @@ Choices that matter for speed (measured, see benchmarks/README.md):
   explicit vector intrinsics of ``simd.py`` (LLVM left these short runs scalar).
 
 Numba does not check bounds: the column indices must lie inside ``x`` / the frame, as the
-layouts of ``minidl.sparse.layout`` do.
+layouts of ``minidl.sparse_inference.layout`` do.
 """
 
 from functools import lru_cache
@@ -49,9 +49,8 @@ CHUNK = 2048
 #: other threads costs more than it saves (and far more on a loaded machine)
 SERIAL_BELOW = 1 << 15
 #: the same for the batch-1 dot kernel, whose multiply-adds are cheap gathers (~0.5 ns
-#: each): waking Numba's sleeping workers costs ~0.1 ms (``threads.py``), so a 4096x4096
-#: product at 0.99 (168 k nonzeros) took 0.15 ms on two threads and 0.07-0.10 ms on one;
-#: two threads win from ~600 k nonzeros on
+#: each): waking Numba's sleeping workers costs ~0.1 ms (``threads.py``), as much as
+#: ~200 k nonzeros, so two threads win only from about half a million nonzeros on
 SERIAL_DOT_BELOW = 1 << 19
 
 _NO_BIAS = np.zeros(0, dtype=np.float32)
@@ -114,8 +113,8 @@ def _rows_runs(indptr, indices, values, frame, pitch, bias, relu, out):
 
 
 #: runs up to this many values (output planes of 8x8 and less at batch 1) go through
-#: :func:`_rows_blocks`; longer ones through :func:`_rows_runs`, which was as fast or faster
-#: from 128 values on (2x2 planes at batch 16) in the A/B measurements on this machine
+#: :func:`_rows_blocks`; longer ones through :func:`_rows_runs`, which is as fast or faster
+#: from 128 values on (2x2 planes at batch 16)
 BLOCKED_UP_TO = 80
 #: the register blocks :func:`_rows_blocks` can use, in vectors of ``LANES`` values
 BLOCK_VECTORS = (1, 3, 5)
@@ -169,9 +168,9 @@ def _rows_blocks(indptr, indices, values, frame, pitch, bias, relu, vectors, out
     ``frame`` readable ``R`` values past every nonzero's start. For each block of an
     output row, the row's nonzeros stream through it four at a time
     (``simd.multiply_add4``): the block stays in vector registers, and a nonzero costs one
-    broadcast, one vector load and one multiply-add per 8 values. On VGG-CIFAR's 2x2, 4x4
-    and 8x8 planes at batch 1 (runs of 8, 24, 80) this was 2.4x, 2.7x and 1.0-1.3x faster than
-    the general loop, which leaves such short runs to its scalar remainder.
+    broadcast, one vector load and one multiply-add per 8 values. On 2x2 and 4x4 planes at
+    batch 1 (runs of 8 and 24) that is ~2.5x faster than the general loop, which leaves
+    such short runs to its scalar remainder; on 8x8 planes (runs of 80) up to ~1.3x.
     """
     rows, run = out.shape
     has_bias = bias.shape[0] > 0

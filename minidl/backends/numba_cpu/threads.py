@@ -2,21 +2,16 @@
 
 The ``cpu`` backend lets Numba's OpenMP workers sleep as soon as a parallel loop ends
 (``numba_cpu/__init__.py``: spinning workers would take the cores OpenBLAS's GEMMs need).
-The price is paid at the next parallel loop: waking a sleeping worker -- on a virtual
-machine, an idle virtual CPU -- took 0.1-0.2 ms on the development machine, more than a
-small loop's whole work. Measured there, two threads against one:
-
-* batch norm + ReLU at inference, 0.8 M values: 0.28 ms against 0.13 ms (one thread wins up
-  to several million values: the pass is memory bound, one core nearly saturates it);
-* a batch-1 CSR product with 168 k nonzeros: 0.15 ms against 0.07-0.10 ms.
-
-So each kernel gives a size below which it runs on the calling thread alone.
+The price is paid at the next parallel loop: waking a sleeping worker (on a virtual
+machine, an idle virtual CPU) costs ~0.1-0.2 ms, more than a small loop's whole work. So
+each kernel gives a size below which it runs on the calling thread alone. Memory-bound
+passes such as batch norm + ReLU at inference keep one thread up to ~2 M values (one core
+nearly saturates the memory bandwidth); a batch-1 CSR product up to ~0.5 M nonzeros.
 
 Where the workers spin after a loop instead (``GOMP_SPINCOUNT`` set, as for a process
 serving pruned networks, see ``__init__.py``), a worker that ran a loop less than the spin
-ago takes the next one at once: the same 168 k-nonzero product took 0.036 ms on two
-threads against 0.069 ms on one. Then only loops below ``SPINNING_SERIAL_BELOW`` stay on
-one thread.
+ago takes the next one at once (a loop start then costs ~10 us), so only loops below
+``SPINNING_SERIAL_BELOW`` stay on one thread.
 """
 
 import os

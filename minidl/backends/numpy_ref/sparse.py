@@ -2,8 +2,8 @@
 
 Both ops take a weight as CSR rows -- ``indptr`` (rows + 1,), ``indices`` (nnz,),
 ``values`` (nnz,) float32, the column indices of each row distinct -- and a dense input.
-``minidl.sparse.layout`` builds these arrays from dense weights; the reference kernels below
-*define* what the ops compute, and the Numba kernels of the ``cpu`` backend
+``minidl.sparse_inference.layout`` builds these arrays from dense weights; the reference
+kernels below *define* what the ops compute, and the Numba kernels of the ``cpu`` backend
 (``backends/numba_cpu/sparse.py``) must agree with them.
 
 Notation::

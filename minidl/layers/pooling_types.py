@@ -1,0 +1,48 @@
+"""``paddle.pooling``: pooling types for ``img_pool``."""
+
+
+class BasePoolingType:
+    name = None
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
+
+
+class Max(BasePoolingType):
+    """Maximum over the window (padding never wins)."""
+    name = "max"
+
+
+class Avg(BasePoolingType):
+    """Mean over the window; ``img_pool(exclude_mode=...)`` decides whether padding counts."""
+    name = "average"
+
+
+class CudnnMax(Max):
+    """Alias of :class:`Max` (Paddle's cuDNN spelling)."""
+
+
+class CudnnAvg(Avg):
+    """Alias of :class:`Avg` (Paddle's cuDNN spelling)."""
+
+
+class Sum(BasePoolingType):
+    """Sum over a sequence (sequence pooling, not supported by img_pool)."""
+    name = "sum"
+
+
+class SquareRootN(BasePoolingType):
+    """Sum / sqrt(n) over a sequence (sequence pooling, not supported by img_pool)."""
+    name = "squarerootn"
+
+
+MaxPooling, AvgPooling = Max, Avg
+
+__all__ = ["BasePoolingType", "Max", "Avg", "CudnnMax", "CudnnAvg", "Sum", "SquareRootN",
+           "MaxPooling", "AvgPooling"]

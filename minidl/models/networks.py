@@ -1,0 +1,154 @@
+"""``paddle.networks``: layer groups scripts use (conv+pool, VGG, separable conv), built
+from ``paddle.layer``.
+
+Group names follow Paddle: ``simple_img_conv_pool`` names its layers ``<name>_conv`` and
+``<name>_pool`` with ``name`` defaulting to ``__conv_pool_N__``, so tarballs of networks
+built with these helpers carry Paddle's parameter names.
+"""
+
+from ..layers.conv import img_conv
+from ..layers.fc import fc
+from ..layers.misc import dropout
+from ..layers.norm import batch_norm
+from ..layers.pool import img_pool
+from ..layers.activations import Linear, Relu, Softmax
+from ..layers.attrs import ExtraAttr
+from ..layers.base import default_name
+from ..layers.pooling_types import Max
+
+
+def simple_img_conv_pool(input, filter_size, num_filters, pool_size, name=None, pool_type=None,
+                         act=None, groups=1, conv_stride=1, conv_padding=0, bias_attr=None,
+                         num_channel=None, param_attr=None, shared_bias=True,
+                         conv_layer_attr=None, pool_stride=1, pool_padding=0,
+                         pool_layer_attr=None):
+    """input -> img_conv -> img_pool."""
+    name = name or default_name("conv_pool")
+    conv = img_conv(name=f"{name}_conv", input=input, filter_size=filter_size,
+                          num_filters=num_filters, num_channels=num_channel, act=act,
+                          groups=groups, stride=conv_stride, padding=conv_padding,
+                          bias_attr=bias_attr, param_attr=param_attr,
+                          shared_biases=shared_bias, layer_attr=conv_layer_attr)
+    return img_pool(name=f"{name}_pool", input=conv, pool_size=pool_size,
+                          pool_type=pool_type, stride=pool_stride, padding=pool_padding,
+                          layer_attr=pool_layer_attr)
+
+
+def img_conv_bn_pool(input, filter_size, num_filters, pool_size, name=None, pool_type=None,
+                     act=None, groups=1, conv_stride=1, conv_padding=0, conv_bias_attr=None,
+                     num_channel=None, conv_param_attr=None, shared_bias=True,
+                     conv_layer_attr=None, bn_param_attr=None, bn_bias_attr=None,
+                     bn_layer_attr=None, pool_stride=1, pool_padding=0, pool_layer_attr=None):
+    """input -> img_conv (linear) -> batch_norm (act) -> img_pool."""
+    name = name or default_name("conv_bn_pool")
+    conv = img_conv(name=f"{name}_conv", input=input, filter_size=filter_size,
+                          num_filters=num_filters, num_channels=num_channel, act=Linear(),
+                          groups=groups, stride=conv_stride, padding=conv_padding,
+                          bias_attr=conv_bias_attr, param_attr=conv_param_attr,
+                          shared_biases=shared_bias, layer_attr=conv_layer_attr)
+    bn = batch_norm(name=f"{name}_bn", input=conv, act=act, bias_attr=bn_bias_attr,
+                          param_attr=bn_param_attr, layer_attr=bn_layer_attr)
+    return img_pool(name=f"{name}_pool", input=bn, pool_type=pool_type,
+                          pool_size=pool_size, stride=pool_stride, padding=pool_padding,
+                          layer_attr=pool_layer_attr)
+
+
+def _per_conv(value, count):
+    """Paddle's ``__extend_list__``: a scalar applies to every conv of the group."""
+    return list(value) if isinstance(value, (list, tuple)) else [value] * count
+
+
+def img_conv_group(input, conv_num_filter, pool_size, num_channels=None, conv_padding=1,
+                   conv_filter_size=3, conv_act=None, conv_with_batchnorm=False,
+                   conv_batchnorm_drop_rate=0, pool_stride=1, pool_type=None, param_attr=None):
+    """Several 3x3 convs (each optionally followed by batch norm), then one pool (VGG block).
+
+    With batch norm the conv is linear and the batch norm takes the activation and the
+    drop rate.
+    """
+    if not isinstance(conv_num_filter, (list, tuple)) or not conv_num_filter:
+        raise ValueError(f"img_conv_group: conv_num_filter={conv_num_filter!r} must be a "
+                         "non-empty list of filter counts")
+    count = len(conv_num_filter)
+    paddings = _per_conv(conv_padding, count)
+    sizes = _per_conv(conv_filter_size, count)
+    acts = _per_conv(Relu() if conv_act is None else conv_act, count)
+    with_bn = _per_conv(conv_with_batchnorm, count)
+    drops = _per_conv(conv_batchnorm_drop_rate, count)
+    params = _per_conv(param_attr, count)
+    for name, values in (("conv_padding", paddings), ("conv_filter_size", sizes),
+                         ("conv_act", acts), ("conv_with_batchnorm", with_bn),
+                         ("conv_batchnorm_drop_rate", drops)):
+        if len(values) != count:
+            raise ValueError(f"img_conv_group: {name} has {len(values)} entries for "
+                             f"{count} convolutions")
+    tmp = input
+    for i, filters in enumerate(conv_num_filter):
+        tmp = img_conv(input=tmp, padding=paddings[i], filter_size=sizes[i],
+                             num_filters=filters, num_channels=num_channels if i == 0 else None,
+                             act=Linear() if with_bn[i] else acts[i], param_attr=params[i])
+        if with_bn[i]:
+            drop = drops[i]
+            attr = ExtraAttr(drop_rate=drop) if drop and abs(drop) >= 1e-5 else None
+            tmp = batch_norm(input=tmp, act=acts[i], layer_attr=attr)
+    return img_pool(input=tmp, stride=pool_stride, pool_size=pool_size,
+                          pool_type=Max() if pool_type is None else pool_type)
+
+
+def img_separable_conv(input, num_channels, num_out_channels, filter_size, stride=1, padding=0,
+                       depth_multiplier=1, act=None, bias_attr=None, param_attr=None,
+                       shared_bias=True, layer_type="exconv", name=None):
+    """Depthwise-separable convolution (Xception, MobileNet): a depthwise conv then a 1x1.
+
+    ``<name>_depthwise_conv``: ``img_conv`` with ``groups = num_channels`` and
+    ``num_channels * depth_multiplier`` filters, linear (it runs the depthwise kernels);
+    ``<name>_pointwise_conv``: 1x1 conv to ``num_out_channels`` with ``act``. Both take
+    ``bias_attr`` and ``param_attr``; ``name`` defaults to ``__separable_conv_N__``.
+    """
+    name = name or default_name("separable_conv")
+    depthwise = img_conv(name=f"{name}_depthwise_conv", input=input,
+                               num_channels=num_channels,
+                               num_filters=num_channels * depth_multiplier, groups=num_channels,
+                               filter_size=filter_size, stride=stride, padding=padding,
+                               act=Linear(), bias_attr=bias_attr, param_attr=param_attr,
+                               shared_biases=shared_bias, layer_type=layer_type)
+    return img_conv(name=f"{name}_pointwise_conv", input=depthwise,
+                          num_channels=num_channels * depth_multiplier,
+                          num_filters=num_out_channels, filter_size=1, stride=1, padding=0,
+                          act=act, bias_attr=bias_attr, param_attr=param_attr,
+                          shared_biases=shared_bias)
+
+
+def small_vgg(input_image, num_channels, num_classes):
+    """The CIFAR VGG of Paddle's book: 4 conv groups with batch norm and dropout, fc 512."""
+    def group(ipt, num_filter, times, dropouts, channels=None):
+        return img_conv_group(input=ipt, num_channels=channels, pool_size=2, pool_stride=2,
+                              conv_num_filter=[num_filter] * times, conv_filter_size=3,
+                              conv_act=Relu(), conv_with_batchnorm=True,
+                              conv_batchnorm_drop_rate=dropouts, pool_type=Max())
+
+    tmp = group(input_image, 64, 2, [0.3, 0], num_channels)
+    tmp = group(tmp, 128, 2, [0.4, 0])
+    tmp = group(tmp, 256, 3, [0.4, 0.4, 0])
+    tmp = group(tmp, 512, 3, [0.4, 0.4, 0])
+    tmp = img_pool(input=tmp, stride=2, pool_size=2, pool_type=Max())
+    tmp = dropout(input=tmp, dropout_rate=0.5)
+    tmp = fc(input=tmp, size=512, layer_attr=ExtraAttr(drop_rate=0.5), act=Linear())
+    tmp = batch_norm(input=tmp, act=Relu())
+    return fc(input=tmp, size=num_classes, act=Softmax())
+
+
+def vgg_16_network(input_image, num_channels, num_classes=1000):
+    """VGG-16 (Simonyan & Zisserman): 13 3x3 convs in 5 groups, two fc 4096, softmax."""
+    tmp = input_image
+    for i, filters in enumerate([[64, 64], [128, 128], [256, 256, 256], [512, 512, 512],
+                                 [512, 512, 512]]):
+        tmp = img_conv_group(input=tmp, num_channels=num_channels if i == 0 else None,
+                             conv_padding=1, conv_num_filter=filters, conv_filter_size=3,
+                             conv_act=Relu(), pool_size=2, pool_stride=2, pool_type=Max())
+    tmp = fc(input=tmp, size=4096, act=Relu(), layer_attr=ExtraAttr(drop_rate=0.5))
+    tmp = fc(input=tmp, size=4096, act=Relu(), layer_attr=ExtraAttr(drop_rate=0.5))
+    return fc(input=tmp, size=num_classes, act=Softmax())
+
+__all__ = ["simple_img_conv_pool", "img_conv_bn_pool", "img_conv_group", "img_separable_conv",
+           "small_vgg", "vgg_16_network"]

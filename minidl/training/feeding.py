@@ -1,0 +1,94 @@
+"""Turning a reader's minibatch (a list of sample tuples) into arrays for the data layers.
+
+``feeding`` says which tuple field feeds which data layer:
+
+* ``None``: data layers in definition order take fields 0, 1, 2, ...
+* a dict ``{'image': 0, 'label': 1}``;
+* a list of names ``['image', 'label']`` (field i feeds the i-th name).
+
+Every check happens on the first batch, before any parameter is touched, and names the
+data layer and the expected value.
+"""
+
+import numbers
+
+import numpy as np
+
+from ..backends import xp as backend_xp
+from ..core import config
+
+
+class FeedError(ValueError):
+    """A sample does not fit its data layer."""
+
+
+def _mapping(data_layers, feeding):
+    names = [layer.name for layer in data_layers]
+    if feeding is None:
+        return {name: i for i, name in enumerate(names)}
+    if isinstance(feeding, (list, tuple)):
+        feeding = {name: i for i, name in enumerate(feeding)}
+    if not isinstance(feeding, dict):
+        raise FeedError(f"feeding must be None, a dict or a list of names, got {feeding!r}")
+    missing = [name for name in names if name not in feeding]
+    if missing:
+        raise FeedError(f"feeding {feeding!r} gives no field for data layer(s) {missing}")
+    return {name: int(feeding[name]) for name in names}
+
+
+class Feeder:
+    """Callable: minibatch -> {data layer name: backend array}."""
+
+    def __init__(self, data_layers, feeding=None):
+        self.data_layers = list(data_layers)
+        self.fields = _mapping(self.data_layers, feeding)
+
+    def __call__(self, minibatch):
+        if not isinstance(minibatch, (list, tuple)) or len(minibatch) == 0:
+            raise FeedError("a minibatch must be a non-empty list of samples, got "
+                            f"{minibatch!r:.80} (wrap the reader with paddle.batch)")
+        xp = backend_xp()
+        return {layer.name: xp.asarray(self._column(layer, minibatch))
+                for layer in self.data_layers}
+
+    def _column(self, layer, minibatch):
+        index = self.fields[layer.name]
+        values = []
+        for number, sample in enumerate(minibatch):
+            if not isinstance(sample, (list, tuple)):
+                sample = (sample,)
+            if index >= len(sample):
+                raise FeedError(f"data layer {layer.name} reads field {index}, but sample "
+                                f"{number} has only {len(sample)} field(s)")
+            values.append(sample[index])
+        if layer.input_type.kind == "index":
+            return self._labels(layer, values)
+        return self._dense(layer, values)
+
+    @staticmethod
+    def _labels(layer, values):
+        labels = np.empty(len(values), dtype=np.int64)
+        limit = layer.input_type.dim
+        for i, value in enumerate(values):
+            if isinstance(value, (list, tuple, np.ndarray)) and np.size(value) == 1:
+                value = np.asarray(value).reshape(-1)[0]
+            if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+                raise FeedError(f"data layer {layer.name} expects an integer in [0, {limit}), "
+                                f"sample {i} gives {value!r}")
+            if not 0 <= value < limit:
+                raise FeedError(f"data layer {layer.name}: label {value} of sample {i} is out "
+                                f"of range [0, {limit})")
+            labels[i] = value
+        return labels
+
+    @staticmethod
+    def _dense(layer, values):
+        dim = layer.input_type.dim
+        rows = np.empty((len(values), dim), dtype=config.default_dtype)
+        for i, value in enumerate(values):
+            row = np.asarray(value, dtype=config.default_dtype).reshape(-1)
+            if row.size != dim:
+                raise FeedError(f"data layer {layer.name} expects a vector of {dim} values, "
+                                f"sample {i} has {row.size}")
+            rows[i] = row
+        return rows

@@ -1,0 +1,149 @@
+"""``paddle.infer`` and ``paddle.inference.Inference``: run trained layers on new samples."""
+
+import numpy as np
+
+from ..core import Tensor, as_numpy, no_grad, settings
+from .feeding import Feeder
+from ..layers.graph import Network, RunContext
+from ..core.random import get_rng
+from ..sparse_inference.plan import SparsePlan, sparse_mode
+
+
+def _inference_values(parameters, specs):
+    """Parameter Tensors to infer with: ModelAverage's averages when a trainer attached them.
+
+    Returns ``(values, averaged names)``.
+    """
+    source = getattr(parameters, "model_average", None)
+    averaged = source() if callable(source) else None
+    values = {}
+    for name, spec in specs.items():
+        if not parameters.has_key(name):
+            raise ValueError(f"parameter {name} of layer {spec.owner} is missing from parameters")
+        if tuple(parameters.get_shape(name)) != spec.shape:
+            raise ValueError(f"parameter {name}: parameters hold shape "
+                             f"{tuple(parameters.get_shape(name))}, layer {spec.owner} needs "
+                             f"{spec.shape}")
+        value = averaged[name] if averaged and name in averaged \
+            else parameters.value(name, write=False)
+        values[name] = Tensor(value.reshape(spec.compute_shape))
+    return values, set(averaged or ())
+
+
+class Inference:
+    """Holds the network of ``output_layer`` and the parameters; ``infer`` runs batches.
+
+    ``sparse``: ``True``, ``False`` or ``'auto'`` -- run pruned fc/conv layers with the
+    sparse kernels (see :mod:`minidl.sparse_inference.plan`); None takes
+    ``paddle.init(sparse=...)``.
+    After a run, ``print(inference.sparse_plan)`` shows what each layer ran and why.
+    """
+
+    def __init__(self, output_layer, parameters, sparse=None):
+        self.outputs = list(output_layer) if isinstance(output_layer, (list, tuple)) \
+            else [output_layer]
+        self.network = Network(self.outputs)
+        self.parameters = parameters
+        self._sparse = None if sparse is None else sparse_mode(sparse)
+        self.sparse_plan = SparsePlan(self._sparse_setting(), parameters)
+
+    def _sparse_setting(self):
+        if self._sparse is not None:
+            return self._sparse
+        return sparse_mode(settings.get("sparse"), "paddle.init(sparse=...)")
+
+    def iter_infer(self, input, feeding=None, batch_size=None):
+        """Yield ``[array per output layer]`` for each batch of ``input``."""
+        feeder = Feeder(self.network.data_layers, feeding)
+        values, averaged = _inference_values(self.parameters, self.network.param_specs)
+        mode = self._sparse_setting()
+        if mode != self.sparse_plan.mode:
+            self.sparse_plan = SparsePlan(mode, self.parameters)
+        plan = self.sparse_plan.bind(averaged) if mode is not False else None
+        samples = list(input)
+        if not samples:
+            raise ValueError("infer: input is empty; pass a list of sample tuples")
+        step = batch_size or len(samples)
+        with no_grad():
+            for start in range(0, len(samples), step):
+                feed = feeder(samples[start:start + step])
+
+                def forward(feed=feed):
+                    ctx = RunContext(values, is_train=False, rng=get_rng())
+                    ctx.sparse_plan = plan
+                    return self.network.forward(feed, ctx, upto=self.outputs)
+                outputs = forward()
+                if plan is not None:  # 'auto': time the whole network once per batch size
+                    plan.settle(len(samples[start:start + step]), forward)
+                yield [as_numpy(outputs[layer.name].data) for layer in self.outputs]
+
+    def infer(self, input, field="value", feeding=None, batch_size=None):
+        fields = [field] if isinstance(field, str) else list(field)
+        for f in fields:
+            if f not in ("value", "id"):
+                raise ValueError(f"infer: field {f!r} must be 'value' or 'id'")
+        per_output = [[] for _ in self.outputs]
+        for batch in self.iter_infer(input, feeding, batch_size):
+            for store, array in zip(per_output, batch):
+                store.append(array)
+        results = []
+        for store in per_output:
+            array = np.concatenate(store, axis=0)
+            array = array.reshape(len(array), -1) if array.ndim > 2 else array
+            for f in fields:
+                results.append(array if f == "value" else _ids(array))
+        return results[0] if len(results) == 1 else results
+
+
+def _ids(array):
+    """``field='id'``: the index of the largest value per sample (labels pass through)."""
+    if array.ndim == 1 or np.issubdtype(array.dtype, np.integer):
+        return array.reshape(len(array), -1)[:, 0] if array.ndim > 1 else array
+    return array.argmax(axis=1)
+
+
+def _inference_for(output_layer, parameters, sparse):
+    """An ``Inference`` of these output layers and parameters: the one an earlier
+    ``infer`` call made, if any. Scripts call ``paddle.infer`` once per batch; a new
+    Inference each time would redo what the sparse plan settled ('auto''s network check)
+    and rebuild the network's topology. Reuse is safe: the parameter values are read on
+    every call, and the plan redecides a layer whose weights changed (their versions).
+
+    The Inferences are kept on the parameters object itself, not in a module-level table:
+    an Inference refers to its parameters, so a table keyed by them would keep every
+    Parameters object ever inferred with alive; as an attribute they are one reference
+    cycle that the garbage collector frees with the parameters."""
+    outputs = list(output_layer) if isinstance(output_layer, (list, tuple)) else [output_layer]
+    try:
+        made = vars(parameters).setdefault("_inferences", {})
+    except TypeError:  # an object without attributes: nothing to remember it by
+        return Inference(output_layer, parameters, sparse=sparse)
+    key = (tuple(id(layer) for layer in outputs), sparse)
+    inference = made.get(key)
+    if inference is None or any(a is not b for a, b in zip(inference.outputs, outputs)):
+        inference = made[key] = Inference(output_layer, parameters, sparse=sparse)
+    return inference
+
+
+def infer(output_layer, parameters, input, feeding=None, field="value", sparse=None):
+    """Run ``output_layer`` (or a list of them) on ``input``, a list of sample tuples.
+
+    Returns one array (``field='value'``: the layer's output, ``(N, size)``;
+    ``field='id'``: argmax per sample, ``(N,)``), or a list when several layers or fields
+    are asked for. ``sparse``: see :class:`Inference`.
+    """
+    return _inference_for(output_layer, parameters, sparse).infer(input, field=field,
+                                                                   feeding=feeding)
+
+
+def explain(output_layer, parameters, input, feeding=None, sparse="auto"):
+    """Run one batch (``input``: a list of sample tuples) and return the :class:`SparsePlan`.
+
+    ``print`` the result for a table of each fc/conv layer's choice and its reason.
+    """
+    inference = Inference(output_layer, parameters, sparse=sparse)
+    inference.infer(input, feeding=feeding)
+    return inference.sparse_plan
+
+
+__all__ = ["Inference", "explain", "infer"]
