@@ -14,8 +14,7 @@ def _inference_values(parameters, specs):
 
     Returns ``(values, averaged names)``.
     """
-    source = getattr(parameters, "model_average", None)
-    averaged = source() if callable(source) else None
+    averaged = parameters.averaged_values()
     values = {}
     for name, spec in specs.items():
         if not parameters.has_key(name):
@@ -108,16 +107,9 @@ def _inference_for(output_layer, parameters, sparse):
     Inference each time would redo what the sparse plan settled ('auto''s network check)
     and rebuild the network's topology. Reuse is safe: the parameter values are read on
     every call, and the plan redecides a layer whose weights changed (their versions).
-
-    The Inferences are kept on the parameters object itself, not in a module-level table:
-    an Inference refers to its parameters, so a table keyed by them would keep every
-    Parameters object ever inferred with alive; as an attribute they are one reference
-    cycle that the garbage collector frees with the parameters."""
+    The Inferences live in ``parameters.inferences``, so they are freed with the parameters."""
     outputs = list(output_layer) if isinstance(output_layer, (list, tuple)) else [output_layer]
-    try:
-        made = vars(parameters).setdefault("_inferences", {})
-    except TypeError:  # an object without attributes: nothing to remember it by
-        return Inference(output_layer, parameters, sparse=sparse)
+    made = parameters.inferences
     key = (tuple(id(layer) for layer in outputs), sparse)
     inference = made.get(key)
     if inference is None or any(a is not b for a, b in zip(inference.outputs, outputs)):

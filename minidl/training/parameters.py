@@ -131,6 +131,26 @@ class Parameters:
         # name -> count of the times the value may have changed: caches derived from a
         # value (minidl.sparse's CSR layouts) compare it to know when to rebuild
         self._versions = {}
+        # set by a trainer whose optimizer has ModelAverage: a callable returning
+        # {name: averaged value}; testing and inference read those instead of the values
+        self._average_source = None
+        #: the Inference objects ``paddle.infer`` made for these parameters, reused by later
+        #: calls with the same output layers (see :func:`minidl.training.inference.infer`).
+        #: Kept here, not in a module-level table keyed by the parameters, so that they are
+        #: freed with the parameters.
+        self.inferences = {}
+
+    # --- averaged values (ModelAverage) ---------------------------------------------------
+    def set_average_source(self, source):
+        """Have testing and inference use ``source()`` (``{name: value}``, or None while
+        nothing is averaged yet) in place of the trained values; ``None`` turns it off."""
+        if source is not None and not callable(source):
+            raise TypeError(f"set_average_source: {source!r} is not callable")
+        self._average_source = source
+
+    def averaged_values(self):
+        """``{name: averaged value}`` from the attached source, or None."""
+        return None if self._average_source is None else self._average_source()
 
     # --- building ------------------------------------------------------------------------
     def _add(self, config, value, spec=None):

@@ -87,7 +87,7 @@ class SGD:
         self.evaluators = evaluators_for(self.cost_layers, self.network.layers)
         self.hooks = build_update_hooks(self.specs)
         # testing and inference read averaged values when ModelAverage is on
-        parameters.model_average = self._averaged_values
+        parameters.set_average_source(self._averaged_values)
         self.comm = get_comm()   # one process, or this rank of an MPI job
 
     # -- one batch ------------------------------------------------------------------------
