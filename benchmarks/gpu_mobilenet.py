@@ -11,7 +11,7 @@ training graph -- batch norm with batch statistics -- and the backward pass, no 
   (``minidl/backends/cupy_gpu/kernels/depthwise.cu``);
 * (b) minidl, ``gpu`` backend, the same layers through the grouped im2col convolution
   (the reference ``conv2d_*`` kernels with ``groups = C`` on CuPy: im2col on the device,
-  cuBLAS batched GEMM) -- the design's "group convolution" baseline;
+  cuBLAS batched GEMM) -- the "group convolution" baseline;
 * (c) PyTorch CUDA, the same network defined below (``torch.backends.cudnn.benchmark``
   on: cuDNN or PyTorch's own depthwise kernels, whichever it picks).
 

@@ -1,6 +1,6 @@
 """A pruned VGG-16 (CIFAR variant, 32x32) end to end: minidl dense vs sparse vs PyTorch dense.
 
-The design's sparsities (``shared/reference/seed.md``): the first two convs 0.5, the other
+Sparsities as in the pruning hooks' VGG-16 recipe: the first two convs 0.5, the other
 eleven 0.8, the three fc layers 0.99, each weight magnitude-pruned. ``paddle.infer``-style
 batches of 1 and 16 through ``paddle.inference.Inference`` with ``sparse=False``,
 ``'auto'`` and ``True`` (all fc/conv layers sparse), and the same network and weights in

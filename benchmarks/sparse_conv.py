@@ -1,6 +1,6 @@
 """Pruned conv layers: minidl's direct sparse convolution against dense PyTorch and im2col.
 
-For the conv shapes of shared/reference/peer-baselines.md (AlexNet conv2-5 and two
+For AlexNet's conv2-5 shapes and two
 VGG-CIFAR layers, batch 1, plus batch-16 rows), weights magnitude-pruned to each sparsity,
 medians of several runs:
 

@@ -1,6 +1,6 @@
 """Pruned fc layers: minidl's CSR kernel against dense BLAS, SciPy CSR and PyTorch.
 
-For the shapes of shared/reference/peer-baselines.md (``out = x . W^T``, batch 1, and a
+For a 4096x4096 fc layer and others (``out = x . W^T``, batch 1, and a
 batch-16 row), weights magnitude-pruned to each sparsity, medians of several runs:
 
 * ``numpy``: ``x @ W`` through OpenBLAS; ``torch``: ``torch.nn.functional.linear``;

@@ -6,13 +6,12 @@ import time
 
 #: seconds of quiet before each block: OpenMP runtimes let their threads spin for a few
 #: milliseconds after a parallel call (PyTorch's GNU OpenMP by default), and OpenBLAS's
-#: threads for 2**28 cycles (~0.1 s here); a block that started inside the previous
-#: block's spin was charged for it (a pruned VGG run all sparse after a dense one took
-#: 8.4-10.7 ms, after another sparse one 6-8 ms)
+#: threads for 2**28 cycles (~0.1 s); a block that starts inside the previous block's
+#: spin is charged for it
 SETTLE_S = 0.15
-#: seconds of untimed runs before timing, at least: a 0.08 ms kernel took 0.22 ms on its
-#: first run after a pause and reached its steady time only after ~10 runs (clock and
-#: caches warming up), so a fixed two warm-up runs flattered slow kernels over fast ones
+#: seconds of untimed runs before timing, at least: a sub-millisecond kernel needs ~10 runs
+#: after a pause to reach its steady time (clock and caches warming up), so a fixed two
+#: warm-up runs would flatter slow kernels over fast ones
 WARMUP_S = 0.02
 
 
