@@ -38,7 +38,9 @@ class Node:
 class Tensor:
     """A backend array with an optional gradient.
 
-    Notation: ``data`` is any shape; ``grad`` has the same shape and dtype.
+    Notation: ``data`` is any shape; ``grad`` has the same shape and dtype. For a batch of
+    sequences ``data`` is ``(rows, ...)``, all timesteps stacked, and ``seq`` says where each
+    sequence starts (:mod:`minidl.core.sequence`).
 
     >>> w = Tensor(np.ones((3, 2)), requires_grad=True)
     >>> y = (x @ w).sum(); y.backward(); w.grad.shape
@@ -47,10 +49,14 @@ class Tensor:
 
     __array_priority__ = 100  # so ndarray * Tensor uses Tensor.__rmul__
 
-    def __init__(self, data, requires_grad=False, name=None):
+    def __init__(self, data, requires_grad=False, name=None, seq=None):
         self.data = data
         self.node = Node(requires_grad)
         self.name = name
+        #: a :class:`~minidl.core.sequence.SequenceLayout` when the rows of ``data`` are the
+        #: timesteps of a batch of sequences; None for one row (or image) per sample.
+        #: Functions never set it: the layer that made the Tensor does.
+        self.seq = seq
 
     # --- views of the node -------------------------------------------------------
     @property
