@@ -11,7 +11,12 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
+from ..core.sequence import same_layout
+from ..functions.dropout import dropout
 from .attrs import ExtraAttr, ParamAttr
+
+#: how errors name each ``Layer.seq_level``
+SEQUENCE_LEVELS = ("non-sequence", "sequence", "nested sequence")
 
 # --- default names, exactly as Paddle makes them ------------------------------------
 
@@ -96,6 +101,13 @@ class Layer:
 
     #: Paddle's layer type string (``fc``, ``exconv``, ``pool``, ...)
     type = "layer"
+    #: False for layers that need one row per sample (images): a sequence input is an error
+    #: at construction
+    accepts_sequences = True
+    #: True for layers that act on each row (timestep) on its own: the output keeps the
+    #: inputs' sequence layout. Sequence layers (pooling, last_seq, ...) set it False and
+    #: give their output a layout themselves.
+    per_timestep = True
 
     def __init__(self, name, inputs, size, act=None, image_shape=None, layer_attr=None):
         self.name = name
@@ -109,6 +121,23 @@ class Layer:
         for parent in self.inputs:
             if not isinstance(parent, Layer):
                 raise ValueError(f"layer {name}: input {parent!r} is not a layer")
+        #: 0: one row per sample; 1: a sequence per sample; 2: a sequence of subsequences
+        self.seq_level = self._check_sequence_inputs()
+
+    def _check_sequence_inputs(self):
+        """The sequence level of the output, checked against what this layer accepts."""
+        levels = {parent.seq_level for parent in self.inputs}
+        if not self.accepts_sequences:
+            for parent in self.inputs:
+                if parent.seq_level:
+                    raise ValueError(f"layer {self.name} ({self.type}) takes one row per sample, "
+                                     f"but its input {parent.name} is a "
+                                     f"{SEQUENCE_LEVELS[parent.seq_level]}")
+        if self.per_timestep and len(levels) > 1:
+            listed = ", ".join(f"{p.name} ({SEQUENCE_LEVELS[p.seq_level]})" for p in self.inputs)
+            raise ValueError(f"layer {self.name} ({self.type}) acts on each row of its inputs, "
+                             f"which must all be of one kind; got {listed}")
+        return max(levels, default=0)
 
     # geometry used by image layers
     @property
@@ -134,19 +163,28 @@ class Layer:
         run forward and activation as one sparse kernel; it returns the activated output,
         or None to leave the layer dense.
         """
+        layout = same_layout([x.seq for x in xs], f"layer {self.name}") \
+            if self.per_timestep else None
         plan = getattr(ctx, "sparse_plan", None)
         y = plan.forward(self, ctx, xs) if plan is not None else None
         if y is None:
             y = self.forward(ctx, xs)
             if self.act is not None:
-                y = self.act(y)
+                y = with_layout(self.act(y), y.seq)
         if self.layer_attr.drop_rate:
-            from ..functions.dropout import dropout
-            y = dropout(y, self.layer_attr.drop_rate, ctx.is_train, ctx.rng)
+            y = with_layout(dropout(y, self.layer_attr.drop_rate, ctx.is_train, ctx.rng), y.seq)
+        if self.per_timestep:
+            y.seq = layout
         return y
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name} size={self.size}>"
+
+
+def with_layout(tensor, layout):
+    """``tensor`` with ``seq`` set to ``layout`` (a Function's output has none of its own)."""
+    tensor.seq = layout
+    return tensor
 
 
 def as_layer_list(input, layer_name):

@@ -50,6 +50,7 @@ class ConvLayer(Layer):
     """Paddle's ``exconv``: images ``(N, C, H, W)`` -> ``(N, F, OH, OW)``."""
 
     type = "exconv"
+    accepts_sequences = False
 
     def __init__(self, input, filter_size, num_filters, name=None, num_channels=None, act=None,
                  groups=1, stride=1, padding=0, dilation=1, bias_attr=None, param_attr=None,

@@ -32,6 +32,7 @@ class DataLayer(Layer):
             image_shape = (type.dim // (height * width), height, width)
         super().__init__(name, [], type.dim, image_shape=image_shape, layer_attr=layer_attr)
         self.input_type = type
+        self.seq_level = type.seq_type
 
     def forward(self, ctx, xs):
         raise RuntimeError(f"data layer {self.name} is fed, not computed")

@@ -69,7 +69,8 @@ class Network:
             raise ValueError(f"two different layers are named {sorted(duplicated)}")
 
     def forward(self, feed, ctx, upto=None):
-        """Run every layer; ``feed``: {data layer name: array}. Returns {layer name: Tensor}."""
+        """Run every layer; ``feed``: {data layer name: array, or Tensor carrying a sequence
+        layout}. Returns {layer name: Tensor}."""
         values = {}
         targets = None if upto is None else {id(layer) for layer in topological_order(upto)}
         for layer in self.layers:
@@ -78,7 +79,8 @@ class Network:
             if isinstance(layer, DataLayer):
                 if layer.name not in feed:
                     raise ValueError(f"data layer {layer.name} was not fed")
-                values[layer.name] = Tensor(feed[layer.name])
+                fed = feed[layer.name]
+                values[layer.name] = fed if isinstance(fed, Tensor) else Tensor(fed)
                 continue
             values[layer.name] = layer.compute(ctx, [values[p.name] for p in layer.inputs])
         return values

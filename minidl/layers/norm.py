@@ -158,6 +158,7 @@ class CrossMapNormLayer(Layer):
     """
 
     type = "norm"
+    accepts_sequences = False
 
     def __init__(self, input, size, scale=0.0128, power=0.75, name=None, num_channels=None,
                  layer_attr=None):

@@ -31,6 +31,7 @@ class PoolLayer(Layer):
     """Paddle's ``pool``: images ``(N, C, H, W)`` -> ``(N, C, OH, OW)``; no parameters."""
 
     type = "pool"
+    accepts_sequences = False
 
     def __init__(self, input, pool_size, name=None, num_channels=None, pool_type=None, stride=1,
                  padding=0, layer_attr=None, pool_size_y=None, stride_y=None, padding_y=None,
