@@ -108,6 +108,10 @@ class Layer:
     #: inputs' sequence layout. Sequence layers (pooling, last_seq, ...) set it False and
     #: give their output a layout themselves.
     per_timestep = True
+    #: True for layers that can read sparse rows (``sparse_*_vector`` data) without densifying
+    accepts_sparse = False
+    #: True when the output is sparse rows (only data layers of sparse types)
+    sparse_output = False
 
     def __init__(self, name, inputs, size, act=None, image_shape=None, layer_attr=None):
         self.name = name
@@ -125,8 +129,14 @@ class Layer:
         self.seq_level = self._check_sequence_inputs()
 
     def _check_sequence_inputs(self):
-        """The sequence level of the output, checked against what this layer accepts."""
+        """The sequence level of the output, checked against what this layer accepts
+        (sequences, sparse rows)."""
         levels = {parent.seq_level for parent in self.inputs}
+        for parent in self.inputs:
+            if parent.sparse_output and not self.accepts_sparse:
+                raise ValueError(f"layer {self.name} ({self.type}) cannot read the sparse rows of "
+                                 f"{parent.name} ({parent.input_type!r}); feed it to an fc layer "
+                                 "or a full_matrix_projection")
         if not self.accepts_sequences:
             for parent in self.inputs:
                 if parent.seq_level:
@@ -204,6 +214,9 @@ def image_geometry(layer_name, input, num_channels=None):
     Known geometry (an image layer, or a data layer given height/width) wins; otherwise
     ``num_channels`` is required and the image is taken square: ``H = W = sqrt(size / C)``.
     """
+    if input.seq_level:
+        raise ValueError(f"layer {layer_name} takes one image per sample, but its input "
+                         f"{input.name} is a {SEQUENCE_LEVELS[input.seq_level]}")
     if input.image_shape is not None:
         channels, height, width = input.image_shape
         if num_channels is not None and num_channels != channels:

@@ -4,7 +4,8 @@ from .base import Layer
 
 
 class DataLayer(Layer):
-    """An input slot. Its output is the fed batch: ``(N, dim)`` floats or ``(N,)`` int labels.
+    """An input slot. Its output is the fed batch: ``(N, dim)`` floats, ``(N,)`` int ids, or
+    sparse rows; for sequence types all timesteps of the batch with their layout.
 
     With ``height`` and ``width`` the vector is an image of ``dim / (height*width)``
     channels, which conv and pool layers use to infer their geometry.
@@ -19,9 +20,6 @@ class DataLayer(Layer):
         if not isinstance(type, InputType):
             raise ValueError(f"data layer {name}: type must come from paddle.data_type, "
                              f"got {type!r}")
-        if not type.supported:
-            raise ValueError(f"data layer {name}: type {type!r} is not supported by minidl "
-                             "(dense_vector and integer_value only; no sparse or sequence input)")
         image_shape = None
         if (height is None) != (width is None):
             raise ValueError(f"data layer {name}: give both height and width, or neither")
@@ -33,6 +31,7 @@ class DataLayer(Layer):
         super().__init__(name, [], type.dim, image_shape=image_shape, layer_attr=layer_attr)
         self.input_type = type
         self.seq_level = type.seq_type
+        self.sparse_output = type.is_sparse
 
     def forward(self, ctx, xs):
         raise RuntimeError(f"data layer {self.name} is fed, not computed")

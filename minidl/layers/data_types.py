@@ -1,46 +1,71 @@
-"""``paddle.data_type``: what a data layer receives from the reader.
+"""``paddle.data_type``: what a data layer receives from the reader, one sample at a time.
 
-minidl supports dense vectors and integer labels; the sparse and sequence types exist so
-that scripts import, and raise a clear error when a data layer is built with them.
+=========================== =========================================== ===================
+type                        one sample                                  batch in the engine
+=========================== =========================================== ===================
+dense_vector(d)             ``d`` numbers                               ``(N, d)`` float32
+integer_value(d)            an int in ``[0, d)``                        ``(N,)`` int64
+sparse_binary_vector(d)     the indices of the ones                     :class:`SparseRows`
+sparse_float_vector(d)      ``(index, value)`` pairs                    :class:`SparseRows`
+<type>_sequence(d)          a list of the above, one per timestep       rows + layout
+<type>_sub_sequence(d)      a list of sequences                         rows + nested layout
+=========================== =========================================== ===================
+
+The sequence forms pack all timesteps of the batch into one array with a
+:class:`~minidl.core.sequence.SequenceLayout`; :mod:`minidl.training.feeding` converts.
 """
 
 
-class InputType:
-    """``kind`` is ``'dense'`` (float vector of ``dim``) or ``'index'`` (int in ``[0, dim)``)."""
+class SequenceType:
+    """v2's ``seq_type`` values."""
 
-    def __init__(self, dim, kind, seq_type=0, supported=True, type_name=None):
+    NO_SEQUENCE = 0
+    SEQUENCE = 1
+    SUB_SEQUENCE = 2
+
+
+_SUFFIX = {0: "", 1: "_sequence", 2: "_sub_sequence"}
+
+
+class InputType:
+    """``kind``: ``'dense'``, ``'index'``, ``'sparse_binary'`` or ``'sparse_float'``;
+    ``seq_type``: a :class:`SequenceType` value."""
+
+    def __init__(self, dim, kind, seq_type=SequenceType.NO_SEQUENCE, type_name=None):
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
             raise ValueError(f"data type dimension {dim!r} must be a positive integer")
+        if seq_type not in _SUFFIX:
+            raise ValueError(f"seq_type={seq_type!r} must be 0 (no sequence), 1 (sequence) or "
+                             "2 (sub-sequence)")
         self.dim = dim
         self.kind = kind
         self.seq_type = seq_type
-        self.supported = supported
-        self.type_name = type_name or kind
+        self.type_name = (type_name or kind) + _SUFFIX[seq_type]
+
+    @property
+    def is_sparse(self):
+        return self.kind.startswith("sparse")
 
     def __repr__(self):
         return f"{self.type_name}({self.dim})"
 
 
-def dense_vector(dim, seq_type=0):
-    return InputType(dim, "dense", seq_type, supported=seq_type == 0,
-                     type_name="dense_vector" if seq_type == 0 else "dense_vector_sequence")
+def dense_vector(dim, seq_type=SequenceType.NO_SEQUENCE):
+    return InputType(dim, "dense", seq_type, "dense_vector")
 
 
-def integer_value(value_range, seq_type=0):
-    return InputType(value_range, "index", seq_type, supported=seq_type == 0,
-                     type_name="integer_value" if seq_type == 0 else "integer_value_sequence")
+def integer_value(value_range, seq_type=SequenceType.NO_SEQUENCE):
+    return InputType(value_range, "index", seq_type, "integer_value")
 
 
-def _unsupported(type_name):
-    def make(dim, seq_type=0):
-        return InputType(dim, type_name, seq_type, supported=False, type_name=type_name)
-    make.__name__ = type_name
-    make.__doc__ = f"{type_name}: declared for compatibility; data layers reject it."
-    return make
+def sparse_binary_vector(dim, seq_type=SequenceType.NO_SEQUENCE):
+    return InputType(dim, "sparse_binary", seq_type, "sparse_binary_vector")
 
 
-sparse_binary_vector = _unsupported("sparse_binary_vector")
-sparse_float_vector = _unsupported("sparse_float_vector")
+def sparse_float_vector(dim, seq_type=SequenceType.NO_SEQUENCE):
+    return InputType(dim, "sparse_float", seq_type, "sparse_float_vector")
+
+
 sparse_vector = sparse_float_vector
 sparse_non_value_slot = sparse_binary_vector
 sparse_value_slot = sparse_float_vector
@@ -48,30 +73,46 @@ dense_array = dense_vector
 
 
 def dense_vector_sequence(dim):
-    return dense_vector(dim, seq_type=1)
+    return dense_vector(dim, SequenceType.SEQUENCE)
 
 
 def integer_value_sequence(value_range):
-    return integer_value(value_range, seq_type=1)
-
-
-def dense_vector_sub_sequence(dim):
-    return dense_vector(dim, seq_type=2)
-
-
-def integer_value_sub_sequence(value_range):
-    return integer_value(value_range, seq_type=2)
+    return integer_value(value_range, SequenceType.SEQUENCE)
 
 
 def sparse_binary_vector_sequence(dim):
-    return sparse_binary_vector(dim, seq_type=1)
+    return sparse_binary_vector(dim, SequenceType.SEQUENCE)
 
 
 def sparse_float_vector_sequence(dim):
-    return sparse_float_vector(dim, seq_type=1)
+    return sparse_float_vector(dim, SequenceType.SEQUENCE)
 
-__all__ = ["InputType", "dense_vector", "integer_value", "sparse_binary_vector",
-           "sparse_float_vector", "sparse_vector", "sparse_non_value_slot", "sparse_value_slot",
-           "dense_array", "dense_vector_sequence", "integer_value_sequence",
-           "dense_vector_sub_sequence", "integer_value_sub_sequence",
-           "sparse_binary_vector_sequence", "sparse_float_vector_sequence"]
+
+sparse_vector_sequence = sparse_float_vector_sequence
+
+
+def dense_vector_sub_sequence(dim):
+    return dense_vector(dim, SequenceType.SUB_SEQUENCE)
+
+
+def integer_value_sub_sequence(value_range):
+    return integer_value(value_range, SequenceType.SUB_SEQUENCE)
+
+
+def sparse_binary_vector_sub_sequence(dim):
+    return sparse_binary_vector(dim, SequenceType.SUB_SEQUENCE)
+
+
+def sparse_float_vector_sub_sequence(dim):
+    return sparse_float_vector(dim, SequenceType.SUB_SEQUENCE)
+
+
+sparse_vector_sub_sequence = sparse_float_vector_sub_sequence
+
+__all__ = ["InputType", "SequenceType", "dense_array", "dense_vector", "dense_vector_sequence",
+           "dense_vector_sub_sequence", "integer_value", "integer_value_sequence",
+           "integer_value_sub_sequence", "sparse_binary_vector", "sparse_binary_vector_sequence",
+           "sparse_binary_vector_sub_sequence", "sparse_float_vector",
+           "sparse_float_vector_sequence", "sparse_float_vector_sub_sequence",
+           "sparse_non_value_slot", "sparse_value_slot", "sparse_vector",
+           "sparse_vector_sequence", "sparse_vector_sub_sequence"]

@@ -7,7 +7,8 @@
 * a list of names ``['image', 'label']`` (field i feeds the i-th name).
 
 Every check happens on the first batch, before any parameter is touched, and names the
-data layer and the expected value.
+data layer, the sample (its index in the minibatch and a short repr) and the expected value;
+the trainer adds the pass and batch.
 """
 
 import numbers
@@ -16,10 +17,19 @@ import numpy as np
 
 from ..backends import xp as backend_xp
 from ..core import config
+from ..core.tensor import Tensor
+from . import sequence_input
 
 
-class FeedError(ValueError):
-    """A sample does not fit its data layer."""
+FeedError = sequence_input.FeedError
+
+
+def _show(value, limit=60):
+    """A short repr of a sample or field for error messages."""
+    text = repr(value)
+    if isinstance(value, np.ndarray):
+        text = f"array(shape={value.shape}, dtype={value.dtype})"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _mapping(data_layers, feeding):
@@ -48,8 +58,18 @@ class Feeder:
             raise FeedError("a minibatch must be a non-empty list of samples, got "
                             f"{minibatch!r:.80} (wrap the reader with paddle.batch)")
         xp = backend_xp()
-        return {layer.name: xp.asarray(self._column(layer, minibatch))
-                for layer in self.data_layers}
+        try:
+            fed = {}
+            for layer in self.data_layers:
+                column = self._column(layer, minibatch)
+                fed[layer.name] = column if isinstance(column, Tensor) else xp.asarray(column)
+            return fed
+        except FeedError as error:
+            if not isinstance(minibatch, tuple):
+                raise
+            # paddle.batch yields lists; a tuple is most often one sample of an unbatched reader
+            raise FeedError(f"{error} (the minibatch is a tuple: is it one sample of a reader "
+                            "not wrapped with paddle.batch?)") from None
 
     def _column(self, layer, minibatch):
         index = self.fields[layer.name]
@@ -59,8 +79,10 @@ class Feeder:
                 sample = (sample,)
             if index >= len(sample):
                 raise FeedError(f"data layer {layer.name} reads field {index}, but sample "
-                                f"{number} has only {len(sample)} field(s)")
+                                f"{number} has only {len(sample)} field(s): {_show(sample)}")
             values.append(sample[index])
+        if layer.input_type.seq_type or layer.input_type.is_sparse:
+            return sequence_input.convert(layer, values)
         if layer.input_type.kind == "index":
             return self._labels(layer, values)
         return self._dense(layer, values)
@@ -74,7 +96,7 @@ class Feeder:
                 value = np.asarray(value).reshape(-1)[0]
             if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
                 raise FeedError(f"data layer {layer.name} expects an integer in [0, {limit}), "
-                                f"sample {i} gives {value!r}")
+                                f"sample {i} gives {_show(value)}")
             if not 0 <= value < limit:
                 raise FeedError(f"data layer {layer.name}: label {value} of sample {i} is out "
                                 f"of range [0, {limit})")
@@ -86,9 +108,14 @@ class Feeder:
         dim = layer.input_type.dim
         rows = np.empty((len(values), dim), dtype=config.default_dtype)
         for i, value in enumerate(values):
-            row = np.asarray(value, dtype=config.default_dtype).reshape(-1)
+            try:
+                row = np.asarray(value, dtype=config.default_dtype).reshape(-1)
+            except (TypeError, ValueError) as error:
+                raise FeedError(f"data layer {layer.name} expects a vector of {dim} numbers, "
+                                f"sample {i} gives {_show(value)}, which is not one "
+                                f"({error})") from None
             if row.size != dim:
                 raise FeedError(f"data layer {layer.name} expects a vector of {dim} values, "
-                                f"sample {i} has {row.size}")
+                                f"sample {i} has {row.size}: {_show(value)}")
             rows[i] = row
         return rows
