@@ -130,9 +130,35 @@ class Updater:
         if value.shape != grad.shape:
             raise ValueError(f"optimizer update of {name}: gradient shape {grad.shape} != "
                              f"value shape {value.shape}")
+        self._apply(settings, value, grad, self._state(name, value))
+
+    def update_rows(self, name, value, grad):
+        """One step of ``name`` for a :class:`~minidl.core.row_sparse.RowSparseGrad`
+        (``ParamAttr(sparse_update=True)``): only the rows the gradient touches change, and
+        only their optimizer slots -- a row not looked up in a batch keeps its value, its
+        momentum and its L2 decay until it is (a "lazy" update, so a step costs the rows used,
+        not the size of the table)."""
+        settings = self.settings.get(name)
+        if settings is None:
+            return
+        if tuple(value.shape) != grad.shape:
+            raise ValueError(f"optimizer update of {name}: gradient shape {grad.shape} != "
+                             f"value shape {value.shape}")
+        grad = grad.coalesce()
+        xp = get_array_module(value)
+        rows = xp.asarray(grad.rows)
+        state = self._state(name, value)
+        touched, touched_state = value[rows], {slot: array[rows] for slot, array in state.items()}
+        self._apply(settings, touched, grad.values.astype(value.dtype, copy=False), touched_state)
+        value[rows] = touched
+        for slot, array in touched_state.items():
+            state[slot][rows] = array
+
+    def _apply(self, settings, value, grad, state):
+        """Clip, then the rule with its decay (and the L1 shrink), in place on ``value`` and
+        ``state``."""
         lr = self.learning_rate() * settings.lr_scale
         grad = clip_gradient(grad, settings.clip)
-        state = self._state(name, value)
         step = self.num_batches + 1
         if settings.l1:
             # Paddle's OptimizerWithRegularizer: the rule runs without decay, then L1 and L2
