@@ -16,11 +16,13 @@ sparse         'auto'   default of ``paddle.infer(sparse=...)``
 distributed    None     ``None`` (MPI when launched by mpiexec), ``'mpi'`` or ``'none'``
 mpi_timeout    None     seconds a rank waits for the others (None: the default)
 print_all_ranks False   keep every rank's standard output
+check_nan_inf  True     the trainer stops at a NaN/inf cost or gradient (before the update)
 ============== ======== =====================================================================
 """
 
 DEFAULTS = {"use_gpu": False, "trainer_count": 1, "gpu_id": 0, "backend": None, "seed": None,
-            "sparse": "auto", "distributed": None, "mpi_timeout": None, "print_all_ranks": False}
+            "sparse": "auto", "distributed": None, "mpi_timeout": None, "print_all_ranks": False,
+            "check_nan_inf": True}
 
 _current = dict(DEFAULTS)
 
