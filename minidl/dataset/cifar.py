@@ -30,6 +30,8 @@ CIFAR100_FILE = "cifar-100-python.tar.gz"
 CIFAR100_MD5 = "eb9058c3a382ffc7106e4002c42a8d85"
 
 _IMAGE_SIZE = 3 * 32 * 32
+#: classes of each label key: CIFAR-10's labels, CIFAR-100's fine and coarse labels
+NUM_CLASSES = {"labels": 10, "fine_labels": 100, "coarse_labels": 20}
 _SCALE_ROWS = 1000  # rows converted to float at a time, to keep a pass's memory small
 
 
@@ -95,6 +97,14 @@ def load_batch(file, source, label_key):
             f"{source}: expected uint8 data of shape (N, 3072) and N labels, got "
             f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')} data "
             f"and {labels.shape} labels")
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        raise common.DatasetFormatError(f"{source}: labels must be integers, got {labels.dtype}")
+    classes = NUM_CLASSES.get(label_key)
+    if classes is not None and labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = int(np.flatnonzero((labels < 0) | (labels >= classes))[0])
+        raise common.DatasetFormatError(
+            f"{source}: label {int(labels[bad])} of image {bad} is outside 0..{classes - 1} "
+            f"('{label_key}' has {classes} classes)")
     return data, labels.astype(np.int64)
 
 

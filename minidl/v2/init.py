@@ -3,6 +3,8 @@
 The choices are stored in :mod:`minidl.core.settings`, where the engine reads them.
 """
 
+import math
+import numbers
 import os
 import warnings
 
@@ -19,20 +21,72 @@ _ACCEPTED = {"log_period", "dot_period", "show_parameter_stats_period", "save_di
 _KNOWN = set(settings.DEFAULTS) | _ACCEPTED
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def _flag(where, value):
+    """A yes/no option: a bool, or one of the usual spellings in an environment variable."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError(f"paddle.init: {where}={value!r} must be True or False "
+                     f"(in an environment variable: one of {', '.join(_TRUE + _FALSE[:-1])})")
+
+
+def _integer(where, value, minimum, meaning):
+    """An integer option (an int, or its decimal spelling in an environment variable)."""
+    given = value
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"paddle.init: {where}={given!r} is not allowed; {meaning} is an "
+                         f"integer >= {minimum}")
+    return int(value)
+
+
+def _seconds(where, value):
+    given = value
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"paddle.init: {where}={given!r} is not allowed; mpi_timeout is a "
+                         "number of seconds > 0")
+    return float(value)
+
+
+def _check(name, value, where):
+    """The value of option ``name`` checked (``where``: how the error message names it)."""
+    if name in ("use_gpu", "print_all_ranks", "check_nan_inf"):
+        return _flag(where, value)
+    if name == "trainer_count":
+        return _integer(where, value, 1, "trainer_count, the number of trainer threads,")
+    if name == "gpu_id":
+        return _integer(where, value, 0, "gpu_id, a GPU's number,")
+    if name == "seed":
+        return None if value is None else _integer(where, value, 0, "seed")
+    if name == "mpi_timeout":
+        return None if value is None else _seconds(where, value)
+    return value
+
+
 def _from_environment():
-    """Paddle read ``PADDLE_INIT_<KEY>`` environment variables as defaults."""
+    """Paddle read ``PADDLE_INIT_<KEY>`` environment variables as defaults (checked here, so
+    an error names the variable)."""
     found = {}
     for key, value in os.environ.items():
         if key.startswith("PADDLE_INIT_"):
             name = key[len("PADDLE_INIT_"):].lower()
-            if name in ("use_gpu", "print_all_ranks"):
-                found[name] = value.lower() in ("1", "true", "yes")
-            elif name in ("trainer_count", "gpu_id", "seed"):
-                found[name] = int(value)
-            elif name == "mpi_timeout":
-                found[name] = float(value)
-            else:
-                found[name] = value
+            found[name] = _check(name, value, f"environment variable {key}")
     return found
 
 
@@ -52,9 +106,20 @@ def init(**kwargs):
     long (seconds, default 600) a rank waits for the others before aborting the job;
     ``print_all_ranks=True`` keeps the standard output of every rank, not only rank 0's.
     The MPI world size takes the place of ``trainer_count``.
+
+    ``check_nan_inf=True`` (default) makes the trainer check every batch's cost and gradients
+    and stop with :class:`~minidl.training.trainer.NonFiniteError` at the first NaN or inf,
+    before that batch's update; ``False`` skips the check (see ``benchmarks/nan_check.py``
+    for what it costs).
+
+    Values are checked here: ``trainer_count`` an integer >= 1, ``gpu_id`` and ``seed``
+    integers >= 0, ``mpi_timeout`` seconds > 0, flags True/False; a bad one raises a
+    ValueError naming the option (or the ``PADDLE_INIT_*`` variable it came from), its value
+    and what is allowed.
     """
     global _warned_trainer_count
-    options = {**_from_environment(), **kwargs}
+    checked = {name: _check(name, value, name) for name, value in kwargs.items()}
+    options = {**_from_environment(), **checked}
     unknown = set(options) - _KNOWN
     if unknown:
         warnings.warn(f"paddle.init: ignoring unknown options {sorted(unknown)}", stacklevel=2)
@@ -68,7 +133,7 @@ def init(**kwargs):
     if options.get("distributed") not in (None, "mpi", "none"):
         raise ValueError(f"paddle.init: distributed={options['distributed']!r} must be None, "
                          "'mpi' or 'none'")
-    trainer_count = int(options.get("trainer_count", 1))
+    trainer_count = options.get("trainer_count", 1)
     if trainer_count > 1 and not _warned_trainer_count:
         warnings.warn(f"paddle.init(trainer_count={trainer_count}): minidl trains in one "
                       "process per MPI rank; the count is ignored (run the script with "
@@ -77,7 +142,7 @@ def init(**kwargs):
     if "sparse" in options:
         options["sparse"] = sparse_mode(options["sparse"], "paddle.init: sparse")
     if options.get("seed") is not None:
-        _random.seed(int(options["seed"]))
+        _random.seed(options["seed"])
     settings.update(**{key: options[key] for key in settings.DEFAULTS if key in options})
     settings.update(backend=backend or settings.get("backend"))
     # under MPI: join the job now, so that only the main rank prints from here on
