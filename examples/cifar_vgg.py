@@ -54,8 +54,8 @@ def main(passes=200, batch_size=128):
             print(f"pass {event.pass_id}, batch {event.batch_id}, cost {event.cost:.4f}, "
                   f"{event.metrics}")
         if isinstance(event, paddle.event.EndPass):
-            with open(f"params_pass_{event.pass_id}.tar", "wb") as f:
-                trainer.save_parameter_to_tar(f)
+            # by path: atomic, so a crash mid-save never destroys the previous checkpoint
+            trainer.save_parameter_to_tar(f"params_pass_{event.pass_id}.tar")
             result = trainer.test(reader=paddle.batch(paddle.dataset.cifar.test10(),
                                                       batch_size=batch_size))
             print(f"test with pass {event.pass_id}: {result.metrics}")

@@ -49,8 +49,7 @@ def main():
         parameters = paddle.parameters.create(cost)
         train(cost, parameters)
     else:
-        with open(TARBALL, "rb") as f:
-            parameters = paddle.parameters.Parameters.from_tar(f)
+        parameters = paddle.parameters.Parameters.from_tar(TARBALL)
     w = parameters.get("___fc_layer_0__.w0")[:, 0]
     b = parameters.get("___fc_layer_0__.wbias")[0, 0]
     print("w0 =", np.array2string(w, precision=4), " b =", b)

@@ -48,8 +48,7 @@ def main(model="conv", passes=5, full=False, seed=1, save=None, verbose=True):
     result = trainer.test(reader=paddle.batch(test_reader(), batch_size=128, drop_last=False))
     accuracy = 1 - result.metrics["classification_error_evaluator"]
     if save:
-        with open(save, "wb") as f:
-            trainer.save_parameter_to_tar(f)
+        trainer.save_parameter_to_tar(save)  # by path: atomic, the old file survives a crash
     return accuracy, parameters
 
 

@@ -22,7 +22,6 @@ input size and batch, so the whole script runs in seconds on a CPU.
 """
 
 import argparse
-import gzip
 import sys
 
 import numpy as np
@@ -91,9 +90,7 @@ def main(tiny=False, prune=False, passes=None, batch_size=None, scale=None, inpu
 
     parameters = paddle.parameters.create(cost)
     if init_model:
-        with gzip.open(init_model) if init_model.endswith(".gz") else open(init_model,
-                                                                            "rb") as f:
-            parameters.init_from_tar(f)
+        parameters.init_from_tar(init_model)  # .tar or .tar.gz, read with bounds
     optimizer = paddle.optimizer.Momentum(
         momentum=0.9, regularization=paddle.optimizer.L2Regularization(rate=0.0005 * batch_size),
         learning_rate=learning_rate or 0.001 / batch_size)
@@ -126,8 +123,7 @@ def main(tiny=False, prune=False, passes=None, batch_size=None, scale=None, inpu
     if prune and verbose:
         print(format_report(sparsity_report(trainer)))
     if save:
-        with open(save, "wb") as f:
-            trainer.save_parameter_to_tar(f)
+        trainer.save_parameter_to_tar(save)  # by path: atomic, the old file survives a crash
     return accuracy, trainer
 
 

@@ -193,8 +193,11 @@ def test_config_without_dims_reads_as_one_row():
     np.testing.assert_array_equal(parameters.get("p"), np.arange(6).reshape(1, 6))
 
 
-def test_empty_archive_gives_no_parameters():
-    assert len(Parameters.from_tar(io.BytesIO(b"\0" * 1024))) == 0
+def test_empty_archive_is_not_an_empty_model():
+    # a zero-filled file and a tar of end-of-archive blocks only: nothing Paddle writes
+    for raw in (b"\0" * 1024, tar_of([], terminate=True)):
+        with pytest.raises(tarball.TarballError, match="no parameters.*zero"):
+            Parameters.from_tar(io.BytesIO(raw))
 
 
 # --- round trips -----------------------------------------------------------------------

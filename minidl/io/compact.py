@@ -44,8 +44,8 @@ import struct
 
 import numpy as np
 
-from .tarball import (DENSE_FORMAT, PROTOBUF_SUFFIX, VALUE_FORMATS, VALUE_HEADER, TarballError,
-                      write_member)
+from .tarball import (DENSE_FORMAT, PROTOBUF_SUFFIX, VALUE_FORMATS, VALUE_HEADER, VALUE_READERS,
+                      StoredValues, TarballError, write_member)
 from .tarball import write_parameter as write_dense_parameter
 
 COMPACT_FORMAT = 0x6D430001
@@ -86,6 +86,11 @@ def encode(values, width=None):
     """
     flat = np.ascontiguousarray(values, dtype=np.float32).reshape(-1)
     positions = nonzero_positions(flat)
+    return encode_positions(positions, flat[positions], width)
+
+
+def encode_positions(positions, nonzero_values, width=None):
+    """As :func:`encode`, from the sorted flat ``positions`` of the nonzeros and their values."""
     if width is None:
         width = choose_width(positions)
     if width not in INDEX_TYPES:
@@ -98,14 +103,17 @@ def encode(values, width=None):
     entry_values = np.zeros(total, dtype="<f4")
     last = np.cumsum(repeats) - 1               # where each real entry lands
     steps[last] = gaps - (repeats - 1) * top    # the remainder, in 1 .. top
-    entry_values[last] = flat[positions]
+    entry_values[last] = nonzero_values
     return width, entry_values, steps
 
 
 def compact_payload(values, width=None):
     """The whole compact member (Paddle header included) as a list of byte chunks."""
-    count = int(np.size(values))
-    width, entry_values, steps = encode(values, width)
+    return payload_of_encoding(int(np.size(values)), *encode(values, width))
+
+
+def payload_of_encoding(count, width, entry_values, steps):
+    """The compact member of ``count`` values from :func:`encode`'s result, as byte chunks."""
     return [VALUE_HEADER.pack(COMPACT_FORMAT, 4, count),
             COMPACT_HEADER.pack(width, entry_values.size),
             memoryview(entry_values).cast("B"), memoryview(steps).cast("B")]
@@ -113,8 +121,11 @@ def compact_payload(values, width=None):
 
 def compact_size(values, width=None):
     """Bytes of the compact member of ``values`` (header included), without building it."""
-    flat = np.asarray(values).reshape(-1)
-    positions = nonzero_positions(flat)
+    return compact_size_of_positions(nonzero_positions(np.asarray(values).reshape(-1)), width)
+
+
+def compact_size_of_positions(positions, width=None):
+    """Bytes of the compact member whose nonzeros are at flat ``positions`` (sorted)."""
     width = choose_width(positions) if width is None else width
     return VALUE_HEADER.size + COMPACT_HEADER.size + entry_count(positions, width) * (width + 4)
 
@@ -147,8 +158,48 @@ def write_parameter(fileobj, name, values, config, threshold=DEFAULT_THRESHOLD):
 
 # --- decoding ------------------------------------------------------------------------------
 
-def decode_compact(member, payload, count):
-    """A compact member -> flat float32[count] (the reader registered for COMPACT_FORMAT)."""
+class CompactValues(StoredValues):
+    """A checked compact member; its statistics come from the entries, never densified."""
+
+    format_name = "compact"
+
+    def __init__(self, member, payload, count, width, entries):
+        super().__init__(member, payload, count)
+        start = VALUE_HEADER.size + COMPACT_HEADER.size
+        self.width = width
+        self.entry_values = np.frombuffer(payload, dtype="<f4", count=entries, offset=start)
+        self.steps = np.frombuffer(payload, dtype=INDEX_TYPES[width], count=entries,
+                                   offset=start + 4 * entries)
+        self.positions = np.cumsum(self.steps, dtype=np.int64) - 1
+
+    def nonzeros(self):
+        return int(np.count_nonzero(self.entry_values))
+
+    def nonzero_positions(self):
+        return self.positions[self.entry_values != 0]
+
+    def dense(self):
+        dense = np.zeros(self.count, dtype=np.float32)
+        dense[self.positions] = self.entry_values
+        return dense
+
+    def dense_chunks(self, values_per_chunk=1 << 20):
+        chunk = np.zeros(min(values_per_chunk, self.count), dtype="<f4")
+        for start in range(0, self.count, values_per_chunk):
+            stop = min(start + values_per_chunk, self.count)
+            first, last = np.searchsorted(self.positions, [start, stop])
+            view = chunk[:stop - start]
+            view[:] = 0
+            view[self.positions[first:last] - start] = self.entry_values[first:last]
+            yield memoryview(view).cast("B")
+
+
+def open_compact(member, payload, count):
+    """A compact member, checked against ``count`` (the reader registered for COMPACT_FORMAT).
+
+    Allocates only in proportion to the entries present (their positions), whatever
+    ``count`` says.
+    """
     start = VALUE_HEADER.size
     if len(payload) < start + COMPACT_HEADER.size:
         raise TarballError(f"member {member!r} is truncated: {len(payload)} bytes, shorter "
@@ -164,21 +215,22 @@ def decode_compact(member, payload, count):
         state = "is truncated" if present < expected else "has extra bytes"
         raise TarballError(f"member {member!r} {state}: its compact header says {entries} "
                            f"entries ({expected} bytes), {present} bytes are present")
-    entry_values = np.frombuffer(payload, dtype="<f4", count=entries, offset=start)
-    steps = np.frombuffer(payload, dtype=INDEX_TYPES[width], count=entries,
-                          offset=start + 4 * entries)
-    if entries and steps.min() == 0:
-        raise TarballError(f"member {member!r} is corrupt: entry {int(np.argmin(steps))} "
+    values = CompactValues(member, payload, count, width, entries)
+    if entries and values.steps.min() == 0:
+        raise TarballError(f"member {member!r} is corrupt: entry {int(np.argmin(values.steps))} "
                            "has index step 0")
-    positions = np.cumsum(steps, dtype=np.int64) - 1
-    if entries and positions[-1] >= count:
+    if entries and values.positions[-1] >= count:
         raise TarballError(f"member {member!r} is corrupt: its entries reach index "
-                           f"{int(positions[-1])}, past its {count} values")
-    dense = np.zeros(count, dtype=np.float32)
-    dense[positions] = entry_values
-    return dense
+                           f"{int(values.positions[-1])}, past its {count} values")
+    return values
 
 
+def decode_compact(member, payload, count):
+    """A compact member -> flat float32[count]."""
+    return open_compact(member, payload, count).dense()
+
+
+VALUE_READERS[COMPACT_FORMAT] = open_compact
 VALUE_FORMATS[COMPACT_FORMAT] = decode_compact
 
 

@@ -2,9 +2,8 @@
 
     parameters = paddle.parameters.create(cost)
     parameters.get("___fc_layer_0__.w0")          # a NumPy copy, shaped as Paddle's dims
-    with open("params.tar", "wb") as f:
-        parameters.to_tar(f)
-    parameters = paddle.parameters.Parameters.from_tar(open("params.tar", "rb"))
+    parameters.to_tar("params.tar")               # saves atomically: see to_tar
+    parameters = paddle.parameters.Parameters.from_tar("params.tar")
 
 Paddle's public API: :func:`create`; :class:`Parameters` with ``keys``, ``names``,
 ``has_key``, ``in``, iteration, ``len``, ``get`` / ``[name]``, ``set`` / ``[name] = value``,
@@ -28,9 +27,13 @@ Behaviour, where Paddle left a choice:
   two corner cases: an ``initial_mean`` alone got std 0.01, and a bias ParamAttr with no
   ``initial_*`` got N(0, 1).
 * ``to_tar`` writes exactly Paddle's bytes (an unterminated tar: Paddle never closed it).
-  Given a path it saves atomically (temporary file, fsync, rename), gzip-compressed when
-  the name ends in ``.gz``/``.tgz``. ``from_tar`` reads a path or binary file, gzip or not,
-  and checks everything Paddle did not (see :mod:`minidl.io.tarball`).
+  Saving means ``to_tar(path)``: atomic (temporary file beside the target, fsync, rename
+  over it, directory fsync; see :mod:`minidl.io.atomic`), so a crash or a kill mid-save
+  leaves the previous file whole; gzip-compressed when the name ends in ``.gz``/``.tgz``.
+  ``to_tar(f)`` on a binary file object stays for compatibility, but cannot be atomic:
+  ``open(path, "wb")`` has already emptied the old file. ``from_tar`` reads a path or
+  binary file, gzip or not, as untrusted input: bounded, and checking everything Paddle
+  did not (see :mod:`minidl.io.tarball`).
 
 Internal API (for the trainer, the optimizer and the hooks):
 
@@ -316,7 +319,13 @@ class Parameters:
                 tarball.write_parameter(out, name, values, message)
 
     def to_tar(self, f, compact=False, compact_threshold=compact_format.DEFAULT_THRESHOLD):
-        """Save as Paddle's tarball to a binary file object, or atomically to a path.
+        """Save as Paddle's tarball atomically to a path (the way to save), or to a file.
+
+        ``to_tar("params.tar")`` writes a temporary file beside the target and renames it
+        over the target only once it is complete and fsynced (a symbolic link is followed);
+        errors name the target, and a save killed midway leaves the previous file intact
+        (its temporary file is deleted by the next save to the same path). A binary file
+        object is accepted for compatibility, without those guarantees.
 
         ``compact=True`` stores each parameter whose sparsity is above
         ``compact_threshold`` in the compact format of :mod:`minidl.io.compact` (when that
@@ -335,34 +344,43 @@ class Parameters:
         self._write_tar(f, compact, compact_threshold)
 
     @staticmethod
-    def from_tar(f):
+    def from_tar(f, max_bytes=None):
         """The parameters stored in a tarball (path or binary file; gzip is detected).
 
-        Dense and compact value members are both recognised (by their header).
+        Dense and compact value members are both recognised (by their header). The file is
+        untrusted input (see :mod:`minidl.io.tarball`): with no network to declare the
+        shapes, compact members densify to at most ``max_bytes`` in all (default
+        ``tarball.densify_limit`` of the file's size; ``max_bytes`` also bounds gzip).
         """
         parameters = Parameters()
-        for config, values in tarball.read_parameters(f):
+        for config, values in tarball.read_parameters(f, max_bytes=max_bytes):
             parameters._add(config, values)
         return parameters
 
     def init_from_tar(self, f, exclude_params=()):
         """Copy the values of the parameters also found in ``f``, except ``exclude_params``.
 
-        Members the network does not have are ignored. Returns the names copied.
+        Members the network does not have are ignored (their data is skipped unread).
+        Every shape is checked against the network's before anything is densified or
+        copied; compact members densify only to those shapes. Returns the names copied.
         """
         exclude = {exclude_params} if isinstance(exclude_params, str) else set(exclude_params)
-        updates = []
-        for config, values in tarball.read_parameters(f):
+        wanted = {name for name in self._configs if name not in exclude}
+        # gzip may inflate to the network's own size (and the usual bound besides)
+        network_bytes = sum(4 * int(self._configs[name].size) + 4 * tarball.BLOCK
+                            for name in wanted)
+        stored, _ = tarball.read_stored(f, wanted=wanted, extra_bytes=network_bytes)
+        for config, _ in stored:
             name = config.name
-            if name not in self._configs or name in exclude:
-                continue
-            shape = self.get_shape(name)
-            if values.shape != shape:
-                raise ValueError(f"init_from_tar: member {name!r} has shape {values.shape} but "
+            shape, declared = self.get_shape(name), shape_of(config)
+            if declared != shape:
+                raise ValueError(f"init_from_tar: member {name!r} has shape {declared} but "
                                  f"parameter {name} has shape {shape}; nothing was loaded")
-            updates.append((name, values))
-        for name, values in updates:
+        copied = []
+        for config, values in stored:  # one parameter densified at a time
+            name = config.name
             target = self._values[name]
-            target[...] = get_array_module(target).asarray(values)
+            target[...] = get_array_module(target).asarray(values.dense().reshape(target.shape))
             self._changed(name)
-        return [name for name, _ in updates]
+            copied.append(name)
+        return copied
