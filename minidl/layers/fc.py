@@ -4,16 +4,20 @@ import math
 
 from .activations import Tanh
 from ..functions.basic import add, matmul, reshape
+from ..functions.sparse_input import is_sparse_rows, sparse_rows_matmul
 from .base import Layer, as_layer_list, as_param_attr, default_name
 
 
 class FcLayer(Layer):
     """Paddle's fc: one weight per input, ``W_i: (in_i, size)``, bias ``(1, size)``.
 
-    Image inputs are flattened in C, H, W order, as Paddle stores them.
+    Image inputs are flattened in C, H, W order, as Paddle stores them. Sparse input rows
+    (``sparse_*_vector`` data) are multiplied without densifying them; the weight gets the
+    gradient, the data none.
     """
 
     type = "fc"
+    accepts_sparse = True
 
     def __init__(self, input, size, act=None, name=None, param_attr=None, bias_attr=None,
                  layer_attr=None):
@@ -37,7 +41,10 @@ class FcLayer(Layer):
     def forward(self, ctx, xs):
         y = None
         for x, spec in zip(xs, self.params):
-            term = matmul(reshape(x, (x.shape[0], -1)), ctx.param(spec))
+            if is_sparse_rows(x):
+                term = sparse_rows_matmul(x, ctx.param(spec))
+            else:
+                term = matmul(reshape(x, (x.shape[0], -1)), ctx.param(spec))
             y = term if y is None else add(y, term)
         if self.bias is not None:
             y = add(y, ctx.param(self.bias))

@@ -19,6 +19,12 @@ from ..layers.cost import (classification_cost, cross_entropy_cost, regression_c
 from ..layers.misc import addto, concat, dropout, max_id
 
 # -- mixed layers and projections --
+from ..layers.embedding import embedding
+from ..layers.mixed import mixed
+from ..layers.projections import (context_projection, conv_operator, dotmul_operator,
+                                  dotmul_projection, full_matrix_projection,
+                                  identity_projection, scaling_projection, table_projection,
+                                  trans_full_matrix_projection)
 
 # -- sequences --
 

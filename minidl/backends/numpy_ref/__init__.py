@@ -9,3 +9,4 @@ from . import conv, pool  # noqa: F401
 from . import sparse  # noqa: F401
 from . import depthwise  # noqa: F401
 from . import activation, cost, misc, norm  # noqa: F401
+from . import mixed, sparse_input  # noqa: F401
