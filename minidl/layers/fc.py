@@ -38,6 +38,18 @@ class FcLayer(Layer):
             self.bias = self.add_param("wbias", (1, size),
                                        as_param_attr(bias_attr, f"{name} bias_attr"), is_bias=True)
 
+    def compute(self, ctx, xs):
+        plan = getattr(ctx, "sparse_plan", None)
+        if plan is None or not any(is_sparse_rows(x) for x in xs):
+            return super().compute(ctx, xs)
+        # the inference plan's kernels multiply pruned (CSR) weights by DENSE inputs; with
+        # sparse input rows this layer runs its own forward
+        ctx.sparse_plan = None
+        try:
+            return super().compute(ctx, xs)
+        finally:
+            ctx.sparse_plan = plan
+
     def forward(self, ctx, xs):
         y = None
         for x, spec in zip(xs, self.params):
