@@ -3,8 +3,8 @@ minidl's own grouped im2col path (``groups = C``), same process, same shapes.
 
     python benchmarks/depthwise.py [--repeats 7] [--markdown FILE] [--threads N]
 
-1. The distinct 3x3 depthwise layers of MobileNet v1 at 224x224, batch 1 and 8: forward alone, and forward +
-   backward (input and filter gradients) as one step, for
+1. The distinct 3x3 depthwise layers of MobileNet v1 at 224x224, batch 1 and 8: forward
+   alone, and forward + backward (input and filter gradients) as one step, for
    * minidl: the kernels ``conv2d`` dispatches ``groups == C`` to (Numba on ``cpu``);
    * grouped im2col: minidl's reference convolution with ``groups = C``;
    * PyTorch: ``torch.nn.functional.conv2d(groups=C)`` (+ autograd for both gradients).
