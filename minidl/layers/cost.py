@@ -1,7 +1,10 @@
-"""Cost layers: ``classification_cost``, ``cross_entropy_cost``, ``square_error_cost``.
+"""Cost layers: ``classification_cost``, ``cross_entropy_cost``, ``square_error_cost``,
+``huber_regression_cost``, ``huber_classification_cost``, ``smooth_l1_cost``.
 
 Each outputs one cost per sample, ``(N, 1)``; the trainer sums them over the batch, so the
-gradients are sums over the batch (Paddle's convention). Inputs are, in this order,
+gradients are sums over the batch (Paddle's convention). On sequences a cost acts on each
+timestep: input and label share one layout and the output holds one cost per row (the
+trainer sums all rows and divides by the number of samples). Inputs are, in this order,
 ``[input, label]`` plus ``weight`` when given (a size-1 layer whose value multiplies each
 sample's cost). ``coeff`` scales the gradient only, as Paddle's ``CostLayer`` did; the
 reported cost is not scaled (see ``minidl.functions.cost``).
@@ -12,6 +15,7 @@ import numbers
 from .activations import Softmax
 from ..functions.basic import reshape
 from ..functions.cost import cross_entropy, square_error
+from ..functions.robust_cost import huber_classification, huber_regression, smooth_l1
 from .data import DataLayer
 from .base import Layer, default_name
 
@@ -158,3 +162,93 @@ def square_error_cost(input, label, weight=None, name=None, coeff=1.0, layer_att
 
 
 regression_cost = square_error_cost
+
+
+# --- robust costs: Huber regression, modified-Huber classification, smooth L1 --------------
+
+def _dense_label(layer_name, label, input, what):
+    """The label of a regression-type cost: a dense vector of the input's size."""
+    if isinstance(label, DataLayer) and label.input_type.kind != "dense":
+        raise ValueError(f"layer {layer_name}: the label of {what} must be a dense_vector data "
+                         f"layer, {label.name} is {label.input_type!r}")
+    if label.size != input.size:
+        raise ValueError(f"layer {layer_name}: label {label.name} has size {label.size} but "
+                         f"input {input.name} has size {input.size}; they must be equal")
+
+
+def _float_label(layer, label):
+    if label.dtype.kind != "f":
+        raise ValueError(f"layer {layer.name}: the label of {layer.type} must be a dense "
+                         f"vector, got dtype {label.dtype}")
+    return _flat(label)
+
+
+class HuberRegressionLayer(CostLayer):
+    """``cost = sum_j h(label_j - input_j)`` per row, ``h(a) = a^2 / 2`` for ``|a| <= delta``,
+    else ``delta (|a| - delta / 2)`` (Paddle's ``huber_regression``)."""
+
+    type = "huber_regression"
+
+    def __init__(self, name, input, label, delta, coeff, layer_attr):
+        super().__init__(name, input, label, None, coeff, layer_attr)
+        _dense_label(name, label, input, "huber_regression_cost")
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
+            raise ValueError(f"layer {name}: delta={delta!r} must be a positive number")
+        self.delta = float(delta)
+
+    def forward(self, ctx, xs):
+        return huber_regression(_flat(xs[0]), _float_label(self, xs[1]), self.delta, self.coeff)
+
+
+def huber_regression_cost(input, label, name=None, delta=1.0, coeff=1.0, layer_attr=None):
+    """Huber loss for robust regression; ``label`` a dense vector of ``input``'s size."""
+    return HuberRegressionLayer(name or default_name("huber_regression_cost"), input, label,
+                                delta, coeff, layer_attr)
+
+
+class HuberClassificationLayer(CostLayer):
+    """Modified Huber loss of a score against a 0/1 label (Paddle's ``huber_classification``):
+    with ``y = 2 label - 1`` and ``a = y * input``, ``cost = -4a`` for ``a < -1``,
+    ``(1 - a)^2`` for ``a < 1``, else 0."""
+
+    type = "huber_classification"
+
+    def __init__(self, name, input, label, coeff, layer_attr):
+        super().__init__(name, input, label, None, coeff, layer_attr)
+        if input.size != 1:
+            raise ValueError(f"layer {name}: huber_classification_cost takes one score per row; "
+                             f"input {input.name} has size {input.size}, expected 1")
+        if isinstance(label, DataLayer) and label.input_type.kind != "index":
+            raise ValueError(f"layer {name}: the label of huber_classification_cost must be an "
+                             f"integer_value data layer (0 or 1), {label.name} is "
+                             f"{label.input_type!r}")
+
+    def forward(self, ctx, xs):
+        return huber_classification(_flat(xs[0]), self._labels(xs[1], 2), self.coeff)
+
+
+def huber_classification_cost(input, label, name=None, coeff=1.0, layer_attr=None):
+    """Modified Huber loss for two-class classification; ``input`` of size 1 (a score),
+    ``label`` integer ids 0 or 1."""
+    return HuberClassificationLayer(name or default_name("huber_classification_cost"), input,
+                                    label, coeff, layer_attr)
+
+
+class SmoothL1Layer(CostLayer):
+    """``cost = sum_j s(input_j - label_j)`` per row, ``s(x) = x^2 / 2`` for ``|x| < 1``, else
+    ``|x| - 1/2`` (Paddle's ``smooth_l1``)."""
+
+    type = "smooth_l1"
+
+    def __init__(self, name, input, label, coeff, layer_attr):
+        super().__init__(name, input, label, None, coeff, layer_attr)
+        _dense_label(name, label, input, "smooth_l1_cost")
+
+    def forward(self, ctx, xs):
+        return smooth_l1(_flat(xs[0]), _float_label(self, xs[1]), self.coeff)
+
+
+def smooth_l1_cost(input, label, name=None, coeff=1.0, layer_attr=None):
+    """Smooth L1 loss (Fast R-CNN); ``label`` a dense vector of ``input``'s size."""
+    return SmoothL1Layer(name or default_name("smooth_l1_cost"), input, label, coeff,
+                         layer_attr)

@@ -27,6 +27,11 @@ from ..layers.projections import (context_projection, conv_operator, dotmul_oper
                                   trans_full_matrix_projection)
 
 # -- sequences --
+from ..layers.cost import huber_classification_cost, huber_regression_cost, smooth_l1_cost
+from ..layers.math import (cos_sim, dot_prod, interpolation, power, scaling, sum_to_one_norm,
+                           trans)
+from ..layers.sequence import (AggregateLevel, ExpandLevel, expand, first_seq, last_seq,
+                               pooling, seq_concat, seq_reshape)
 
 __all__ = sorted(name for name, value in dict(globals()).items()
                  if callable(value) and not name.startswith("_"))

@@ -10,3 +10,6 @@ from . import sparse  # noqa: F401
 from . import depthwise  # noqa: F401
 from . import activation, cost, misc, norm  # noqa: F401
 from . import mixed, sparse_input  # noqa: F401
+from . import sequence  # noqa: F401
+from . import rowwise  # noqa: F401
+from . import robust_cost  # noqa: F401
