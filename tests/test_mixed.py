@@ -457,3 +457,18 @@ def test_with_block_rules():
         with L.mixed(size=3, name="e"):
             pass
     _raises(r"layer e \(mixed\): needs at least one projection or operator", empty)
+
+
+def test_an_embedding_table_shared_with_a_trans_full_matrix_projection():
+    """The usual tied output layer: the (V, D) table serves as the (size=V, in=D) weight."""
+    rng = np.random.default_rng(11)
+    words = L.data("words", dt.integer_value_sequence(7))
+    emb = L.embedding(words, size=3, param_attr=ParamAttr(name="table"))
+    logits = L.mixed(size=7, input=L.trans_full_matrix_projection(
+        emb, size=7, param_attr=ParamAttr(name="table")))
+    net = Network(logits)
+    assert list(net.param_specs) == ["table"] and net.param_specs["table"].shape == (7, 3)
+    table = rng.standard_normal((7, 3))
+    feed = Feeder(net.data_layers)([([1, 4, 4],), ([6],)])
+    out = net.forward(feed, RunContext({"table": Tensor(table)}))[logits.name]
+    np.testing.assert_allclose(out.data, table[[1, 4, 4, 6]] @ table.T, rtol=1e-6)
