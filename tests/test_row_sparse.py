@@ -87,3 +87,40 @@ def test_row_update_checks_the_shape(rng):
     updater = opt.Momentum(learning_rate=0.1).create_updater(specs)
     with pytest.raises(ValueError, match="gradient shape"):
         updater.update_rows("w", np.zeros((5, 3)), gradient(rng, [0]))
+
+
+# ---- through the trainer --------------------------------------------------------------------
+
+def _train_embedding_once(sparse_update, rng, monkeypatch=None):
+    import minidl as paddle
+    paddle.layer.reset_names()
+    words = paddle.layer.data("words", paddle.data_type.integer_value_sequence(50))
+    label = paddle.layer.data("label", paddle.data_type.integer_value(2))
+    emb = paddle.layer.embedding(input=words, size=4,
+                                 param_attr=ParamAttr(name="table", sparse_update=sparse_update))
+    pooled = paddle.layer.pooling(input=emb, pooling_type=paddle.pooling.Sum())
+    out = paddle.layer.fc(input=pooled, size=2, act=paddle.activation.Softmax())
+    cost = paddle.layer.classification_cost(input=out, label=label)
+    parameters = paddle.parameters.create(cost)
+    for name in parameters.names():
+        parameters.set(name, rng.standard_normal(parameters.get_shape(name)).astype(np.float32))
+    trainer = paddle.trainer.SGD(cost, parameters,
+                                 opt.Momentum(momentum=0.0, learning_rate=0.1))
+    samples = [([3, 7, 3], 1), ([49], 0), ([7, 8], 1)]
+    trainer.train(lambda: iter([samples]), num_passes=1)
+    return parameters
+
+
+def test_sparse_update_trains_like_the_dense_update(monkeypatch):
+    """The same step with and without sparse_update (no momentum, no decay: the lazy update
+    is then exact); with it, no dense (V, D) gradient of the table is ever made."""
+    from minidl.backends import registry
+    dense = _train_embedding_once(False, np.random.default_rng(3))
+    monkeypatch.setitem(registry._KERNELS["numpy"], "table_lookup_grad",
+                        lambda *a: pytest.fail("a dense table gradient was computed"))
+    sparse = _train_embedding_once(True, np.random.default_rng(3))
+    for name in dense.names():
+        np.testing.assert_allclose(sparse.get(name), dense.get(name), rtol=1e-6, atol=1e-7)
+    start = np.random.default_rng(3).standard_normal((50, 4)).astype(np.float32)
+    unused = [i for i in range(50) if i not in (3, 7, 8, 49)]
+    np.testing.assert_array_equal(sparse.get("table")[unused], start[unused])

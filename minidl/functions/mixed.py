@@ -7,6 +7,7 @@ are data movement or one ``matmul`` kernel call.
 """
 
 from ..backends import kernel
+from ..core.row_sparse import RowSparseGrad
 from ..core.tensor import Function
 from ..core.xp import get_array_module
 
@@ -15,8 +16,13 @@ class TableLookup(Function):
     """``y[r] = table[ids[r]]``: ``table: (V, D)``, ``ids: (R,)`` int -> ``(R, D)``.
 
     Backward scatter-adds ``gy`` into the looked-up rows (``table_lookup_grad``); the ids get
-    no gradient. Only the ids are kept.
+    no gradient. Only the ids are kept. With ``row_sparse`` (``ParamAttr(sparse_update=True)``)
+    the table's gradient is a :class:`~minidl.core.row_sparse.RowSparseGrad` of the rows
+    looked up -- no ``(V, D)`` array is made, so a step costs the batch, not the table.
     """
+
+    def __init__(self, row_sparse=False):
+        self.row_sparse = row_sparse
 
     def forward(self, table, ids):
         self.save_for_backward(ids)
@@ -26,7 +32,10 @@ class TableLookup(Function):
     def backward(self, gy):
         (ids,) = self.saved
         gtable = None
-        if self.needs_input_grad[0]:
+        if self.needs_input_grad[0] and self.row_sparse:
+            gtable = RowSparseGrad(ids.reshape(-1), gy.reshape(ids.size, -1),
+                                   (self.num_rows,) + gy.shape[1:])
+        elif self.needs_input_grad[0]:
             gtable = kernel("table_lookup_grad")(ids, gy, self.num_rows)
         return gtable, None
 
@@ -129,8 +138,8 @@ class Scale(Function):
         return gy * gy.dtype.type(self.scale)
 
 
-def table_lookup(table, ids):
-    return TableLookup()(table, ids)
+def table_lookup(table, ids, row_sparse=False):
+    return TableLookup(row_sparse)(table, ids)
 
 
 def context_projection(x, starts, context_len, context_start, padding=None):

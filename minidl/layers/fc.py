@@ -54,7 +54,7 @@ class FcLayer(Layer):
         y = None
         for x, spec in zip(xs, self.params):
             if is_sparse_rows(x):
-                term = sparse_rows_matmul(x, ctx.param(spec))
+                term = sparse_rows_matmul(x, ctx.param(spec), spec.attr.sparse_update)
             else:
                 term = matmul(reshape(x, (x.shape[0], -1)), ctx.param(spec))
             y = term if y is None else add(y, term)

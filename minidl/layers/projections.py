@@ -148,7 +148,9 @@ class FullMatrixProjection(Projection):
     def compute(self, ctx, xs, spec, size):
         (x,) = xs
         w = ctx.param(spec)
-        return sparse_rows_matmul(x, w) if is_sparse_rows(x) else matmul(_flat(x), w)
+        if is_sparse_rows(x):
+            return sparse_rows_matmul(x, w, spec.attr.sparse_update)
+        return matmul(_flat(x), w)
 
 
 class TransFullMatrixProjection(Projection):
@@ -181,7 +183,7 @@ class TableProjection(Projection):
                              f"max_id); its input is {describe_input(self.origin)}")
 
     def compute(self, ctx, xs, spec, size):
-        return table_lookup(ctx.param(spec), xs[0])
+        return table_lookup(ctx.param(spec), xs[0], spec.attr.sparse_update)
 
 
 class IdentityProjection(Projection):

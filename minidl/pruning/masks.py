@@ -18,6 +18,7 @@ The trainer talks to a hook through five calls (the whole interface):
 
 import numpy as np
 
+from ..core.row_sparse import RowSparseGrad
 from ..core.xp import as_numpy, get_array_module
 from .schedule import is_change_point, scheduled_sparsity
 
@@ -71,7 +72,10 @@ class PruningHook:
             self._set_mask(parameters, target)
 
     def before_update(self, name, grad):
-        grad *= self.mask
+        if isinstance(grad, RowSparseGrad):   # ParamAttr(sparse_update=True): its rows
+            grad.values *= self.mask[get_array_module(self.mask).asarray(grad.rows)]
+        else:
+            grad *= self.mask
 
     def after_update(self, name, value):
         value *= self.mask

@@ -39,6 +39,7 @@ from . import events
 from ..core import Tensor, as_numpy, no_grad
 from ..core import settings
 from ..core.xp import get_array_module
+from ..core.row_sparse import RowSparseGrad
 from ..core.tensor import backward as run_backward
 from ..distributed import data_parallel, get_comm
 from .evaluators import ClassificationError
@@ -76,7 +77,7 @@ def _all_finite(arrays):
     total = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         for array in arrays:
-            flat = array.reshape(-1)
+            flat = _dense_part(array).reshape(-1)
             total = total + get_array_module(flat).dot(flat, flat)   # on the device for CuPy
     if math.isfinite(float(total)):
         return True
@@ -84,7 +85,13 @@ def _all_finite(arrays):
 
 
 def _finite(array):
+    array = _dense_part(array)
     return get_array_module(array).isfinite(array).all()
+
+
+def _dense_part(grad):
+    """The stored values of a gradient: the rows of a RowSparseGrad, else the array."""
+    return grad.values if isinstance(grad, RowSparseGrad) else grad
 
 
 def _count(what, value, minimum):
@@ -195,7 +202,12 @@ class SGD:
         grads = {}
         for name in self.trainable:
             value, grad = self.parameters.value(name), tensors[name].grad
-            grads[name] = value * 0 if grad is None else grad.reshape(value.shape)
+            if grad is None:
+                grads[name] = value * 0
+            elif isinstance(grad, RowSparseGrad):   # ParamAttr(sparse_update=True)
+                grads[name] = grad.coalesce()
+            else:
+                grads[name] = grad.reshape(value.shape)
         cost_sum = float(as_numpy(total.data))
         problem = None
         if check and not (math.isfinite(cost_sum) and _all_finite(grads.values())):
@@ -258,7 +270,10 @@ class SGD:
             self.parameters.set_grad(name, grad)
             for hook in self.hooks.get(name, ()):
                 hook.before_update(name, grad)
-            self.updater.update(name, value, grad)
+            if isinstance(grad, RowSparseGrad):
+                self.updater.update_rows(name, value, grad)
+            else:
+                self.updater.update(name, value, grad)
             for hook in self.hooks.get(name, ()):
                 hook.after_update(name, value)
         # batch-norm moving statistics, computed in forward and written back only now
@@ -303,6 +318,9 @@ class SGD:
                         feeder, minibatch, check)
                 except FeedError as error:
                     raise FeedError(f"pass {pass_id}, batch {batch_id}: {error}") from None
+                if self.comm.size > 1:   # the ranks sum dense arrays
+                    grads = {name: grad.to_dense() if isinstance(grad, RowSparseGrad) else grad
+                             for name, grad in grads.items()}
                 grads, updates, cost_sum, stats = data_parallel.reduce_batch(
                     self.comm, grads, updates, cost_sum, stats, len(minibatch), batch_size)
                 if check and (problem is not None or (self.comm.size > 1 and not (
