@@ -1,5 +1,5 @@
-"""``paddle.networks``: layer groups scripts use (conv+pool, VGG, separable conv), built
-from ``paddle.layer``.
+"""``paddle.networks``: layer groups scripts use (conv+pool, VGG, separable conv, text
+convolution), built from ``paddle.layer``.
 
 Group names follow Paddle: ``simple_img_conv_pool`` names its layers ``<name>_conv`` and
 ``<name>_pool`` with ``name`` defaulting to ``__conv_pool_N__``, so tarballs of networks
@@ -14,7 +14,10 @@ from ..layers.pool import img_pool
 from ..layers.activations import Linear, Relu, Softmax
 from ..layers.attrs import ExtraAttr
 from ..layers.base import default_name
+from ..layers.mixed import mixed
 from ..layers.pooling_types import Max
+from ..layers.projections import context_projection
+from ..layers.sequence import pooling
 
 
 def simple_img_conv_pool(input, filter_size, num_filters, pool_size, name=None, pool_type=None,
@@ -150,5 +153,36 @@ def vgg_16_network(input_image, num_channels, num_classes=1000):
     tmp = fc(input=tmp, size=4096, act=Relu(), layer_attr=ExtraAttr(drop_rate=0.5))
     return fc(input=tmp, size=num_classes, act=Softmax())
 
-__all__ = ["simple_img_conv_pool", "img_conv_bn_pool", "img_conv_group", "img_separable_conv",
-           "small_vgg", "vgg_16_network"]
+def sequence_conv_pool(input, context_len, hidden_size, name=None, context_start=None,
+                       pool_type=None, context_proj_layer_name=None,
+                       context_proj_param_attr=False, fc_layer_name=None, fc_param_attr=None,
+                       fc_bias_attr=None, fc_act=None, pool_bias_attr=None, fc_attr=None,
+                       context_attr=None, pool_attr=None):
+    """Text convolution: each word with its ``context_len`` neighbours (a context projection),
+    an fc layer over that window (``hidden_size`` filters, Tanh unless ``fc_act``), then
+    pooling over the sequence (Max unless ``pool_type``) -- one vector per sequence.
+
+    Layers are named as Paddle names them: ``<name>_conv_proj`` (the context projection's
+    mixed layer), ``<name>_conv_fc`` and ``<name>`` (the pooling), with ``name`` defaulting to
+    ``__sequence_conv_pooling_N__``. ``context_proj_param_attr=False`` pads with zeros; a
+    ParamAttr makes the padding rows trainable.
+    """
+    name = name or default_name("sequence_conv_pooling")
+    projection = context_projection(input, context_len=context_len,
+                                    context_start=context_start,
+                                    padding_attr=context_proj_param_attr)
+    window = mixed(size=input.size * context_len, input=projection,
+                   name=context_proj_layer_name or f"{name}_conv_proj", act=Linear(),
+                   layer_attr=context_attr)
+    hidden = fc(input=window, size=hidden_size, name=fc_layer_name or f"{name}_conv_fc",
+                act=fc_act, param_attr=fc_param_attr, bias_attr=fc_bias_attr,
+                layer_attr=fc_attr)
+    return pooling(input=hidden, pooling_type=pool_type, name=name, bias_attr=pool_bias_attr,
+                   layer_attr=pool_attr)
+
+
+text_conv_pool = sequence_conv_pool
+
+
+__all__ = ["img_conv_bn_pool", "img_conv_group", "img_separable_conv", "sequence_conv_pool",
+           "simple_img_conv_pool", "small_vgg", "text_conv_pool", "vgg_16_network"]
