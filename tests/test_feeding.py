@@ -47,3 +47,26 @@ def test_bad_samples_name_the_layer_and_expected_value(batch, message):
 def test_feeding_missing_a_data_layer():
     with pytest.raises(FeedError, match=r"no field for data layer\(s\) \['label'\]"):
         Feeder(_layers(), {"image": 0})
+
+
+def test_batches_stack_in_one_pass_and_still_name_a_bad_sample():
+    """Uniform batches (ints, equal-length lists, arrays of one shape) take the vectorised
+    path; its result equals the sample-by-sample one, and a bad value is still named."""
+    import minidl as paddle
+    from minidl.training.feeding import Feeder, FeedError
+    image = paddle.layer.data("image", paddle.data_type.dense_vector(6))
+    label = paddle.layer.data("label", paddle.data_type.integer_value(4))
+    feeder = Feeder([image, label])
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((2, 3)) for _ in range(5)]
+    labels = [0, 3, 1, 2, 3]
+    fed = feeder([(a, k) for a, k in zip(arrays, labels)])
+    np.testing.assert_array_equal(fed["image"], np.stack(arrays).reshape(5, 6).astype(np.float32))
+    np.testing.assert_array_equal(fed["label"], labels)
+    as_lists = feeder([(a.ravel().tolist(), [k]) for a, k in zip(arrays, labels)])
+    np.testing.assert_array_equal(as_lists["image"], fed["image"])
+    np.testing.assert_array_equal(as_lists["label"], labels)
+    with pytest.raises(FeedError, match="label 4 of sample 2 is out of range"):
+        feeder([(a, k) for a, k in zip(arrays, [0, 1, 4, 2, 3])])
+    with pytest.raises(FeedError, match="sample 1 has 5"):
+        feeder([(np.zeros(6), 0), (np.zeros(5), 1)])

@@ -89,8 +89,15 @@ class Feeder:
 
     @staticmethod
     def _labels(layer, values):
-        labels = np.empty(len(values), dtype=np.int64)
         limit = layer.input_type.dim
+        # the common case in one vectorised pass: every value an int (or a 1-element list)
+        stacked = np.asarray(values) if _uniform(values) else None
+        if stacked is not None and stacked.dtype.kind in "iu" and stacked.size == len(values):
+            labels = stacked.reshape(-1).astype(np.int64, copy=False)
+            if len(labels) and 0 <= labels.min() and labels.max() < limit:
+                return labels
+        # otherwise sample by sample, to name the first bad one
+        labels = np.empty(len(values), dtype=np.int64)
         for i, value in enumerate(values):
             if isinstance(value, (list, tuple, np.ndarray)) and np.size(value) == 1:
                 value = np.asarray(value).reshape(-1)[0]
@@ -106,6 +113,16 @@ class Feeder:
     @staticmethod
     def _dense(layer, values):
         dim = layer.input_type.dim
+        # the common case in one copy: samples of one shape with dim numbers each (NumPy
+        # arrays, or lists of numbers) stack into the batch without a Python loop per number
+        if _uniform(values):
+            try:
+                rows = np.asarray(values, dtype=config.default_dtype)
+            except (TypeError, ValueError):
+                rows = None
+            if rows is not None and rows.size == len(values) * dim:
+                return rows.reshape(len(values), dim)
+        # otherwise sample by sample, to name the first bad one
         rows = np.empty((len(values), dim), dtype=config.default_dtype)
         for i, value in enumerate(values):
             try:
@@ -119,3 +136,17 @@ class Feeder:
                                 f"sample {i} has {row.size}: {_show(value)}")
             rows[i] = row
         return rows
+
+
+def _uniform(values):
+    """True when every value has the first one's type and, for arrays, shape: then
+    ``np.asarray(values)`` stacks them as rows (ragged or mixed values go sample by sample)."""
+    first = values[0] if len(values) else None
+    kind = type(first)
+    if kind is bool or not all(type(v) is kind for v in values):
+        return False
+    if kind is np.ndarray:
+        return all(v.shape == first.shape for v in values)
+    if kind in (list, tuple):
+        return all(len(v) == len(first) for v in values)
+    return True
