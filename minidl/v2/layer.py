@@ -33,5 +33,8 @@ from ..layers.math import (cos_sim, dot_prod, interpolation, power, scaling, sum
 from ..layers.sequence import (AggregateLevel, ExpandLevel, expand, first_seq, last_seq,
                                pooling, seq_concat, seq_reshape)
 
+# -- CRF --
+from ..layers.crf import crf, crf_decoding
+
 __all__ = sorted(name for name, value in dict(globals()).items()
                  if callable(value) and not name.startswith("_"))

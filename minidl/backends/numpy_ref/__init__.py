@@ -13,3 +13,4 @@ from . import mixed, sparse_input  # noqa: F401
 from . import sequence  # noqa: F401
 from . import rowwise  # noqa: F401
 from . import robust_cost  # noqa: F401
+from . import crf  # noqa: F401
