@@ -28,10 +28,20 @@ class Event:
 
 
 class Metrics:
-    """Evaluator results; prints like Paddle's evaluator (``name=value`` pairs)."""
+    """Evaluator results; prints like Paddle's evaluator (``name=value`` pairs).
+
+    An evaluator of several values (``paddle.evaluator.chunk``) gives a dict; each of its
+    entries shows as ``<name>.<key>``, as v2's ``getNames()`` listed them
+    (``__chunk_evaluator_0__.F1-score``).
+    """
 
     def __init__(self, values):
-        self.values = dict(values)
+        self.values = {}
+        for name, value in dict(values).items():
+            if isinstance(value, dict):
+                self.values.update((f"{name}.{key}", each) for key, each in value.items())
+            else:
+                self.values[name] = value
 
     def __str__(self):
         return " ".join(f"{k}={v:.6g}" for k, v in self.values.items())

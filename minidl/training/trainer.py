@@ -42,7 +42,7 @@ from ..core.xp import get_array_module
 from ..core.row_sparse import RowSparseGrad
 from ..core.tensor import backward as run_backward
 from ..distributed import data_parallel, get_comm
-from .evaluators import ClassificationError
+from .evaluators import ClassificationError, host_outputs
 from .evaluators import declared as declared_evaluators
 from .feeding import Feeder, FeedError
 from ..functions.basic import add, sum_all
@@ -178,12 +178,7 @@ class SGD:
 
     @staticmethod
     def _host_outputs(outputs, evaluators):
-        host = {}
-        for evaluator in evaluators:
-            for layer in evaluator.inputs:
-                if layer.name not in host:
-                    host[layer.name] = as_numpy(outputs[layer.name].data)
-        return host
+        return host_outputs(outputs, evaluators)
 
     def _evaluate(self, outputs, evaluators):
         host = self._host_outputs(outputs, evaluators)
