@@ -9,7 +9,8 @@ real MNIST subset shipped with minidl.
 """
 
 from . import cifar, common, flowers, imdb, imikolov, mnist, movielens, sentiment, uci_housing
+from . import conll05, wmt14
 from .common import DatasetFormatError, DatasetNotFound
 
-__all__ = ["DatasetFormatError", "DatasetNotFound", "cifar", "common", "flowers", "imdb",
-           "imikolov", "mnist", "movielens", "sentiment", "uci_housing"]
+__all__ = ["DatasetFormatError", "DatasetNotFound", "cifar", "common", "conll05", "flowers",
+           "imdb", "imikolov", "mnist", "movielens", "sentiment", "uci_housing", "wmt14"]

@@ -90,6 +90,11 @@ def as_extra_attr(attr, layer_name):
 #: creation order of layers, so "data layers in definition order" means what it says
 _serial = itertools.count()
 
+#: callables told of every layer as it is built: ``recurrent_group`` listens while its step
+#: function runs, to learn the layers of the step (also those no output reaches, such as the
+#: ``get_output`` layer a memory reads)
+build_listeners = []
+
 
 class Layer:
     """A node of the network description.
@@ -127,6 +132,8 @@ class Layer:
                 raise ValueError(f"layer {name}: input {parent!r} is not a layer")
         #: 0: one row per sample; 1: a sequence per sample; 2: a sequence of subsequences
         self.seq_level = self._check_sequence_inputs()
+        for listener in build_listeners:
+            listener(self)
 
     def _check_sequence_inputs(self):
         """The sequence level of the output, checked against what this layer accepts

@@ -18,6 +18,15 @@ from ..layers.mixed import mixed
 from ..layers.pooling_types import Max
 from ..layers.projections import context_projection
 from ..layers.sequence import pooling
+# -- recurrent groups --
+from ..layers.activations import Identity, Tanh
+from ..layers.attention import SequenceSoftmaxFcLayer
+from ..layers.math import scaling
+from ..layers.pooling_types import Sum
+from ..layers.projections import full_matrix_projection, identity_projection
+from ..layers.recurrent_group import memory, recurrent_group
+from ..layers.recurrent_step import get_output, gru_step, gru_step_naive, lstm_step
+from ..layers.sequence import expand
 
 
 def simple_img_conv_pool(input, filter_size, num_filters, pool_size, name=None, pool_type=None,
@@ -184,5 +193,121 @@ def sequence_conv_pool(input, context_len, hidden_size, name=None, context_start
 text_conv_pool = sequence_conv_pool
 
 
-__all__ = ["img_conv_bn_pool", "img_conv_group", "img_separable_conv", "sequence_conv_pool",
+# --- recurrent groups: v2's step units, their groups, and attention --------------------------
+
+def lstmemory_unit(input, out_memory=None, name=None, size=None, param_attr=None, act=None,
+                   gate_act=None, state_act=None, input_proj_bias_attr=None,
+                   input_proj_layer_attr=None, lstm_bias_attr=None, lstm_layer_attr=None):
+    """One LSTM step, for use inside a recurrent_group step: ``<name>_input_recurrent`` (a
+    mixed layer: ``input`` plus the previous output ``out_memory`` -- by default
+    ``memory(name)`` -- through a full matrix projection), then ``lstm_step`` ``<name>``
+    with the cell from ``memory('<name>_state')``, and ``get_output`` ``<name>_state`` (the
+    new cell, which that memory reads). ``input`` holds the ``4 * size`` input projections;
+    ``name`` defaults to ``__lstm_unit_N__``."""
+    name = name or default_name("lstm_unit")
+    if size is None:
+        if input.size % 4:
+            raise ValueError(f"lstmemory_unit {name}: input {input.name} has size {input.size}, "
+                             "not 4 * size (the four gates' input projections); give size")
+        size = input.size // 4
+    out_mem = memory(name=name, size=size) if out_memory is None else out_memory
+    state_mem = memory(name=f"{name}_state", size=size)
+    with mixed(name=f"{name}_input_recurrent", size=size * 4, bias_attr=input_proj_bias_attr,
+               layer_attr=input_proj_layer_attr, act=Identity()) as projected:
+        projected += identity_projection(input=input)
+        projected += full_matrix_projection(input=out_mem, param_attr=param_attr)
+    lstm_out = lstm_step(name=name, input=projected, state=state_mem, size=size,
+                         bias_attr=lstm_bias_attr, act=act, gate_act=gate_act,
+                         state_act=state_act, layer_attr=lstm_layer_attr)
+    get_output(name=f"{name}_state", input=lstm_out, arg_name="state")
+    return lstm_out
+
+
+def lstmemory_group(input, size=None, name=None, out_memory=None, reverse=False,
+                    param_attr=None, act=None, gate_act=None, state_act=None,
+                    input_proj_bias_attr=None, input_proj_layer_attr=None, lstm_bias_attr=None,
+                    lstm_layer_attr=None):
+    """The LSTM of ``lstmemory`` as a recurrent_group (``<name>_recurrent_group``) of
+    :func:`lstmemory_unit` steps, so each step's output and cell are layers one can read.
+    ``input``: the ``4 * size`` input projections of each timestep; ``name`` defaults to
+    ``__lstm_group_N__``."""
+    name = name or default_name("lstm_group")
+
+    def lstm_step_function(ipt):
+        return lstmemory_unit(input=ipt, name=name, size=size, act=act, gate_act=gate_act,
+                              state_act=state_act, out_memory=out_memory,
+                              input_proj_bias_attr=input_proj_bias_attr,
+                              input_proj_layer_attr=input_proj_layer_attr,
+                              param_attr=param_attr, lstm_layer_attr=lstm_layer_attr,
+                              lstm_bias_attr=lstm_bias_attr)
+
+    return recurrent_group(name=f"{name}_recurrent_group", step=lstm_step_function,
+                           reverse=reverse, input=input)
+
+
+def gru_unit(input, memory_boot=None, size=None, name=None, gru_bias_attr=None,
+             gru_param_attr=None, act=None, gate_act=None, gru_layer_attr=None, naive=False):
+    """One GRU step inside a recurrent_group step: ``gru_step`` (or, with ``naive``,
+    ``gru_step_naive``) ``<name>`` reading its previous output through ``memory(name)``,
+    booted by ``memory_boot`` (zeros if None). ``input`` holds the ``3 * size`` input
+    projections; ``name`` defaults to ``__gru_unit_N__``."""
+    name = name or default_name("gru_unit")
+    if input.size % 3:
+        raise ValueError(f"gru_unit {name}: input {input.name} has size {input.size}, not "
+                         "3 * size (the update gate, reset gate and candidate projections)")
+    if size is None:
+        size = input.size // 3
+    out_mem = memory(name=name, size=size, boot_layer=memory_boot)
+    step = gru_step_naive if naive else gru_step
+    return step(name=name, input=input, output_mem=out_mem, size=size, bias_attr=gru_bias_attr,
+                param_attr=gru_param_attr, act=act, gate_act=gate_act,
+                layer_attr=gru_layer_attr)
+
+
+def gru_group(input, memory_boot=None, size=None, name=None, reverse=False, gru_bias_attr=None,
+              gru_param_attr=None, act=None, gate_act=None, gru_layer_attr=None, naive=False):
+    """The GRU of ``grumemory`` as a recurrent_group (``<name>_recurrent_group``) of
+    :func:`gru_unit` steps. ``input``: the ``3 * size`` input projections of each timestep;
+    ``name`` defaults to ``__gru_group_N__``."""
+    name = name or default_name("gru_group")
+
+    def gru_step_function(ipt):
+        return gru_unit(input=ipt, memory_boot=memory_boot, name=name, size=size,
+                        gru_bias_attr=gru_bias_attr, gru_param_attr=gru_param_attr, act=act,
+                        gate_act=gate_act, gru_layer_attr=gru_layer_attr, naive=naive)
+
+    return recurrent_group(name=f"{name}_recurrent_group", step=gru_step_function,
+                           reverse=reverse, input=input)
+
+
+def simple_attention(encoded_sequence, encoded_proj, decoder_state, transform_param_attr=None,
+                     softmax_param_attr=None, weight_act=None, name=None):
+    """Bahdanau attention (Paddle's ``simple_attention``): the context vector
+    ``sum_j a_j h_j`` over the rows ``h_j`` of ``encoded_sequence``, with
+    ``a = sequence softmax(v . weight_act(W s + U h_j))`` -- ``s`` the ``decoder_state``,
+    ``U h_j`` the rows of ``encoded_proj`` (computed once, outside the step). Layers:
+    ``<name>_transform`` (``W s``), ``<name>_expand``, ``<name>_combine`` (Tanh unless
+    ``weight_act``), ``<name>_softmax`` (``v``, size 1, no bias), ``<name>_scaling`` and
+    ``<name>_pooling`` (Sum); ``name`` defaults to ``__simple_attention_N__``."""
+    name = name or default_name("simple_attention")
+    if encoded_proj.size != decoder_state.size:
+        raise ValueError(f"simple_attention {name}: encoded_proj {encoded_proj.name} (size "
+                         f"{encoded_proj.size}) and decoder_state {decoder_state.name} (size "
+                         f"{decoder_state.size}) must have the same size")
+    proj_size = encoded_proj.size
+    with mixed(size=proj_size, name=f"{name}_transform") as transformed:
+        transformed += full_matrix_projection(decoder_state, param_attr=transform_param_attr)
+    expanded = expand(input=transformed, expand_as=encoded_sequence, name=f"{name}_expand")
+    with mixed(size=proj_size, act=Tanh() if weight_act is None else weight_act,
+               name=f"{name}_combine") as combined:
+        combined += identity_projection(expanded)
+        combined += identity_projection(encoded_proj)
+    attention_weight = SequenceSoftmaxFcLayer(combined, name=f"{name}_softmax",
+                                              param_attr=softmax_param_attr)
+    scaled = scaling(weight=attention_weight, input=encoded_sequence, name=f"{name}_scaling")
+    return pooling(input=scaled, pooling_type=Sum(), name=f"{name}_pooling")
+
+
+__all__ = ["gru_group", "gru_unit", "img_conv_bn_pool", "img_conv_group", "img_separable_conv",
+           "lstmemory_group", "lstmemory_unit", "sequence_conv_pool", "simple_attention",
            "simple_img_conv_pool", "small_vgg", "text_conv_pool", "vgg_16_network"]

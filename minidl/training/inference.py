@@ -74,24 +74,40 @@ class Inference:
                 outputs = forward()
                 if plan is not None:  # 'auto': time the whole network once per batch size
                     plan.settle(len(samples[start:start + step]), forward)
-                yield [as_numpy(outputs[layer.name].data) for layer in self.outputs]
+                yield [_host(outputs[layer.name]) for layer in self.outputs]
 
     def infer(self, input, field="value", feeding=None, batch_size=None):
         fields = [field] if isinstance(field, str) else list(field)
         for f in fields:
-            if f not in ("value", "id"):
-                raise ValueError(f"infer: field {f!r} must be 'value' or 'id'")
+            if f not in ("value", "id", "prob"):
+                raise ValueError(f"infer: field {f!r} must be 'value', 'id' or 'prob'")
         per_output = [[] for _ in self.outputs]
         for batch in self.iter_infer(input, feeding, batch_size):
             for store, array in zip(per_output, batch):
                 store.append(array)
         results = []
-        for store in per_output:
+        for store, layer in zip(per_output, self.outputs):
+            if isinstance(store[0], dict):      # a generator's output (beam_search): its fields
+                results.extend(np.concatenate([batch[f] for batch in store], axis=0)
+                               for f in fields)
+                continue
+            if "prob" in fields:
+                raise ValueError(f"infer: field 'prob' is given by beam_search outputs; layer "
+                                 f"{layer.name} ({layer.type}) has 'value' and 'id'")
             array = np.concatenate(store, axis=0)
             array = array.reshape(len(array), -1) if array.ndim > 2 else array
             for f in fields:
                 results.append(array if f == "value" else _ids(array))
         return results[0] if len(results) == 1 else results
+
+
+def _host(tensor):
+    """An output on the host: its array, or -- for a generator's output, whose Tensor carries
+    ``fields`` (``beam_search``: 'id', 'prob', 'value') -- a dict of them."""
+    fields = getattr(tensor, "fields", None)
+    if fields is None:
+        return as_numpy(tensor.data)
+    return {name: as_numpy(value) for name, value in fields.items()}
 
 
 def _ids(array):
@@ -122,7 +138,10 @@ def infer(output_layer, parameters, input, feeding=None, field="value", sparse=N
 
     Returns one array (``field='value'``: the layer's output, ``(N, size)``;
     ``field='id'``: argmax per sample, ``(N,)``), or a list when several layers or fields
-    are asked for. ``sparse``: see :class:`Inference`.
+    are asked for. For a ``beam_search`` output the fields are v2's: ``'id'`` the generated
+    ids, each result as ``[length, ids..., -1]``, ``'prob'`` the results' log probabilities
+    ``(N, num_results_per_sample)``, ``'value'`` each word's probability (``-1`` between
+    results). ``sparse``: see :class:`Inference`.
     """
     return _inference_for(output_layer, parameters, sparse).infer(input, field=field,
                                                                    feeding=feeding)

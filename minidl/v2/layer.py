@@ -36,5 +36,10 @@ from ..layers.sequence import (AggregateLevel, ExpandLevel, expand, first_seq, l
 # -- CRF --
 from ..layers.crf import crf, crf_decoding
 
+# -- recurrent_group --
+from ..layers.recurrent_group import (BaseGeneratedInput, GeneratedInput, StaticInput,
+                                      SubsequenceInput, beam_search, memory, recurrent_group)
+from ..layers.recurrent_step import get_output, gru_step, gru_step_naive, lstm_step
+
 __all__ = sorted(name for name, value in dict(globals()).items()
                  if callable(value) and not name.startswith("_"))
