@@ -10,6 +10,8 @@ from ..functions.basic import add, reshape
 from ..functions.dropout import check_rate
 from ..functions.misc import add_n, concat_features
 from .base import Layer, as_layer_list, as_param_attr, default_name
+from .concat_projections import ConcatProjectionsLayer
+from .projections import Operator, Projection
 
 
 def _flat(x):
@@ -49,6 +51,12 @@ class ConcatLayer(Layer):
 
 
 def concat(input, act=None, name=None, layer_attr=None, bias_attr=None):
+    """v2's ``concat``: of layers, a ``concat`` layer; of projections, a ``concat2`` layer
+    (:mod:`minidl.layers.concat_projections`), as Paddle's ``concat_layer`` chose."""
+    terms = list(input) if isinstance(input, (list, tuple)) else [input]
+    if any(isinstance(term, (Projection, Operator)) for term in terms):
+        return ConcatProjectionsLayer(terms, name or default_name("concat"), act, bias_attr,
+                                      layer_attr)
     return ConcatLayer(input, act, name, layer_attr, bias_attr)
 
 
