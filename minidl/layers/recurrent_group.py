@@ -426,11 +426,14 @@ class RecurrentGroup:
                 all(a is b for a, b in zip(known[0], xs)):
             return known[1]
         plan = getattr(ctx, "sparse_plan", None)
+        deferred = getattr(ctx, "deferred_weight_grads", None)
         ctx.sparse_plan = None         # the inference sparse plan decides whole layers, not steps
+        ctx.deferred_weight_grads = {}   # step layers may sum a weight's gradient over steps
         try:
             results = self._unroll(ctx, xs)
         finally:
             ctx.sparse_plan = plan
+            ctx.deferred_weight_grads = deferred
         runs[id(self)] = (list(xs), results)
         return results
 

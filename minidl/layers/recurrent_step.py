@@ -26,6 +26,8 @@ import math
 import numbers
 
 from ..backends.numpy_ref.recurrent_step import STEP_ACTIVATIONS
+from ..core import config
+from ..functions.recurrent_step import DeferredWeightGrad
 from ..functions.recurrent_step import gru_step as gru_step_function
 from ..functions.recurrent_step import lstm_step as lstm_step_function
 from .activations import BaseActivation, Linear, Sigmoid, Tanh
@@ -139,8 +141,22 @@ class GruStepLayer(Layer):
     def forward(self, ctx, xs):
         x, prev = xs
         bias = None if self.bias is None else ctx.param(self.bias)
-        return gru_step_function(x, prev, ctx.param(self.weight), bias,
-                                 self.cell_act.kernel_name, self.gate_act.kernel_name)
+        weight = ctx.param(self.weight)
+        return gru_step_function(x, prev, weight, bias, self.cell_act.kernel_name,
+                                 self.gate_act.kernel_name, self._deferred(ctx, weight))
+
+    def _deferred(self, ctx, weight):
+        """Inside a recurrent_group (which gives ``ctx`` a ``deferred_weight_grads`` dict for
+        the length of one unrolling): the collector summing this weight's gradient over all
+        steps, made at the first step. None elsewhere, or when no gradient is recorded."""
+        collectors = getattr(ctx, "deferred_weight_grads", None)
+        if collectors is None or not (config.grad_enabled and weight.requires_grad):
+            return None
+        entry = collectors.get(self.weight.name)
+        if entry is None:
+            collector = DeferredWeightGrad()
+            entry = collectors[self.weight.name] = (collector, collector(weight))
+        return entry
 
 
 def _size_from_input(input, size, name, layer_type):

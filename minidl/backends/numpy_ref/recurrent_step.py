@@ -59,34 +59,44 @@ def gru_weights(w):
 def gru_step_layer_forward(x, prev, w, bias, act, gate_act):
     """One GRU step. ``x: (B, 3H)``, ``prev: (B, H)``, ``w: (H, 3H)``, ``bias: (1, 3H)`` or
     None -> ``(out, saved)``; ``saved`` is what :func:`gru_step_layer_backward` reads:
-    ``(z, r, c, r * prev)``."""
+    ``(zr, c, r * prev)`` with ``zr = [z | r]``."""
     size = prev.shape[1]
     ug, uc = gru_weights(w)
     pre = x + bias if bias is not None else x.copy()
     pre[:, :2 * size] += prev @ ug
-    z_pre, r_pre = pre[:, :size], pre[:, size:2 * size]
-    z, r = _act(gate_act, z_pre), _act(gate_act, r_pre)
+    zr = _act(gate_act, pre[:, :2 * size])         # both gates in one call
+    z, r = zr[:, :size], zr[:, size:]
     reset = r * prev
     pre[:, 2 * size:] += reset @ uc
     c = _act(act, pre[:, 2 * size:])
     out = prev + z * (c - prev)
-    return out, (z, r, c, reset)
+    return out, (zr, c, reset)
 
 
 @register("gru_step_layer_backward")
-def gru_step_layer_backward(gy, prev, w, saved, act, gate_act):
+def gru_step_layer_backward(gy, prev, w, saved, act, gate_act, weight_grad=True):
     """Gradients of one GRU step: ``(gx (B, 3H), gprev (B, H), gw (H, 3H))``; the bias
-    gradient is ``gx`` summed over rows."""
-    z, r, c, reset = saved
+    gradient is ``gx`` summed over rows. With ``weight_grad=False`` ``gw`` is None: the caller
+    sums the products ``prev.T @ gx[:, :2H]`` and ``(r * prev).T @ gx[:, 2H:]`` itself."""
+    zr, c, reset = saved
+    xp = get_array_module(gy)
+    size = prev.shape[1]
+    z, r = zr[:, :size], zr[:, size:]
     ug, uc = gru_weights(w)
-    gc = _act_grad(act, c, gy * z)
-    gz = _act_grad(gate_act, z, gy * (c - prev))
+    gx = xp.empty((gy.shape[0], 3 * size), dtype=gy.dtype)
+    gc = gx[:, 2 * size:]
+    gc[...] = _act_grad(act, c, gy * z)
     greset = gc @ uc.T
-    gr = _act_grad(gate_act, r, greset * prev)
-    gx = _concat_columns(gz, gr, gc)
-    ggate = gx[:, :2 * prev.shape[1]]
-    gprev = gy * (1 - z) + greset * r + ggate @ ug.T
-    gw = _concat_columns((prev.T @ ggate).reshape(1, -1), (reset.T @ gc).reshape(1, -1))
+    gzr = gx[:, :2 * size]
+    gzr[:, :size] = gy * (c - prev)
+    gzr[:, size:] = greset * prev
+    gzr[...] = _act_grad(gate_act, zr, gzr)
+    gprev = gy * (1 - z) + greset * r + gzr @ ug.T
+    if not weight_grad:
+        return gx, gprev, None
+    gw = xp.empty(w.size, dtype=gy.dtype)
+    gw[:2 * size * size] = (prev.T @ gzr).reshape(-1)
+    gw[2 * size * size:] = (reset.T @ gc).reshape(-1)
     return gx, gprev, gw.reshape(w.shape)
 
 
