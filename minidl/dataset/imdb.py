@@ -18,7 +18,9 @@ Samples (:func:`train` / :func:`test`): ``(list of word ids, label)``, unknown w
 ``<unk>``, label 0 for a POSITIVE review and 1 for a NEGATIVE one (Paddle's choice); first every
 positive review in archive order, then every negative one. As in Paddle, ``train()``/``test()``
 read and tokenise the whole split when called (so a missing archive is reported then); the
-reader replays the samples held in memory.
+reader replays the samples held in memory. The reader is also iterable itself, so the book's
+``lambda: paddle.dataset.imdb.train(word_dict)`` (written for an older v2 whose ``train``
+returned the samples' generator) reads the same samples.
 """
 
 import collections
@@ -101,10 +103,25 @@ def reader_creator(pos_pattern, neg_pattern, word_idx):
         for words in tokenize(pattern):
             samples.append(([word_idx.get(w, unk) for w in words], label))
 
-    def reader():
-        yield from samples
+    return _Reader(samples)
 
-    return reader
+
+class _Reader:
+    """A reader (``reader()`` yields the samples) that is also iterable itself.
+
+    The book's chapter 6 was written when ``imdb.train(word_dict)`` returned the samples'
+    generator, and wraps it as ``lambda: paddle.dataset.imdb.train(word_dict)``; later v2
+    returned a reader. Being both, the object serves either spelling.
+    """
+
+    def __init__(self, samples):
+        self._samples = samples
+
+    def __call__(self):
+        yield from self._samples
+
+    def __iter__(self):
+        return iter(self._samples)
 
 
 def train(word_idx):
