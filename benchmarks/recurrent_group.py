@@ -1,6 +1,6 @@
 """A GRU unrolled by ``recurrent_group``: minidl against a PyTorch ``GRUCell`` loop, CPU.
 
-    python benchmarks/recurrent_group.py [--repeats 7] [--threads N]
+    python benchmarks/recurrent_group.py [--repeats 7] [--rounds 3] [--threads N]
 
 The network is v2's ``networks.gru_group`` on 256-wide inputs: an ``fc`` (linear, no bias)
 projecting every timestep to the GRU's three gates at once, then a ``recurrent_group`` whose
@@ -17,8 +17,10 @@ inside the cell. Batch 32, 50 timesteps, float32; a step of each is:
 
 What is measured is the per-step cost of the group machinery next to PyTorch's: one Python
 step function call per timestep on each side. Neither includes an optimizer update or the
-feeding of samples. Each figure is the median of ``--repeats`` runs after warm-up
-(``timing.median_ms``); ratio = minidl / PyTorch (target: <= 2).
+feeding of samples. Each figure is the best of ``--rounds`` blocks, each the median of
+``--repeats`` runs after warm-up, the two libraries' blocks alternating
+(``timing.rounds_ms``: the machine is shared, and other work comes and goes between
+blocks); ratio = minidl / PyTorch (target: <= 2).
 
 ``--threads N`` gives every library N threads (OpenBLAS, OpenMP, PyTorch); without it each
 uses its defaults.
@@ -49,7 +51,7 @@ import minidl as paddle  # noqa: E402
 from minidl.core import Tensor, no_grad  # noqa: E402
 from minidl.core.sequence import SequenceLayout  # noqa: E402
 from minidl.layers.graph import Network, RunContext  # noqa: E402
-from timing import median_ms  # noqa: E402
+from timing import rounds_ms  # noqa: E402
 
 try:
     import torch
@@ -121,6 +123,7 @@ def torch_steps(lengths, rng):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int,
                         help="threads for every library (default: their own defaults)")
     args = parser.parse_args(argv)
@@ -146,9 +149,9 @@ def main(argv=None):
         theirs = [peer_equal[0], peer_ragged[0], peer_equal[1]]
     results = []
     for (label, step), peer in zip(rows, theirs):
-        ours_ms = median_ms(step, args.repeats)
-        peer_ms = median_ms(peer, args.repeats) if peer is not None else None
-        results.append((label, ours_ms, peer_ms))
+        steps = {"ours": step} if peer is None else {"ours": step, "peer": peer}
+        best = rounds_ms(steps, args.repeats, args.rounds)
+        results.append((label, best["ours"], best.get("peer")))
     print(f"\n{'step':<48} {'minidl ms':>10} {'torch ms':>10} {'ratio':>7}")
     for label, ours_ms, peer_ms in results:
         ratio = f"{ours_ms / peer_ms:7.2f}" if peer_ms else "      -"

@@ -277,3 +277,90 @@ def test_build_errors_name_the_argument():
         paddle.infer(output_layer=other, parameters=paddle.parameters.create(other),
                      input=[([[0.0] * SRC],)], field="prob")
     assert parameters.get_shape("_emb") == (VOCAB, EMB)
+
+
+def test_the_books_translation_network_trains_and_generates():
+    """08.machine_translation at toy sizes: a bidirectional GRU encoder, a decoder step with
+    simple_attention over StaticInputs and gru_step, trained through recurrent_group and
+    generating through beam_search; the book's code reads the result."""
+
+    def encoder_gru(input, size, reverse=False):
+        simple_gru = getattr(paddle.networks, "simple_gru", None)
+        if simple_gru is not None:
+            return simple_gru(input=input, size=size, reverse=reverse)
+        projected = L.mixed(size=3 * size, input=L.full_matrix_projection(input))
+        return paddle.networks.gru_group(input=projected, size=size, reverse=reverse)
+
+    def network(dict_size, is_generating, beam_size=3, dim=6):
+        source = L.data(name="source_language_word", type=dt.integer_value_sequence(dict_size))
+        embedded = L.embedding(input=source, size=dim)
+        forward_gru = encoder_gru(embedded, dim)
+        backward_gru = encoder_gru(embedded, dim, reverse=True)
+        encoded = L.concat(input=[forward_gru, backward_gru])
+        encoded_proj = L.fc(act=A.Linear(), size=dim, bias_attr=False, input=encoded)
+        boot = L.fc(size=dim, act=A.Tanh(), bias_attr=False,
+                    input=L.first_seq(input=backward_gru))
+
+        def step(enc_vec, enc_proj, current_word):
+            state = L.memory(name="gru_decoder", size=dim, boot_layer=boot)
+            context = paddle.networks.simple_attention(encoded_sequence=enc_vec,
+                                                       encoded_proj=enc_proj,
+                                                       decoder_state=state)
+            inputs = L.fc(act=A.Linear(), size=3 * dim, bias_attr=False,
+                          input=[context, current_word],
+                          layer_attr=paddle.attr.ExtraLayerAttribute(
+                              error_clipping_threshold=100.0))
+            gru = L.gru_step(name="gru_decoder", input=inputs, output_mem=state, size=dim)
+            return L.fc(size=dict_size, bias_attr=True, act=A.Softmax(), input=gru)
+
+        group_inputs = [L.StaticInput(input=encoded), L.StaticInput(input=encoded_proj)]
+        if not is_generating:
+            target = L.embedding(
+                input=L.data(name="target_language_word",
+                             type=dt.integer_value_sequence(dict_size)),
+                size=dim, param_attr=paddle.attr.ParamAttr(name="_target_language_embedding"))
+            decoder = L.recurrent_group(name="decoder_group", step=step,
+                                        input=group_inputs + [target])
+            label = L.data(name="target_language_next_word",
+                           type=dt.integer_value_sequence(dict_size))
+            return L.classification_cost(input=decoder, label=label)
+        generated = L.GeneratedInput(size=dict_size,
+                                     embedding_name="_target_language_embedding",
+                                     embedding_size=dim)
+        return L.beam_search(name="decoder_group", step=step, input=group_inputs + [generated],
+                             bos_id=0, eos_id=1, beam_size=beam_size, max_length=6)
+
+    paddle.init(seed=3)
+    dict_size, beam_size = 10, 3
+    L.reset_names()
+    cost = network(dict_size, False)
+    parameters = paddle.parameters.create(cost)
+    assert "_gru_decoder@decoder_group.w0" in parameters.names()
+    trainer = paddle.trainer.SGD(cost=cost, parameters=parameters,
+                                 update_equation=paddle.optimizer.Adam(learning_rate=1e-2))
+    rng = np.random.default_rng(0)
+    pairs = []
+    for _ in range(8):
+        words = rng.integers(2, dict_size, int(rng.integers(1, 5))).tolist()
+        pairs.append(([0] + words + [1], [0] + words[::-1], words[::-1] + [1]))
+    costs = []
+    trainer.train(reader=paddle.batch(lambda: iter(pairs), 4), num_passes=3,
+                  event_handler=lambda e: costs.append(e.cost)
+                  if isinstance(e, paddle.event.EndIteration) else None)
+    assert costs[-1] < costs[0]
+
+    L.reset_names()
+    beam_gen = network(dict_size, True, beam_size)
+    gen_data = [(source,) for source, _, _ in pairs[:3]]
+    beam_result = paddle.infer(output_layer=beam_gen, parameters=parameters, input=gen_data,
+                               field=["prob", "id"])
+    gen_sen_idx = np.where(beam_result[1] == -1)[0]
+    assert len(gen_sen_idx) == len(gen_data) * beam_size
+    start_pos, printed = 1, []
+    for i in range(len(gen_data)):
+        for j in range(beam_size):
+            end_pos = gen_sen_idx[i * beam_size + j]
+            words = " ".join(str(w) for w in beam_result[1][start_pos:end_pos])
+            printed.append(f"{beam_result[0][i][j]:.4f}\t{words}")
+            start_pos = end_pos + 2
+    assert len(printed) == 9 and all("\t" in line for line in printed)

@@ -261,6 +261,45 @@ def test_static_inputs_are_whole_at_every_step_and_get_gradients():
         check_gradients(out, feed, params)
 
 
+def test_a_sequence_memory_and_a_nested_static_input():
+    """A memory holding a sequence per sample (booted from a sequence layer) and a nested
+    StaticInput: the running sequences' whole rows are kept and trimmed step by step."""
+    rng = np.random.default_rng(17)
+    x = L.data(name="x", type=dt.dense_vector_sequence(3))
+    enc = L.data(name="enc", type=dt.dense_vector_sequence(4))
+    nest = L.data(name="nest", type=dt.dense_vector_sub_sequence(2))
+
+    def step(xt, ns):
+        state = L.memory(name="s", size=4, boot_layer=enc)
+        pooled = L.pooling(input=ns, pooling_type=paddle.pooling.Sum())
+        grow = L.expand(input=L.fc(input=[xt, pooled], size=4, name="inp"), expand_as=state)
+        s = L.mixed(size=4, name="s", act=A.Tanh(),
+                    input=[L.identity_projection(state), L.full_matrix_projection(grow)])
+        return L.pooling(input=s, pooling_type=paddle.pooling.Sum(), name="o")
+
+    xv, layout = ragged(rng, [2, 5, 1], 3)
+    ev, elayout = ragged(rng, [3, 1, 2], 4)
+    nv, nlayout = nested(rng, [[1, 2], [3], [1, 1]], 2)
+    feed = {"x": (xv, layout), "enc": (ev, elayout), "nest": (nv, nlayout)}
+    for reverse in (False, True):
+        group = f"q{reverse}"
+        out = L.recurrent_group(step=step, input=[x, L.StaticInput(nest)], name=group,
+                                reverse=reverse)
+        params = random_params(out, rng)
+        y = forward(out, feed, params)
+        p = {k.replace(f"@{group}", ""): v for k, v in params.items()}
+        expected = np.zeros((len(xv), 4))
+        for i in range(3):
+            state = ev[elayout.starts[i]:elayout.starts[i + 1]]
+            pooled = nv[nlayout.starts[i]:nlayout.starts[i + 1]].sum(axis=0)
+            for r in timesteps(layout, i, reverse):
+                grow = np.tanh(xv[r] @ p["_inp.w0"] + pooled @ p["_inp.w1"] + p["_inp.wbias"][0])
+                state = np.tanh(state + grow @ p["_s.w1"])
+                expected[r] = state.sum(axis=0)
+        np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-14)
+        check_gradients(out, feed, params)
+
+
 # --- nested input -----------------------------------------------------------------------------
 
 def test_subsequence_input_steps_over_whole_subsequences():

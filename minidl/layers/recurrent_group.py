@@ -657,9 +657,16 @@ class RecurrentGroupOutput(Layer):
         self.group, self.index, self.inner = group, index, inner
         self.params = group.params
         self.outputs_ids = gives_ids(inner)
+        #: the step layer's activation, already applied inside the group; shown, as in Paddle
+        #: (whose group output IS the step layer), to layers that check it (e.g.
+        #: classification_cost wants Softmax)
+        self.act = inner.act
+
+    def compute(self, ctx, xs):
+        return self.group.run(ctx, xs)[self.index]
 
     def forward(self, ctx, xs):
-        return self.group.run(ctx, xs)[self.index]
+        return self.compute(ctx, xs)
 
 
 def recurrent_group(step, input, reverse=False, name=None, targetInlink=None):
