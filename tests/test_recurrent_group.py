@@ -642,6 +642,8 @@ def test_other_build_errors_name_the_culprit():
                           input=x, name="g")
     with pytest.raises(ValueError, match="must be a nested sequence"):
         L.SubsequenceInput(x)
+    with pytest.raises(ValueError, match="two layers of the step are named 'x'"):
+        L.recurrent_group(step=lambda xt: L.fc(input=xt, size=2, name="x"), input=x, name="g")
     with pytest.raises(ValueError, match=r"gru_step\): input .* not a multiple of 3"):
         L.gru_step(input=L.data(name="g4", type=dt.dense_vector(4)),
                    output_mem=L.data(name="m", type=dt.dense_vector(1)))

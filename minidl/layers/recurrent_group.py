@@ -329,8 +329,13 @@ class RecurrentGroup:
                                  "of the step")
         by_name = {}
         for layer in builder.layers:
-            if not isinstance(layer, MemoryLayer):
-                by_name.setdefault(layer.name, layer)
+            if isinstance(layer, MemoryLayer):
+                continue
+            if layer.name in by_name:
+                raise ValueError(f"{what} {self.name}: two layers of the step are named "
+                                 f"{layer.name!r} ({by_name[layer.name].type} and {layer.type}"
+                                 "; an input sequence's step layer takes that sequence's name)")
+            by_name[layer.name] = layer
         for mem in builder.memories:
             if mem.generated or (mem.target is not None and id(mem.target) in inner):
                 continue
@@ -510,6 +515,9 @@ class _Batch:
                 raise ValueError(f"recurrent_group {group.name}: input {layer.name} is declared "
                                  f"a {SEQUENCE_LEVELS[layer.seq_level]} but its value carries "
                                  "no sequence layout")
+            if nested and not layout.is_nested:
+                raise ValueError(f"recurrent_group {group.name}: input {layer.name} is declared "
+                                 "a nested sequence but its value carries a one-level layout")
             mine = _top_lengths(layout, nested)
             if lengths is None:
                 lengths, first_name = mine, layer.name
@@ -584,8 +592,6 @@ def _top_lengths(layout, nested):
     """Timesteps per sequence: rows, or subsequences of a nested sequence."""
     if not nested:
         return layout.lengths
-    if not layout.is_nested:
-        raise ValueError("a nested in-link carries a one-level layout")
     return np.diff(np.searchsorted(layout.sub_starts, layout.starts))
 
 
