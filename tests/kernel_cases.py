@@ -86,6 +86,60 @@ TOLERANCE["depthwise_conv2d_grad_input"] = TOLERANCE["depthwise_conv2d_grad_filt
     1e-4, 1e-4)
 
 
+# --- dense convolution (numpy_ref/conv.py, numba_cpu/conv.py) ----------------------------
+@st.composite
+def dense_conv_cases(draw, max_batch=4):
+    """``(x, w, stride, padding, dilation, groups)``: groups 1-3, filters 1x1 to 5x5 (also
+    non-square), stride 1-3, dilation 1-2, padding 0-2 (also wider than the filter reaches),
+    batch from 1 (no layout change in the cpu kernel) -- and pointwise 1x1 convolutions at
+    stride 1 without padding, the cpu kernel's plain-GEMM path, one case in four."""
+    if draw(st.integers(0, 3)) == 0:
+        groups, (kh, kw), stride, padding, dilation = 1, (1, 1), (1, 1), (0, 0), (1, 1)
+    else:
+        groups = draw(st.sampled_from([1, 1, 2, 3]))
+        kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+        stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+        padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+        dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    h = draw(st.integers(max(1, (kh - 1) * dilation[0] + 1 - 2 * padding[0]), 10))
+    w = draw(st.integers(max(1, (kw - 1) * dilation[1] + 1 - 2 * padding[1]), 10))
+    n = draw(st.sampled_from([1, 1, 2]) | st.integers(1, max_batch))
+    cg, fg = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dtype = draw(st.sampled_from([np.float32, np.float32, np.float64]))
+    seed = draw(st.integers(0, 2**16))
+    return (arrays((n, cg * groups, h, w), seed, dtype=dtype),
+            arrays((fg * groups, cg, kh, kw), seed + 1, dtype=dtype),
+            stride, padding, dilation, groups)
+
+
+def dense_conv_output_shape(x, w, stride, padding, dilation, groups):
+    from minidl.core.geometry import conv_output_size
+    return (x.shape[0], w.shape[0]) + tuple(
+        conv_output_size(size, k, s, p, d)
+        for size, k, s, p, d in zip(x.shape[2:], w.shape[2:], stride, padding, dilation))
+
+
+def _dense_conv_grad_input_args(case):
+    x, w, *geometry = case
+    gy = arrays(dense_conv_output_shape(*case), int(abs(x.sum()) * 1000) % 2**16, dtype=x.dtype)
+    return (gy, w, x.shape, *geometry), {}
+
+
+def _dense_conv_grad_filter_args(case):
+    x, w, *geometry = case
+    gy = arrays(dense_conv_output_shape(*case), int(abs(w.sum()) * 1000) % 2**16, dtype=x.dtype)
+    return (x, gy, w.shape, *geometry), {}
+
+
+CASES["conv2d_forward"] = dense_conv_cases().map(lambda case: (case, {}))
+CASES["conv2d_grad_input"] = dense_conv_cases().map(_dense_conv_grad_input_args)
+CASES["conv2d_grad_filter"] = dense_conv_cases().map(_dense_conv_grad_filter_args)
+# float32 sums of up to ~400 products (the filter gradient's: over images and output
+# pixels), taken by BLAS in another order than the reference's
+TOLERANCE["conv2d_forward"] = TOLERANCE["conv2d_grad_input"] = (1e-4, 1e-4)
+TOLERANCE["conv2d_grad_filter"] = (1e-4, 1e-4)
+
+
 # --- batch norm with fixed statistics (numba_cpu/norm.py) ---------------------------------
 @st.composite
 def _batch_norm_infer(draw):

@@ -4,7 +4,7 @@ Importing this package registers them; ops without a Numba kernel fall back to t
 NumPy reference (``minidl.backends.kernel_table('cpu')`` lists which is which).
 
 It also settles two process settings that a network alternating Numba kernels with NumPy's
-OpenBLAS needs (MobileNet's forward pass ran 2-4x slower without them on 2 cores); set
+OpenBLAS needs (on few cores it runs several times slower without them); set
 ``MINIDL_CPU_TUNING=0`` to leave the process alone:
 
 * Numba's OpenMP workers sleep as soon as a parallel loop ends (``OMP_WAIT_POLICY=PASSIVE``,
@@ -13,12 +13,11 @@ OpenBLAS needs (MobileNet's forward pass ran 2-4x slower without them on 2 cores
   ~0.1 ms (``threads.py``), paid by every parallel kernel. A process that runs pruned
   networks sparse end to end -- Numba kernel after Numba kernel, no BLAS between them --
   is better off with the workers spinning briefly: ``GOMP_SPINCOUNT=10000`` in the
-  environment (~0.2 ms; libgomp then ignores the PASSIVE policy) made pruned VGG-16 at
-  batch 1 ~25 % faster on the development machine, and MobileNet's forward 6-20 %
-  slower; 20000 and more slowed MobileNet by 45 % and more (benchmarks/README.md).
+  environment (~0.2 ms; libgomp then ignores the PASSIVE policy). Networks that mix in
+  BLAS layers (MobileNet) are slower with it, and the more so the longer the spin.
 * glibc keeps freed memory in the heap (``mallopt``: no trimming, blocks up to 32 MB from
-  the heap) instead of returning it to the kernel: every activation freed and allocated
-  again was otherwise page-faulted back in, which cost more than the batch-norm arithmetic.
+  the heap) instead of returning it to the kernel: otherwise every activation freed and
+  allocated again is page-faulted back in, which costs more than the batch-norm arithmetic.
 """
 
 import ctypes
@@ -55,6 +54,7 @@ if os.environ.get("MINIDL_CPU_TUNING", "1") != "0":
     _start_numba_threads_passive()
     _keep_freed_memory()
 
+from . import conv  # noqa: E402, F401
 from . import depthwise  # noqa: E402, F401
 from . import norm  # noqa: E402, F401
 from . import pool  # noqa: E402, F401

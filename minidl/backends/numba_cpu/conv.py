@@ -13,13 +13,15 @@ The products are BLAS (``numpy.matmul``): ``y = W @ cols``, ``gW = gy @ cols.T``
   copies move runs of ``OW * N`` contiguous values (stride 1) instead of ``OW``: on the
   4x4 and 2x2 images of VGG's last blocks, runs of 4 or 2 values would cost more in loop
   overhead than in copying.
-* Each parallel task owns one input channel: it copies the channel's ``N`` planes into a
-  small padded frame ``(Hp, Wp * N)`` (batch innermost; tens of KB, it stays in cache) and
-  writes the channel's ``kh * kw`` rows of ``cols`` from there, or, in col2im, sums the
-  rows into the frame and writes the channel's planes of ``gx`` back out. No two tasks
-  write one value, and ``x`` is read once.
-* ``y`` and ``gy`` change layout between ``(N, F, OH*OW)`` and ``(F, OH*OW, N)`` in a
-  parallel copy too; at batch 1 the two layouts are the same and nothing is copied.
+* im2col copies each channel's ``N`` planes into a padded frame ``(Hp, Wp * N)`` (batch
+  innermost, one task per channel), then writes one row ``(c, i, j)`` of ``cols`` per task
+  (``C * kh * kw`` tasks: the 3 channels of a first layer still keep every thread busy).
+  col2im goes the other way one channel per task: the task sums the channel's ``kh * kw``
+  rows into a frame of its own (tens of KB: it stays in cache) and writes the channel's
+  planes of ``gx`` from it. No two tasks write one value.
+* ``y`` goes from ``(F, OH*OW, N)`` to ``(N, F, OH, OW)`` in a tiled parallel copy (NumPy's
+  transposing copy takes up to 3x longer on VGG's first blocks); ``gy`` the other way in
+  NumPy, which does as well there. At batch 1 the layouts agree and nothing is copied.
 
 1x1 filters at stride 1 without padding (MobileNet's pointwise layers) need no im2col: the
 convolution is ``y[n] = W @ x[n]``, a GEMM per image straight on the input.
@@ -30,101 +32,118 @@ from numba import njit, prange
 
 from ...core.geometry import conv_geometry
 from ..registry import register
+from .loops import U, _0
 from .threads import one_thread_below
 
 #: below this many values copied, a copy runs on the calling thread alone (waking Numba's
-#: sleeping workers costs ~0.1 ms, the time to copy a few hundred thousand values)
+#: sleeping workers costs ~0.1 ms, about what one thread takes to copy 10^5 values)
 SERIAL_BELOW = 1 << 18
+#: output positions per tile of the layout change (64 positions x N=16 images: 4 KB)
+TILE = U(64)
 
 
-# --- copies ---------------------------------------------------------------------------------
+# --- copies (index arithmetic unsigned, as in loops.py: it lets LLVM vectorise the runs) ----
 
 @njit(cache=True)
 def _fill_frame(x, c, frame, padding):
-    """``frame[py + r, (px + q) * N + n] = x[n, c, r, q]``; the border stays zero."""
-    n_count, _, h, w = x.shape
-    py, px = padding
-    for n in range(n_count):
-        for r in range(h):
+    """``frame[(py + r) * Wp*N + (px + q) * N + n] = x[n, c, r, q]``: channel ``c`` of every
+    image, padded, batch innermost, one frame row after the other; the border is zero."""
+    n_count, h, w = U(x.shape[0]), U(x.shape[2]), U(x.shape[3])
+    py, px = U(padding[0]), U(padding[1])
+    wide = (px + w + px) * n_count
+    frame[:py * wide] = 0
+    frame[(py + h) * wide:] = 0
+    for r in range(h):
+        row = (py + r) * wide
+        frame[row:row + px * n_count] = 0
+        frame[row + (px + w) * n_count:row + wide] = 0
+        for n in range(n_count):
             for q in range(w):
-                frame[py + r, (px + q) * n_count + n] = x[n, c, r, q]
+                frame[row + (px + q) * n_count + n] = x[n, c, r, q]
 
 
 @njit(parallel=True, cache=True)
 def _im2col(x, cols, kernel, out_size, stride, padding, dilation):
-    """``cols[c, i, j, oh, ow * N + n] = x_pad[n, c, oh*sy + i*dy, ow*sx + j*dx]``.
+    """``cols[(c, i, j), (oh, ow, n)] = x_pad[n, c, oh*sy + i*dy, ow*sx + j*dx]``.
 
-    Notation: ``x: (N, C, H, W)``, ``cols: (C, kh, kw, OH, OW * N)``.
+    Notation: ``x: (N, C, H, W)``, ``cols: (C*kh*kw, OH*OW*N)``. The frames are made first,
+    one task per channel; then each task writes one row of ``cols``: with one task per
+    channel, the 3 channels of a first layer would keep one of two threads idle half the
+    time.
     """
     n_count, channels, h, w = x.shape
     (kh, kw), (oh_count, ow_count) = kernel, out_size
     (sy, sx), (py, px), (dy, dx) = stride, padding, dilation
-    run = ow_count * n_count
+    n, wide = U(n_count), U((w + 2 * px) * n_count)
+    run = U(ow_count) * n                     # one output row, every image
+    frames = np.empty((channels, (h + 2 * py) * (w + 2 * px) * n_count), dtype=x.dtype)
     for c in prange(channels):
-        frame = np.zeros((h + 2 * py, (w + 2 * px) * n_count), dtype=x.dtype)
-        _fill_frame(x, c, frame, padding)
-        for i in range(kh):
-            for j in range(kw):
-                for oh in range(oh_count):
-                    src, dst = frame[oh * sy + i * dy], cols[c, i, j, oh]
-                    if sx == 1:                  # the whole output row is one run
-                        start = j * dx * n_count
-                        for e in range(run):
-                            dst[e] = src[start + e]
-                    else:
-                        for ow in range(ow_count):
-                            start = (ow * sx + j * dx) * n_count
-                            for n in range(n_count):
-                                dst[ow * n_count + n] = src[start + n]
+        _fill_frame(x, c, frames[c], padding)
+    for row in prange(U(channels * kh * kw)):
+        c, tap = divmod(row, U(kh * kw))
+        i, j = divmod(tap, U(kw))
+        src, dst = frames[c], cols[row]
+        for oh in range(U(oh_count)):
+            start, e = (oh * U(sy) + i * U(dy)) * wide + j * U(dx) * n, oh * run
+            if sx == 1:                      # the row is one contiguous run
+                for t in range(run):
+                    dst[e + t] = src[start + t]
+            elif n_count == 1:               # a strided gather
+                for ow in range(U(ow_count)):
+                    dst[e + ow] = src[start + ow * U(sx)]
+            else:                            # a run of N per output pixel
+                for ow in range(U(ow_count)):
+                    for m in range(n):
+                        dst[e + ow * n + m] = src[start + ow * U(sx) * n + m]
 
 
 @njit(parallel=True, cache=True)
 def _col2im(gcols, gx, kernel, out_size, stride, padding, dilation):
-    """The adjoint of :func:`_im2col`: ``gx[n, c, r, q]`` = the sum of the ``gcols`` entries
-    that im2col copied from ``x_pad[n, c, py + r, px + q]``."""
+    """The adjoint of :func:`_im2col`: each ``gcols`` entry is added to the frame cell it
+    was copied from, and the frame's inside is ``gx``.
+
+    Notation: ``gcols: (C, kh*kw*OH*OW*N)``, ``gx: (N, C, H, W)``.
+    """
     n_count, channels, h, w = gx.shape
     (kh, kw), (oh_count, ow_count) = kernel, out_size
     (sy, sx), (py, px), (dy, dx) = stride, padding, dilation
-    run = ow_count * n_count
+    n, wide = U(n_count), U((w + 2 * px) * n_count)
+    run = U(ow_count) * n
     for c in prange(channels):
-        frame = np.zeros((h + 2 * py, (w + 2 * px) * n_count), dtype=gx.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                for oh in range(oh_count):
-                    src, dst = gcols[c, i, j, oh], frame[oh * sy + i * dy]
+        frame = np.zeros((h + 2 * py) * (w + 2 * px) * n_count, dtype=gx.dtype)
+        src, e = gcols[c], _0
+        for i in range(U(kh)):
+            for j in range(U(kw)):
+                for oh in range(U(oh_count)):
+                    start = (oh * U(sy) + i * U(dy)) * wide + j * U(dx) * n
                     if sx == 1:
-                        start = j * dx * n_count
-                        for e in range(run):
-                            dst[start + e] += src[e]
+                        for t in range(run):
+                            frame[start + t] += src[e + t]
+                    elif n_count == 1:
+                        for ow in range(U(ow_count)):
+                            frame[start + ow * U(sx)] += src[e + ow]
                     else:
-                        for ow in range(ow_count):
-                            start = (ow * sx + j * dx) * n_count
-                            for n in range(n_count):
-                                dst[start + n] += src[ow * n_count + n]
-        for n in range(n_count):
-            for r in range(h):
-                for q in range(w):
-                    gx[n, c, r, q] = frame[py + r, (px + q) * n_count + n]
-
-
-@njit(parallel=True, cache=True)
-def _batch_last(a, out):
-    """``out[f, p, n] = a[n, f, p]``: ``(N, F, P)`` -> ``(F, P, N)``."""
-    n_count, f_count, p_count = a.shape
-    for f in prange(f_count):
-        for n in range(n_count):
-            for p in range(p_count):
-                out[f, p, n] = a[n, f, p]
+                        for ow in range(U(ow_count)):
+                            for m in range(n):
+                                frame[start + ow * U(sx) * n + m] += src[e + ow * n + m]
+                    e += run
+        for m in range(n):
+            for r in range(U(h)):
+                for q in range(U(w)):
+                    gx[m, c, r, q] = frame[(U(py) + r) * wide + (U(px) + q) * n + m]
 
 
 @njit(parallel=True, cache=True)
 def _batch_first(a, out):
-    """``out[n, f, p] = a[f, p, n]``: ``(F, P, N)`` -> ``(N, F, P)``."""
-    f_count, p_count, n_count = a.shape
+    """``out[n, f, p] = a[f, p, n]``: ``(F, P, N)`` -> ``(N, F, P)``, in tiles of
+    :data:`TILE` positions (a tile of ``a`` stays in L1 while its N runs are written)."""
+    f_count, p_count, n_count = U(a.shape[0]), U(a.shape[1]), U(a.shape[2])
     for f in prange(f_count):
-        for p in range(p_count):
+        for p0 in range(_0, p_count, TILE):
+            p1 = min(p0 + TILE, p_count)
             for n in range(n_count):
-                out[n, f, p] = a[f, p, n]
+                for p in range(p0, p1):
+                    out[n, f, p] = a[f, p, n]
 
 
 # --- layouts --------------------------------------------------------------------------------
@@ -138,7 +157,7 @@ def _im2col_groups(x, kernel, out_size, geometry, groups):
     """``x: (N, C, H, W)`` -> ``cols: (G, C/G*kh*kw, OH*OW*N)``."""
     n, c = x.shape[:2]
     (kh, kw), (oh, ow) = kernel, out_size
-    cols = np.empty((c, kh, kw, oh, ow * n), dtype=x.dtype)
+    cols = np.empty((c * kh * kw, oh * ow * n), dtype=x.dtype)
     with one_thread_below(cols.size, SERIAL_BELOW):
         _im2col(np.ascontiguousarray(x), cols, kernel, out_size, *geometry)
     return cols.reshape(groups, -1, oh * ow * n)
@@ -147,13 +166,10 @@ def _im2col_groups(x, kernel, out_size, geometry, groups):
 def _to_batch_last(a):
     """``(N, F, OH, OW)`` -> ``(F, OH*OW*N)`` (a view at batch 1)."""
     n, f = a.shape[:2]
-    a = np.ascontiguousarray(a).reshape(n, f, -1)
     if n == 1:
-        return a.reshape(f, -1)
-    out = np.empty((f, a.shape[2], n), dtype=a.dtype)
-    with one_thread_below(a.size, SERIAL_BELOW):
-        _batch_last(a, out)
-    return out.reshape(f, -1)
+        return np.ascontiguousarray(a).reshape(f, -1)
+    # NumPy's copy reads runs of OH*OW and writes with stride N as fast as a tiled loop
+    return np.ascontiguousarray(a.reshape(n, f, -1).transpose(1, 2, 0)).reshape(f, -1)
 
 
 def _to_batch_first(a, shape):
@@ -203,9 +219,8 @@ def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
     gy_groups = _to_batch_last(gy).reshape(groups, w.shape[0] // groups, -1)
     gcols = np.matmul(_by_group(w, groups).transpose(0, 2, 1), gy_groups)
     gx = np.empty(input_shape, dtype=gcols.dtype)
-    (kh, kw), (oh, ow) = kernel, out_size
     with one_thread_below(gcols.size, SERIAL_BELOW):
-        _col2im(gcols.reshape(c, kh, kw, oh, ow * n), gx, kernel, out_size,
+        _col2im(gcols.reshape(c, -1), gx, kernel, out_size,
                 *_geometry(stride, padding, dilation))
     return gx
 

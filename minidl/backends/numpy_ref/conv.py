@@ -1,98 +1,60 @@
-"""Reference 2-D convolution: im2col from a strided view, then one GEMM per group.
+"""Reference 2-D convolution, written as its definition: a sum over the kernel taps.
 
 Notation used throughout::
 
-    x:    (N, C, H, W)            input images
-    w:    (F, C/G, kh, kw)        filters; G = groups, filter f sees the channels of group
-                                  f // (F/G)
-    y:    (N, F, OH, OW)          OH = 1 + floor((H + 2 py - ((kh - 1) dy + 1)) / sy)
-    cols: (G, C/G*kh*kw, OH*OW*N) the unrolled patches ("im2col")
+    x:  (N, C, H, W)        input images
+    w:  (F, C/G, kh, kw)    filters; G = groups: filter f of group g sees the C/G input
+                            channels of group g
+    y:  (N, F, OH, OW)      OH = 1 + floor((H + 2 py - ((kh - 1) dy + 1)) / sy)
 
-stride, padding and dilation are ``(y, x)`` pairs (height first).
+stride, padding and dilation are ``(y, x)`` pairs (height first). With ``x_pad`` the input
+framed by ``py`` rows and ``px`` columns of zeros, the op is the cross-correlation::
 
-Layout, and why: the image is first copied into a zero frame laid out ``(C, Hp, Wp, N)``
-(batch innermost), and ``cols`` is ``(c, i, j | oh, ow, n)``. Then
+    y[n, g, f, oh, ow] = sum_{c, i, j} w[g, f, c, i, j]
+                                       * x_pad[n, g, c, oh*sy + i*dy, ow*sx + j*dx]
 
-* every product is ONE large GEMM per group whatever the batch size:
-  ``y = W @ cols``, ``gW = gy @ cols.T``, ``gcols = W.T @ gy``;
-* the copies that unroll and fold back patches move runs of ``OW * N`` contiguous values
-  (stride 1) instead of ``OW``: 4x4 images at batch 16 copy 64-value runs, not 4-value ones,
-  which made im2col/col2im 3-5x faster on small images.
+(channels split as ``(g, c)`` and filters as ``(g, f)``). For one tap ``(i, j)`` the input
+cells read by all output pixels form one strided slice of ``x_pad``, so the sum is a loop
+over the ``kh * kw`` taps, each a product of a slice with the tap's ``(F/G, C/G)`` weights.
+The gradients are the same sum read backwards: each tap adds its share to a slice of the
+padded input gradient, or contracts a slice with ``gy`` into one tap of the filter gradient.
 
-The price is transposing ``x``, ``y`` and ``gy`` between ``(N, ...)`` and ``(..., N)``:
-copies the size of an image, ``kh * kw`` times smaller than ``cols``.
+This is the definition the fast kernels are checked against, not a fast kernel itself: the
+``cpu`` backend has its own (``numba_cpu/conv.py``). Written against ``xp``, it also runs on
+CuPy arrays, where the ``gpu`` backend falls back to it.
 """
 
-from ...core.xp import get_array_module
 from ...core.geometry import conv_geometry
+from ...core.xp import get_array_module
 from ..registry import register
 
 
-def _offset_slices(i, j, stride, dilation, out_size):
-    """Frame rows and columns that kernel offset ``(i, j)`` reads for every output pixel."""
+def _tap_slices(i, j, stride, dilation, out_size):
+    """Rows and columns of ``x_pad`` that tap ``(i, j)`` reads: ``oh*sy + i*dy`` for every
+    ``oh`` and ``ow*sx + j*dx`` for every ``ow``."""
     (sy, sx), (dy, dx), (oh, ow) = stride, dilation, out_size
     return (slice(i * dy, i * dy + sy * (oh - 1) + 1, sy),
             slice(j * dx, j * dx + sx * (ow - 1) + 1, sx))
 
 
-def im2col(x, kernel, out_size, stride, padding, dilation, groups):
-    """Unroll every receptive field of ``x`` into a column.
-
-    Notation: ``x: (N, C, H, W)`` -> ``cols: (G, C/G * kh * kw, OH * OW * N)`` with
-    ``cols[g, (c, i, j), (oh, ow, n)] = x_padded[n, g*C/G + c, oh*sy + i*dy, ow*sx + j*dx]``.
-    """
-    xp = get_array_module(x)
-    n, c, h, w = x.shape
-    (kh, kw), (oh, ow), (py, px) = kernel, out_size, padding
-    frame = xp.zeros((c, h + 2 * py, w + 2 * px, n), dtype=x.dtype)
-    frame[:, py:py + h, px:px + w, :] = x.transpose(1, 2, 3, 0)
-    s_c, s_h, s_w, s_n = frame.strides
-    # A view with one axis per index of the formula above; the reshape copies it.
-    view = xp.lib.stride_tricks.as_strided(
-        frame, shape=(c, kh, kw, oh, ow, n),
-        strides=(s_c, dilation[0] * s_h, dilation[1] * s_w, stride[0] * s_h, stride[1] * s_w,
-                 s_n))
-    return view.reshape(groups, (c // groups) * kh * kw, oh * ow * n)
-
-
-def col2im(cols, input_shape, kernel, out_size, stride, padding, dilation):
-    """Fold columns back into images, summing overlaps (the adjoint of :func:`im2col`).
-
-    Notation: ``cols: (..., OH * OW * N)`` holding ``C * kh * kw`` rows -> ``(N, C, H, W)``.
-    One strided add per kernel offset ``(i, j)``, each over a whole ``(C, OH, OW, N)`` block:
-    the Python loop runs ``kh * kw`` times, never per pixel.
-    """
-    xp = get_array_module(cols)
-    n, c, h, w = input_shape
-    (kh, kw), (oh, ow), (py, px) = kernel, out_size, padding
-    blocks = cols.reshape(c, kh, kw, oh, ow, n)
-    frame = xp.zeros((c, h + 2 * py, w + 2 * px, n), dtype=cols.dtype)
+def _taps(kernel, stride, dilation, out_size):
+    """Yield ``(i, j, rows, columns)`` for every tap of the kernel."""
+    kh, kw = kernel
     for i in range(kh):
         for j in range(kw):
-            rows, columns = _offset_slices(i, j, stride, dilation, out_size)
-            frame[:, rows, columns, :] += blocks[:, i, j]
-    return xp.ascontiguousarray(frame[:, py:py + h, px:px + w, :].transpose(3, 0, 1, 2))
+            yield (i, j) + _tap_slices(i, j, stride, dilation, out_size)
 
 
-def _is_pointwise(filter_shape, stride, padding, groups):
-    """1x1 filters, stride 1, no padding, one group: the convolution is a matrix product over
-    channels per image, ``y[n] = W @ x[n]``, computed without im2col or transposes (MobileNet's
-    pointwise convolutions; dilation does not matter for a 1x1 filter)."""
-    return (tuple(filter_shape[2:]) == (1, 1) and tuple(stride) == (1, 1)
-            and tuple(padding) == (0, 0) and groups == 1)
+def _by_group(a, groups):
+    """Split axis 1 into ``(G, axis / G)``: ``(N, C, H, W)`` -> ``(N, G, C/G, H, W)``."""
+    return a.reshape(a.shape[0], groups, a.shape[1] // groups, *a.shape[2:])
 
 
-def _filters_by_group(w, groups):
-    """``(F, C/G, kh, kw)`` -> ``(G, F/G, C/G * kh * kw)`` (a view)."""
-    return w.reshape(groups, w.shape[0] // groups, -1)
-
-
-def _grad_by_group(gy, groups):
-    """``(N, F, OH, OW)`` -> ``(G, F/G, OH * OW * N)``, the column order of ``cols``."""
-    xp = get_array_module(gy)
-    n, f, oh, ow = gy.shape
-    return xp.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(groups, f // groups,
-                                                                   oh * ow * n)
+def _pad(x, padding):
+    """``x_pad``: ``x`` framed by ``py`` rows and ``px`` columns of zeros."""
+    xp = get_array_module(x)
+    (py, px) = padding
+    return xp.pad(x, ((0, 0), (0, 0), (py, py), (px, px)))
 
 
 @register("conv2d_forward")
@@ -102,42 +64,55 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
     Notation: ``x: (N, C, H, W)``, ``w: (F, C/G, kh, kw)`` -> ``(N, F, OH, OW)``.
     """
     xp = get_array_module(x, w)
-    kernel, (oh, ow) = conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
-    if _is_pointwise(w.shape, stride, padding, groups):
-        n, c = x.shape[:2]
-        return xp.matmul(w.reshape(-1, c), x.reshape(n, c, oh * ow)).reshape(n, -1, oh, ow)
-    cols = im2col(x, kernel, (oh, ow), stride, padding, dilation, groups)
-    y = xp.matmul(_filters_by_group(w, groups), cols)            # (G, F/G, OH*OW*N)
-    return xp.ascontiguousarray(y.reshape(w.shape[0], oh, ow, x.shape[0]).transpose(3, 0, 1, 2))
+    kernel, out_size = conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
+    x_pad = _by_group(_pad(x, padding), groups)               # (N, G, C/G, Hp, Wp)
+    w_g = w.reshape(groups, w.shape[0] // groups, *w.shape[1:])  # (G, F/G, C/G, kh, kw)
+    y = 0
+    for i, j, rows, columns in _taps(kernel, stride, dilation, out_size):
+        # y[n, g, f] += sum_c w[g, f, c, i, j] * x_pad[n, g, c, rows, columns]
+        y = y + xp.einsum("gfc,ngchw->ngfhw", w_g[..., i, j], x_pad[..., rows, columns],
+                          optimize=True)
+    return y.reshape(x.shape[0], w.shape[0], *out_size)
 
 
 @register("conv2d_grad_input")
 def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
-    """Gradient with respect to the input: ``col2im(W.T @ gy)``.
+    """Gradient with respect to the input: each tap sends ``w_tap.T @ gy`` back to the
+    cells it read.
 
     Notation: ``gy: (N, F, OH, OW)``, ``w: (F, C/G, kh, kw)`` -> ``input_shape (N, C, H, W)``.
     """
     xp = get_array_module(gy, w)
     kernel, out_size = conv_geometry(input_shape, w.shape, stride, padding, dilation, groups)
-    if _is_pointwise(w.shape, stride, padding, groups):
-        n, c, h, wd = input_shape
-        return xp.matmul(w.reshape(-1, c).T, gy.reshape(n, -1, h * wd)).reshape(input_shape)
-    gcols = xp.matmul(_filters_by_group(w, groups).transpose(0, 2, 1), _grad_by_group(gy, groups))
-    return col2im(gcols, input_shape, kernel, out_size, stride, padding, dilation)
+    n, c, h, wd = input_shape
+    (py, px) = padding
+    gy_g = _by_group(gy, groups)                              # (N, G, F/G, OH, OW)
+    w_g = w.reshape(groups, w.shape[0] // groups, *w.shape[1:])
+    gx_pad = xp.zeros((n, groups, c // groups, h + 2 * py, wd + 2 * px),
+                      dtype=xp.result_type(gy.dtype, w.dtype))
+    for i, j, rows, columns in _taps(kernel, stride, dilation, out_size):
+        # gx_pad[n, g, c, rows, columns] += sum_f w[g, f, c, i, j] * gy[n, g, f]
+        gx_pad[..., rows, columns] += xp.einsum("gfc,ngfhw->ngchw", w_g[..., i, j], gy_g,
+                                                optimize=True)
+    gx_pad = gx_pad.reshape(n, c, h + 2 * py, wd + 2 * px)
+    return xp.ascontiguousarray(gx_pad[:, :, py:py + h, px:px + wd])  # the frame dropped
 
 
 @register("conv2d_grad_filter")
 def conv2d_grad_filter(x, gy, filter_shape, stride, padding, dilation, groups):
-    """Gradient with respect to the filters: ``gy @ cols.T`` (im2col recomputed, not kept).
+    """Gradient with respect to the filters: tap ``(i, j)`` is ``gy`` contracted with the
+    slice of ``x_pad`` that the tap read, over images and output pixels.
 
     Notation: ``x: (N, C, H, W)``, ``gy: (N, F, OH, OW)`` -> ``filter_shape (F, C/G, kh, kw)``.
     """
     xp = get_array_module(x, gy)
     kernel, out_size = conv_geometry(x.shape, filter_shape, stride, padding, dilation, groups)
-    if _is_pointwise(filter_shape, stride, padding, groups):
-        n, c, h, wd = x.shape
-        per_image = xp.matmul(gy.reshape(n, -1, h * wd), x.reshape(n, c, h * wd).transpose(0, 2, 1))
-        return per_image.sum(axis=0).reshape(filter_shape)
-    cols = im2col(x, kernel, out_size, stride, padding, dilation, groups)
-    gw = xp.matmul(_grad_by_group(gy, groups), cols.transpose(0, 2, 1))
+    x_pad = _by_group(_pad(x, padding), groups)
+    gy_g = _by_group(gy, groups)
+    gw = xp.zeros((groups, filter_shape[0] // groups) + tuple(filter_shape[1:]),
+                  dtype=xp.result_type(x.dtype, gy.dtype))
+    for i, j, rows, columns in _taps(kernel, stride, dilation, out_size):
+        # gw[g, f, c, i, j] = sum_{n, oh, ow} gy[n, g, f] * x_pad[n, g, c, rows, columns]
+        gw[..., i, j] = xp.einsum("ngfhw,ngchw->gfc", gy_g, x_pad[..., rows, columns],
+                                  optimize=True)
     return gw.reshape(filter_shape)
