@@ -6,7 +6,7 @@ minidl's own grouped im2col path (``groups = C``), same process, same shapes.
 1. The distinct 3x3 depthwise layers of MobileNet v1 at 224x224, batch 1 and 8: forward
    alone, and forward + backward (input and filter gradients) as one step, for
    * minidl: the kernels ``conv2d`` dispatches ``groups == C`` to (Numba on ``cpu``);
-   * grouped im2col: minidl's reference convolution with ``groups = C``;
+   * grouped im2col: minidl's cpu im2col convolution with ``groups = C``;
    * PyTorch: ``torch.nn.functional.conv2d(groups=C)`` (+ autograd for both gradients).
 2. The whole network (``minidl.models.mobilenet``, 102 classes): forward at batch 1
    (inference: moving statistics, no graph) and forward + backward at batch 8 (training
@@ -83,13 +83,13 @@ def layer_steps(kernels, x, w, gy, geometry):
     return (lambda: forward(x, w, *geometry)), both
 
 
-def grouped_kernels(reference_conv, groups):
-    """The reference im2col convolution with ``groups = C``, in the depthwise signatures."""
+def grouped_kernels(im2col_conv, groups):
+    """The im2col convolution with ``groups = C``, in the depthwise signatures."""
     extra = ((1, 1), groups)
-    return (lambda x, w, s, p: reference_conv.conv2d_forward(x, w, s, p, *extra),
-            lambda gy, w, shape, s, p: reference_conv.conv2d_grad_input(gy, w, shape, s, p,
+    return (lambda x, w, s, p: im2col_conv.conv2d_forward(x, w, s, p, *extra),
+            lambda gy, w, shape, s, p: im2col_conv.conv2d_grad_input(gy, w, shape, s, p,
                                                                         *extra),
-            lambda x, gy, shape, s, p: reference_conv.conv2d_grad_filter(x, gy, shape, s, p,
+            lambda x, gy, shape, s, p: im2col_conv.conv2d_grad_filter(x, gy, shape, s, p,
                                                                          *extra))
 
 
@@ -111,7 +111,7 @@ def torch_layer_steps(torch, x, w, gy, stride, channels):
 
 def bench_layers(torch, repeats):
     from minidl.backends import get_kernel
-    from minidl.backends.numpy_ref import conv as reference_conv
+    from minidl.backends.numba_cpu import conv as im2col_conv
 
     ours = tuple(get_kernel(op) for op in OPS)
     rng = np.random.default_rng(0)
@@ -126,7 +126,7 @@ def bench_layers(torch, repeats):
             row = {"batch": batch, "channels": channels, "size": size, "stride": stride}
             row["ours_fwd"], row["ours_fb"] = (median_ms(s, repeats)
                                                for s in layer_steps(ours, x, w, gy, geometry))
-            grouped = layer_steps(grouped_kernels(reference_conv, channels), x, w, gy, geometry)
+            grouped = layer_steps(grouped_kernels(im2col_conv, channels), x, w, gy, geometry)
             row["grouped_fwd"], row["grouped_fb"] = (median_ms(s, max(3, repeats // 2))
                                                      for s in grouped)
             if torch is not None:

@@ -41,7 +41,7 @@ import numpy as np
 import minidl as paddle
 from minidl.core import random as minidl_random
 from minidl.backends import get_kernel, registry, set_backend
-from minidl.backends.numpy_ref import conv as reference_conv
+from minidl.backends.cupy_gpu import conv as im2col_conv   # im2col + cuBLAS GEMM
 from minidl.core import Tensor
 from minidl.core.tensor import backward
 from minidl.functions.basic import sum_all
@@ -157,9 +157,9 @@ def median_seconds(device, step, repeats, warmup):
 def grouped_im2col_kernels():
     """The depthwise ops computed by the grouped convolution (``groups = C``): the same
     weight layout ``(C*M, 1, kh, kw)``, through im2col + GEMM."""
-    forward, grad_input, grad_filter = (reference_conv.conv2d_forward,
-                                        reference_conv.conv2d_grad_input,
-                                        reference_conv.conv2d_grad_filter)
+    forward, grad_input, grad_filter = (im2col_conv.conv2d_forward,
+                                        im2col_conv.conv2d_grad_input,
+                                        im2col_conv.conv2d_grad_filter)
     return {
         "depthwise_conv2d_forward":
             lambda x, w, stride, padding: forward(x, w, stride, padding, (1, 1), x.shape[1]),

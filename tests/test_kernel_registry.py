@@ -77,3 +77,19 @@ def test_gpu_backend_says_what_is_missing():
         pytest.skip("a GPU is present: the missing-CuPy/missing-device error cannot be observed")
     with pytest.raises(BackendUnavailable, match="gpu.*(CuPy|CUDA|device)"):
         BACKENDS["gpu"].load()
+
+
+GPU_ARRAY_KERNELS = ("conv2d_forward", "conv2d_grad_input", "conv2d_grad_filter")
+
+
+@pytest.mark.parametrize("op", GPU_ARRAY_KERNELS)
+@given(data=st.data())
+def test_gpu_array_kernels_match_the_reference_on_numpy_arrays(op, data):
+    """The gpu backend's im2col convolution is written against ``xp``: on NumPy arrays it
+    runs here, without a device, and must agree with the reference."""
+    from minidl.backends.cupy_gpu import conv as gpu_conv
+    args, kwargs = data.draw(CASES[op])
+    expected = get_kernel(op, REFERENCE)(*args, **kwargs)
+    got = getattr(gpu_conv, op)(*args, **kwargs)
+    rtol, atol = TOLERANCE.get(op, (1e-4, 1e-5))
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)

@@ -28,7 +28,7 @@ def dense_fc(weight, x, bias, relu):
 
 
 def dense_conv(x, weight, stride, padding, dilation, groups, bias, relu):
-    """The reference im2col convolution (itself checked against loops in test_conv.py)."""
+    """The reference convolution (itself checked against loops in test_conv.py)."""
     y = get_kernel("conv2d_forward", "numpy")(x.astype(np.float64), weight.astype(np.float64),
                                               stride, padding, dilation, groups)
     y = y + bias.reshape(1, -1, 1, 1) if bias is not None else y

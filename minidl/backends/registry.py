@@ -168,8 +168,8 @@ def own_kernels(backend):
 def kernel_table(backend=None):
     """{op: description} of which kernel serves each op on ``backend``.
 
-    >>> kernel_table("cpu")["conv2d_forward"]
-    'numpy reference (fallback): minidl.backends.numpy_ref.conv.conv2d_forward'
+    >>> kernel_table("cpu")["max_id"]
+    'numpy reference (fallback): minidl.backends.numpy_ref.misc.max_id'
     """
     name = current_backend().name if backend is None else BACKENDS[backend].load().name
     rows = {}
