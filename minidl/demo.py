@@ -1,5 +1,9 @@
-"""The main job: ``python -m minidl.demo`` (under a minute on 2 cores once Numba's
-kernels are compiled and cached; the first run compiles them).
+"""The main job: ``python -m minidl.demo`` (98-147 s on the shared 2-core development
+machine once Numba's kernels are compiled and cached; the first run compiles them).
+
+The same seed prints the same figures on one machine (threads and BLAS fixed); other
+processors and thread counts sum float32 in another order and print other accuracies
+(README.md, "The main job", gives the measured spread).
 
 On the real MNIST digits shipped with minidl (4,000 train / 1,000 test):
 

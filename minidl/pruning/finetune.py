@@ -146,19 +146,23 @@ def dynamic_pruning(build, data, pretrained_tar, upper_bounds, passes, inter_pas
 
 
 def summary_table(baseline, runs):
-    """The experiment's table: accuracy, sizes and time of the baseline and each pruned run."""
-    header = (f"{'model':<10}{'accuracy':>10}{'loss':>8}{'sparsity':>10}{'dense tar':>12}"
-              f"{'gzip dense':>12}{'compact':>10}{'gzip cmp':>10}{'time s':>9}")
+    """The experiment's table: accuracy, sizes and time of the baseline and each pruned run.
+
+    ``change``: test accuracy minus the baseline's, in percentage points (positive: the
+    pruned model is better).
+    """
+    header = (f"{'model':<10}{'accuracy %':>11}{'change':>8}{'sparsity %':>11}"
+              f"{'dense tar':>11}{'gzip dense':>12}{'compact':>10}{'gzip cmp':>10}{'time s':>8}")
     lines = [header, "-" * len(header)]
     for run in [baseline, *runs]:
         rows = sparsity_report(run.parameters)
         size = sum(r.size for r in rows)
         zeros = sum(r.size - r.nonzeros for r in rows)
         sizes = run.sizes()
-        loss = 100 * (baseline.accuracy - run.accuracy)
-        lines.append(f"{run.label:<10}{100 * run.accuracy:>9.2f}%{loss:>7.2f}p"
-                     f"{100 * zeros / size:>9.1f}%{sizes.dense_tar:>12,}{sizes.dense_tar_gz:>12,}"
-                     f"{sizes.compact_tar:>10,}{sizes.compact_tar_gz:>10,}{run.seconds:>9.0f}")
+        change = 100 * (run.accuracy - baseline.accuracy)
+        lines.append(f"{run.label:<10}{100 * run.accuracy:>11.2f}{change:>+8.2f}"
+                     f"{100 * zeros / size:>11.1f}{sizes.dense_tar:>11,}{sizes.dense_tar_gz:>12,}"
+                     f"{sizes.compact_tar:>10,}{sizes.compact_tar_gz:>10,}{run.seconds:>8.0f}")
     return "\n".join(lines)
 
 
