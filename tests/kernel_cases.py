@@ -183,3 +183,70 @@ def _pool2d_forward(draw):
 
 
 CASES["pool2d_forward"] = _pool2d_forward()
+
+
+# --- fused recurrent layers (numpy_ref/recurrent.py, numba_cpu/recurrent.py) --------------
+RECURRENT_ACTS = ["tanh", "sigmoid", "relu", "linear"]
+
+
+@st.composite
+def recurrent_cases(draw, gates, activations):
+    """``(x, w, bias, starts, reverse, *activations)`` of a ragged batch: 1-5 sequences of
+    0-6 rows in any order (ties, a batch of one, an empty sequence now and then), hidden 1-6,
+    float32 or float64. With relu or linear activations (gates included) the values can grow
+    like ``v -> v^2`` per step, so the inputs are scaled down to stay far from overflow."""
+    acts = tuple(draw(st.sampled_from(RECURRENT_ACTS)) for _ in range(activations))
+    scale = 1.0 if set(acts) <= {"tanh", "sigmoid"} else 0.3
+    lengths = draw(st.lists(st.integers(0, 6), min_size=1, max_size=5))
+    if sum(lengths) == 0:
+        lengths[0] = 1
+    hidden = draw(st.integers(1, 6))
+    dtype = draw(st.sampled_from([np.float32, np.float32, np.float64]))
+    seed = draw(st.integers(0, 2**16))
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    x = arrays((int(starts[-1]), gates * hidden), seed, -1.5 * scale, 1.5 * scale, dtype)
+    w = arrays((hidden, gates * hidden), seed + 1, -0.4 * scale, 0.4 * scale, dtype)
+    bias = arrays(((7 if gates == 4 else 3) * hidden,), seed + 2, -0.5 * scale, 0.5 * scale,
+                  dtype)
+    return (x, w, bias, starts, draw(st.booleans())) + acts
+
+
+@st.composite
+def _lstm_forward(draw):
+    return draw(recurrent_cases(4, 3)), {}
+
+
+@st.composite
+def _lstm_backward(draw):
+    from minidl.backends import get_kernel
+    args, _ = draw(_lstm_forward())
+    x, w, bias, starts, reverse, *acts = args
+    saved = get_kernel("lstm_forward", "numpy")(*args)
+    gh = arrays(saved[0].shape, draw(st.integers(0, 2**16)), dtype=x.dtype)
+    return (gh, w, bias, starts, reverse, *acts, *saved), {}
+
+
+@st.composite
+def _gru_forward(draw):
+    return draw(recurrent_cases(3, 2)), {}
+
+
+@st.composite
+def _gru_backward(draw):
+    from minidl.backends import get_kernel
+    args, _ = draw(_gru_forward())
+    x, w, bias, starts, reverse, *acts = args
+    saved = get_kernel("gru_forward", "numpy")(*args)
+    gh = arrays(saved[0].shape, draw(st.integers(0, 2**16)), dtype=x.dtype)
+    return (gh, w, starts, reverse, *acts, *saved), {}
+
+
+CASES["lstm_forward"] = _lstm_forward()
+CASES["lstm_backward"] = _lstm_backward()
+CASES["gru_forward"] = _gru_forward()
+CASES["gru_backward"] = _gru_backward()
+# float32: the cpu kernels' tanh and sigmoid are rational approximations (3.4e-7 relative)
+# and their products sum in another order, carried through up to six recurrent steps (with
+# relu or linear activations the values can grow tenfold)
+for _op in ("lstm_forward", "lstm_backward", "gru_forward", "gru_backward"):
+    TOLERANCE[_op] = (2e-4, 1e-4)

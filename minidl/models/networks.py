@@ -27,6 +27,10 @@ from ..layers.projections import full_matrix_projection, identity_projection
 from ..layers.recurrent_group import memory, recurrent_group
 from ..layers.recurrent_step import get_output, gru_step, gru_step_naive, lstm_step
 from ..layers.sequence import expand
+# -- recurrent layers --
+from ..layers.misc import concat
+from ..layers.recurrent import grumemory, lstmemory
+from ..layers.sequence import first_seq, last_seq
 
 
 def simple_img_conv_pool(input, filter_size, num_filters, pool_size, name=None, pool_type=None,
@@ -308,6 +312,132 @@ def simple_attention(encoded_sequence, encoded_proj, decoder_state, transform_pa
     return pooling(input=scaled, pooling_type=Sum(), name=f"{name}_pooling")
 
 
-__all__ = ["gru_group", "gru_unit", "img_conv_bn_pool", "img_conv_group", "img_separable_conv",
-           "lstmemory_group", "lstmemory_unit", "sequence_conv_pool", "simple_attention",
-           "simple_img_conv_pool", "small_vgg", "text_conv_pool", "vgg_16_network"]
+# --- recurrent networks ---------------------------------------------------------------------
+
+def simple_lstm(input, size, name=None, reverse=False, mat_param_attr=None,
+                bias_param_attr=None, inner_param_attr=None, act=None, gate_act=None,
+                state_act=None, mixed_layer_attr=None, lstm_cell_attr=None):
+    """An LSTM of hidden size ``size`` over ``input``: a linear mixed layer without bias
+    (``full_matrix_projection`` to ``4 * size``, named ``lstm_transform_<name>``), then
+    ``lstmemory`` (named ``name``, default ``__lstm_N__``)."""
+    name = name or default_name("lstm")
+    transform = mixed(name=f"lstm_transform_{name}", size=size * 4, act=Linear(),
+                      bias_attr=False, layer_attr=mixed_layer_attr,
+                      input=full_matrix_projection(input, param_attr=mat_param_attr))
+    return lstmemory(name=name, input=transform, reverse=reverse, bias_attr=bias_param_attr,
+                     param_attr=inner_param_attr, act=act, gate_act=gate_act,
+                     state_act=state_act, layer_attr=lstm_cell_attr)
+
+
+def simple_gru(input, size, name=None, reverse=False, mixed_param_attr=None,
+               mixed_bias_param_attr=None, mixed_layer_attr=None, gru_bias_attr=None,
+               gru_param_attr=None, act=None, gate_act=None, gru_layer_attr=None,
+               naive=False):
+    """A GRU of hidden size ``size`` over ``input``, as Paddle built it: a mixed layer
+    ``<name>_transform`` (``full_matrix_projection`` to ``3 * size``, linear, a bias only if
+    ``mixed_bias_param_attr`` asks), then :func:`gru_group` named ``name`` (default
+    ``__simple_gru_N__``) -- a recurrent group of ``gru_step`` layers, whose parameters are
+    ``_<name>@<name>_recurrent_group.w0`` / ``.wbias``. It computes what ``simple_gru2``
+    (one fused ``grumemory``) computes, step by step; ``simple_gru2`` is the faster one."""
+    name = name or default_name("simple_gru")
+    transform = mixed(name=f"{name}_transform", size=size * 3, bias_attr=mixed_bias_param_attr,
+                      layer_attr=mixed_layer_attr,
+                      input=full_matrix_projection(input, param_attr=mixed_param_attr))
+    return gru_group(name=name, size=size, input=transform, reverse=reverse,
+                     gru_bias_attr=gru_bias_attr, gru_param_attr=gru_param_attr, act=act,
+                     gate_act=gate_act, gru_layer_attr=gru_layer_attr, naive=naive)
+
+
+def simple_gru2(input, size, name=None, reverse=False, mixed_param_attr=None,
+                mixed_bias_attr=None, gru_param_attr=None, gru_bias_attr=None, act=None,
+                gate_act=None, mixed_layer_attr=None, gru_cell_attr=None):
+    """``simple_gru`` with ``grumemory`` itself: mixed layer ``<name>_transform`` (as in
+    ``simple_gru``), then ``grumemory`` named ``name`` (default ``__simple_gru2_N__``), whose
+    parameters are ``_<name>.w0`` / ``_<name>.wbias``."""
+    name = name or default_name("simple_gru2")
+    transform = mixed(name=f"{name}_transform", size=size * 3, bias_attr=mixed_bias_attr,
+                      layer_attr=mixed_layer_attr,
+                      input=full_matrix_projection(input, param_attr=mixed_param_attr))
+    return grumemory(name=name, input=transform, reverse=reverse, bias_attr=gru_bias_attr,
+                     param_attr=gru_param_attr, act=act, gate_act=gate_act,
+                     layer_attr=gru_cell_attr)
+
+
+def _bidirectional(name, forward, backward, return_seq, last_seq_attr, first_seq_attr,
+                   concat_attr, concat_act):
+    """Paddle's join of the two directions: with ``return_seq`` the two sequences side by
+    side (``concat``, named ``name``); else the forward's last row and the backward's first
+    (``<name>_fw_last`` / ``<name>_bw_last``: the ends where each read the whole sequence)."""
+    if return_seq:
+        return concat(name=name, input=[forward, backward], layer_attr=concat_attr,
+                      act=concat_act)
+    forward_end = last_seq(name=f"{name}_fw_last", input=forward, layer_attr=last_seq_attr)
+    backward_end = first_seq(name=f"{name}_bw_last", input=backward, layer_attr=first_seq_attr)
+    return concat(name=name, input=[forward_end, backward_end], layer_attr=concat_attr,
+                  act=concat_act)
+
+
+def bidirectional_lstm(input, size, name=None, return_seq=False, fwd_mat_param_attr=None,
+                       fwd_bias_param_attr=None, fwd_inner_param_attr=None, fwd_act=None,
+                       fwd_gate_act=None, fwd_state_act=None, fwd_mixed_layer_attr=None,
+                       fwd_lstm_cell_attr=None, bwd_mat_param_attr=None,
+                       bwd_bias_param_attr=None, bwd_inner_param_attr=None, bwd_act=None,
+                       bwd_gate_act=None, bwd_state_act=None, bwd_mixed_layer_attr=None,
+                       bwd_lstm_cell_attr=None, last_seq_attr=None, first_seq_attr=None,
+                       concat_attr=None, concat_act=None):
+    """Two ``simple_lstm`` of hidden size ``size``, ``<name>_fw`` forwards and ``<name>_bw``
+    reversed (default name ``__bidirectional_lstm_N__``), joined as ``return_seq`` says: a
+    sequence of ``2 * size`` per row, or one row of ``2 * size`` per sequence."""
+    name = name or default_name("bidirectional_lstm")
+    forward = simple_lstm(input, size, name=f"{name}_fw", mat_param_attr=fwd_mat_param_attr,
+                          bias_param_attr=fwd_bias_param_attr,
+                          inner_param_attr=fwd_inner_param_attr, act=fwd_act,
+                          gate_act=fwd_gate_act, state_act=fwd_state_act,
+                          mixed_layer_attr=fwd_mixed_layer_attr,
+                          lstm_cell_attr=fwd_lstm_cell_attr)
+    backward = simple_lstm(input, size, name=f"{name}_bw", reverse=True,
+                           mat_param_attr=bwd_mat_param_attr,
+                           bias_param_attr=bwd_bias_param_attr,
+                           inner_param_attr=bwd_inner_param_attr, act=bwd_act,
+                           gate_act=bwd_gate_act, state_act=bwd_state_act,
+                           mixed_layer_attr=bwd_mixed_layer_attr,
+                           lstm_cell_attr=bwd_lstm_cell_attr)
+    return _bidirectional(name, forward, backward, return_seq, last_seq_attr, first_seq_attr,
+                          concat_attr, concat_act)
+
+
+def bidirectional_gru(input, size, name=None, return_seq=False, fwd_mixed_param_attr=None,
+                      fwd_mixed_bias_attr=None, fwd_gru_param_attr=None, fwd_gru_bias_attr=None,
+                      fwd_act=None, fwd_gate_act=None, fwd_mixed_layer_attr=None,
+                      fwd_gru_cell_attr=None, bwd_mixed_param_attr=None,
+                      bwd_mixed_bias_attr=None, bwd_gru_param_attr=None,
+                      bwd_gru_bias_attr=None, bwd_act=None, bwd_gate_act=None,
+                      bwd_mixed_layer_attr=None, bwd_gru_cell_attr=None, last_seq_attr=None,
+                      first_seq_attr=None, concat_attr=None, concat_act=None):
+    """Two ``simple_gru2`` of hidden size ``size``, ``<name>_fw`` forwards and ``<name>_bw``
+    reversed (default name ``__bidirectional_gru_N__``), joined as in
+    :func:`bidirectional_lstm`."""
+    name = name or default_name("bidirectional_gru")
+    forward = simple_gru2(input, size, name=f"{name}_fw",
+                          mixed_param_attr=fwd_mixed_param_attr,
+                          mixed_bias_attr=fwd_mixed_bias_attr,
+                          gru_param_attr=fwd_gru_param_attr, gru_bias_attr=fwd_gru_bias_attr,
+                          act=fwd_act, gate_act=fwd_gate_act,
+                          mixed_layer_attr=fwd_mixed_layer_attr,
+                          gru_cell_attr=fwd_gru_cell_attr)
+    backward = simple_gru2(input, size, name=f"{name}_bw", reverse=True,
+                           mixed_param_attr=bwd_mixed_param_attr,
+                           mixed_bias_attr=bwd_mixed_bias_attr,
+                           gru_param_attr=bwd_gru_param_attr, gru_bias_attr=bwd_gru_bias_attr,
+                           act=bwd_act, gate_act=bwd_gate_act,
+                           mixed_layer_attr=bwd_mixed_layer_attr,
+                           gru_cell_attr=bwd_gru_cell_attr)
+    return _bidirectional(name, forward, backward, return_seq, last_seq_attr, first_seq_attr,
+                          concat_attr, concat_act)
+
+
+__all__ = ["bidirectional_gru", "bidirectional_lstm", "gru_group", "gru_unit",
+           "img_conv_bn_pool", "img_conv_group", "img_separable_conv", "lstmemory_group",
+           "lstmemory_unit", "sequence_conv_pool", "simple_attention", "simple_gru",
+           "simple_gru2", "simple_img_conv_pool", "simple_lstm", "small_vgg", "text_conv_pool",
+           "vgg_16_network"]

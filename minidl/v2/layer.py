@@ -36,6 +36,9 @@ from ..layers.sequence import (AggregateLevel, ExpandLevel, expand, first_seq, l
 # -- CRF --
 from ..layers.crf import crf, crf_decoding
 
+# -- recurrent layers --
+from ..layers.recurrent import grumemory, lstmemory
+
 # -- recurrent_group --
 from ..layers.recurrent_group import (BaseGeneratedInput, GeneratedInput, StaticInput,
                                       SubsequenceInput, beam_search, memory, recurrent_group)

@@ -14,4 +14,5 @@ from . import sequence  # noqa: F401
 from . import rowwise  # noqa: F401
 from . import robust_cost  # noqa: F401
 from . import crf  # noqa: F401
+from . import recurrent  # noqa: F401
 from . import recurrent_step  # noqa: F401
