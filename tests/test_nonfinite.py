@@ -12,6 +12,9 @@ from minidl.core import settings
 from minidl.training import trainer as trainer_module
 from minidl.training.trainer import NonFiniteError
 
+# NaN and inf are what these tests feed; NumPy's warnings about them are expected
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
 OPTIMIZERS = {
     "momentum": lambda: paddle.optimizer.Momentum(
         learning_rate=0.01, momentum=0.9, regularization=paddle.optimizer.L2Regularization(0.01),
