@@ -1,8 +1,10 @@
-"""Sentiment of movie reviews with a text convolution, as in the PaddlePaddle book (chapter 6).
+"""Sentiment of movie reviews with a text convolution or stacked LSTMs, as in the PaddlePaddle
+book (chapter 6).
 
     python examples/sentiment_conv.py               # IMDB if cached, else synthetic data
     python examples/sentiment_conv.py --synthetic --passes 5
     python examples/sentiment_conv.py --real --passes 20 --batches 0   # the book's run
+    python examples/sentiment_conv.py --net lstm    # the book's stacked_lstm_net
 
 The book's ``convolution_net``: word ids -> 128-wide embedding -> two text convolutions
 (``paddle.networks.sequence_conv_pool`` over windows of 3 and of 4 words, 128 filters each,
@@ -10,8 +12,13 @@ tanh, max pooling over the review) -> softmax over the two classes. Adam (learni
 2e-3, L2 8e-4, model averaging over a window of 0.5), batches of 100, as the book; the
 test cost is computed with the averaged parameters. After training the script classifies
 a few reviews with ``paddle.infer`` (label 0 is a positive review, 1 a negative one, as
-``paddle.dataset.imdb`` numbers them). The book's other network, ``stacked_lstm_net``, is
-not ported here.
+``paddle.dataset.imdb`` numbers them).
+
+The book's other network, ``stacked_lstm_net`` (``--net lstm``): the embedding, then three
+pairs of a linear fc layer (512) and an ``lstmemory`` over it (128 units, a quarter of its
+input; Relu), the second running backwards, each fc reading the pair below (its fc with
+learning rate 1e-3, its LSTM with initial std 0); max pooling of the last fc and LSTM over
+the review, then the softmax. Same data and optimizer.
 
 Data: ``paddle.dataset.imdb`` (dictionary of the words seen more than 150 times) when
 ``aclImdb_v1.tar.gz`` is in the dataset cache (``$MINIDL_DATA_HOME/imdb``) or ``--real`` is
@@ -48,6 +55,42 @@ def convolution_net(input_dim, class_dim=2, emb_dim=128, hid_dim=128):
     label = paddle.layer.data("label", paddle.data_type.integer_value(2))
     cost = paddle.layer.classification_cost(input=output, label=label)
     return cost, output
+
+
+def stacked_lstm_net(input_dim, class_dim=2, emb_dim=128, hid_dim=512, stacked_num=3):
+    """The book's LSTM network: returns ``(cost, class probabilities)``. ``stacked_num``
+    (odd) LSTMs over linear fc layers of ``hid_dim``; each lstmemory has ``hid_dim / 4``
+    units and every second one runs backwards."""
+    assert stacked_num % 2 == 1, "stacked_num must be odd"
+    fc_para_attr = paddle.attr.Param(learning_rate=1e-3)
+    lstm_para_attr = paddle.attr.Param(initial_std=0., learning_rate=1.)
+    para_attr = [fc_para_attr, lstm_para_attr]
+    bias_attr = paddle.attr.Param(initial_std=0., l2_rate=0.)
+    relu = paddle.activation.Relu()
+    linear = paddle.activation.Linear()
+
+    data = paddle.layer.data("word", paddle.data_type.integer_value_sequence(input_dim))
+    emb = paddle.layer.embedding(input=data, size=emb_dim)
+    fc1 = paddle.layer.fc(input=emb, size=hid_dim, act=linear, bias_attr=bias_attr)
+    lstm1 = paddle.layer.lstmemory(input=fc1, act=relu, bias_attr=bias_attr)
+    inputs = [fc1, lstm1]
+    for i in range(2, stacked_num + 1):
+        fc = paddle.layer.fc(input=inputs, size=hid_dim, act=linear, param_attr=para_attr,
+                             bias_attr=bias_attr)
+        lstm = paddle.layer.lstmemory(input=fc, reverse=(i % 2) == 0, act=relu,
+                                      bias_attr=bias_attr)
+        inputs = [fc, lstm]
+    fc_last = paddle.layer.pooling(input=inputs[0], pooling_type=paddle.pooling.Max())
+    lstm_last = paddle.layer.pooling(input=inputs[1], pooling_type=paddle.pooling.Max())
+    output = paddle.layer.fc(input=[fc_last, lstm_last], size=class_dim,
+                             act=paddle.activation.Softmax(), bias_attr=bias_attr,
+                             param_attr=para_attr)
+    label = paddle.layer.data("label", paddle.data_type.integer_value(2))
+    cost = paddle.layer.classification_cost(input=output, label=label)
+    return cost, output
+
+
+NETWORKS = {"conv": convolution_net, "lstm": stacked_lstm_net}
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -128,10 +171,11 @@ def classify(output, parameters, word_dict, reviews):
 
 
 def main(synthetic=None, passes=None, batches=None, batch_size=100, seed=1, save=None,
-         verbose=True):
-    """Train; returns a dict: ``costs`` (mean training cost per pass), ``test_costs``,
-    ``test_errors``, ``parameters``, ``probabilities`` (of the classified reviews, ``(R,
-    2)``), ``reviews``, ``synthetic``."""
+         verbose=True, net="conv"):
+    """Train ``net`` ("conv": ``convolution_net``, "lstm": ``stacked_lstm_net``); returns a
+    dict: ``costs`` (mean training cost per pass), ``test_costs``, ``test_errors``,
+    ``parameters``, ``probabilities`` (of the classified reviews, ``(R, 2)``), ``reviews``,
+    ``synthetic``."""
     if synthetic is None:
         synthetic = not real_data_cached()
     passes = passes if passes is not None else (6 if synthetic else 1)
@@ -140,7 +184,9 @@ def main(synthetic=None, passes=None, batches=None, batch_size=100, seed=1, save
     word_dict, train_reader, test_reader, reviews, description = load_data(synthetic, seed)
     if verbose:
         print(description)
-    cost, output = convolution_net(len(word_dict), class_dim=2)
+    if net not in NETWORKS:
+        raise ValueError(f"net={net!r}: expected one of {', '.join(NETWORKS)}")
+    cost, output = NETWORKS[net](len(word_dict), class_dim=2)
     parameters = paddle.parameters.create(cost)
     optimizer = paddle.optimizer.Adam(
         learning_rate=2e-3, regularization=paddle.optimizer.L2Regularization(rate=8e-4),
@@ -199,5 +245,8 @@ if __name__ == "__main__":
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--save", help="write the trained parameters to this tarball")
+    parser.add_argument("--net", choices=sorted(NETWORKS), default="conv",
+                        help="convolution_net (default) or stacked_lstm_net")
     args = parser.parse_args()
-    main(args.synthetic, args.passes, args.batches, args.batch_size, args.seed, args.save)
+    main(args.synthetic, args.passes, args.batches, args.batch_size, args.seed, args.save,
+         net=args.net)

@@ -77,7 +77,10 @@ class ClassificationError(Evaluator):
 
 
 class SumEvaluator(Evaluator):
-    """Sum of the input layer's values over all samples (weighted)."""
+    """Paddle's ``SumEvaluator``: the sum of the input layer's values (weighted) divided by
+    the number of rows (a sequence counts one per timestep), or by the sum of the weights.
+    The book's label_semantic_roles sums ``crf_decoding``'s per-timestep errors: the value
+    is the fraction of words tagged wrong."""
 
     def __init__(self, input, name=None, weight=None):
         self.input, self.weight = input, weight
@@ -85,12 +88,15 @@ class SumEvaluator(Evaluator):
 
     def batch_stats(self, outputs):
         values = outputs[self.input.name].reshape(len(outputs[self.input.name]), -1)
-        weight = 1.0 if self.weight is None else outputs[self.weight.name].reshape(-1, 1)
-        return [float(np.sum(values * weight))]
+        if self.weight is None:
+            return [float(np.sum(values)), float(len(values))]
+        weight = outputs[self.weight.name].reshape(-1, 1)
+        return [float(np.sum(values * weight)), float(np.sum(weight))]
 
     @staticmethod
     def value(stats):
-        return stats[0]
+        total, count = stats
+        return total / count if count else 0.0
 
 
 class Auc(Evaluator):
