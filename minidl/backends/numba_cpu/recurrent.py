@@ -30,7 +30,8 @@ whole LSTM step ~8 ms at 64 x 512, six times the BLAS product), so in float32 ``
 rational function, ``x * P(x^2) / Q(x^2)`` on ``|x| <= 9`` (beyond, float32 ``tanh`` is +-1),
 fitted here (minimax, relative error 3.4e-7 in float32 arithmetic) and vectorised by LLVM;
 ``sigmoid(x) = (1 + tanh(x / 2)) / 2`` after Paddle's clip to ``[-40, 13]`` (absolute error
-1.8e-7). Float64 uses the exact ``tanh`` and ``exp``.
+1.8e-7). Float64 uses the exact ``tanh`` and ``exp``. A pass applies each activation to a
+whole block of a row at once (:func:`_activate`), choosing the function once per block.
 """
 
 import numpy as np
@@ -40,14 +41,16 @@ from numba.extending import overload
 from ..registry import register
 from .threads import one_thread_below
 
-#: activation kernel name -> code the Numba passes specialise on (a literal: each
-#: combination of act / gate_act / state_act compiles its own loops, with no branch inside)
+#: activation kernel name -> code the Numba passes take (:func:`_activate` branches once per
+#: run of values, so every branch is a plain loop)
 _CODES = {"linear": 0, "sigmoid": 1, "tanh": 2, "relu": 3}
 _SIGMOID, _TANH, _RELU = _CODES["sigmoid"], _CODES["tanh"], _CODES["relu"]
 #: Paddle's sigmoid input range (as the reference activation kernel)
 SIGMOID_LOW, SIGMOID_HIGH = -40.0, 13.0
-#: below this many values per step the passes run on the calling thread alone
-SERIAL_BELOW = 1 << 15
+#: below this many values per step (running sequences x H) the passes run on the calling
+#: thread alone: at 64 x 512 a step's pass takes ~0.4 ms on one thread, and waking the other
+#: cost more than it saved (50 steps: 20 ms on one thread, 26 ms on two)
+SERIAL_BELOW = 1 << 17
 #: the float32 tanh: |x| beyond which it is +-1, and the coefficients of P and Q (in x^2)
 TANH_CLAMP = 9.0
 TANH_P = (0.999999979, 0.133810355, 3.49560044e-03, 2.06093095e-05, 1.33550271e-08)
