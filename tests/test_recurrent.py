@@ -239,6 +239,19 @@ def paddle_tensor(value, layout=None):
     return Tensor(np.asarray(value), requires_grad=True, seq=layout)
 
 
+def test_nested_input_runs_over_whole_sequences(rng):
+    """A nested sequence runs over each whole sequence (Paddle reads the top-level
+    sequence starts), across its subsequences, and the output keeps the nested layout."""
+    from sequence_helpers import nested
+    hidden = 2
+    layer = build("gru", hidden)
+    x, layout = nested(rng, [[1, 2], [3]], 3 * hidden)
+    w, b = gru_params(rng, hidden)
+    y = run_layer(layer, [(x, layout)], layer_values(layer, w, b))
+    np.testing.assert_allclose(y.data, naive_gru(x, w, b, [3, 3]), rtol=1e-10)
+    assert y.seq == layout and y.seq.is_nested
+
+
 # ---- float64 gradients ----------------------------------------------------------------------
 
 GRADIENT_CASES = [([1, 2, 5], False), ([1, 2, 5], True), ([1], False), ([4], True)]
