@@ -250,3 +250,22 @@ CASES["gru_backward"] = _gru_backward()
 # relu or linear activations the values can grow tenfold)
 for _op in ("lstm_forward", "lstm_backward", "gru_forward", "gru_backward"):
     TOLERANCE[_op] = (2e-4, 1e-4)
+
+
+@st.composite
+def _recurrent_csr(draw, gates, activations):
+    """A recurrent case as sparse inference runs it: float32, the weight pruned (none, a
+    half, most or all of it zero) and given as the CSR rows of ``w.T``, one layout per
+    product of a step (``layout.recurrent_layout``: the GRU has two)."""
+    from minidl.sparse_inference.layout import recurrent_layout
+    x, w, bias, starts, reverse, *acts = draw(recurrent_cases(gates, activations))
+    kept = draw(st.sampled_from([1.0, 0.5, 0.1, 0.0]))
+    w = np.where(arrays(w.shape, draw(st.integers(0, 2**16)), 0, 1) < kept, w, 0)
+    csr = [a for layout in recurrent_layout(w, gates)
+           for a in (layout.indptr, layout.indices, layout.values)]
+    return (x.astype(np.float32), *csr, bias.astype(np.float32), starts, reverse, *acts), {}
+
+
+CASES["lstm_forward_csr"] = _recurrent_csr(4, 3)
+CASES["gru_forward_csr"] = _recurrent_csr(3, 2)
+TOLERANCE["lstm_forward_csr"] = TOLERANCE["gru_forward_csr"] = TOLERANCE["lstm_forward"]

@@ -26,6 +26,7 @@ import math
 
 from .activations import BaseActivation, Sigmoid, Tanh
 from ..functions.recurrent import ACTIVATIONS, gru, lstm
+from ..functions.sparse_recurrent import gru_csr, lstm_csr
 from .base import Layer, as_param_attr, default_name, with_layout
 from .sequence import _layout_of, _require_sequence, check_dense, one_layer, rows
 
@@ -86,10 +87,16 @@ class _RecurrentLayer(Layer):
                                    as_param_attr(bias_attr, f"layer {name} bias_attr"),
                                    is_bias=True)
 
-    def forward(self, ctx, xs):
+    def forward(self, ctx, xs, csr=None):
+        """The output; ``csr``: at inference, a sparse plan's CSR layouts of the pruned
+        recurrent weight (``minidl.sparse_inference``), which the steps multiply with
+        instead of the dense weight."""
         layout = _layout_of(xs[0], self.inputs[0], self)
-        y = self._run(rows(xs[0], self), ctx.param(self.weight), ctx.param(self.bias),
-                      layout.starts)
+        if csr is not None:
+            y = self._run_csr(rows(xs[0], self), csr, ctx.param(self.bias), layout.starts)
+        else:
+            y = self._run(rows(xs[0], self), ctx.param(self.weight), ctx.param(self.bias),
+                          layout.starts)
         return with_layout(y, layout)
 
 
@@ -116,6 +123,10 @@ class LstmemoryLayer(_RecurrentLayer):
         return lstm(x, w, bias, starts, self.reverse, self.cell_act.kernel_name,
                     self.gate_act.kernel_name, self.state_act.kernel_name)
 
+    def _run_csr(self, x, csr, bias, starts):
+        return lstm_csr(x, csr, bias, starts, self.reverse, self.cell_act.kernel_name,
+                        self.gate_act.kernel_name, self.state_act.kernel_name)
+
 
 class GrumemoryLayer(_RecurrentLayer):
     """Paddle's ``grumemory`` (``GatedRecurrentLayer``): a GRU over each sequence."""
@@ -138,6 +149,10 @@ class GrumemoryLayer(_RecurrentLayer):
     def _run(self, x, w, bias, starts):
         return gru(x, w, bias, starts, self.reverse, self.cell_act.kernel_name,
                    self.gate_act.kernel_name)
+
+    def _run_csr(self, x, csr, bias, starts):
+        return gru_csr(x, csr, bias, starts, self.reverse, self.cell_act.kernel_name,
+                       self.gate_act.kernel_name)
 
 
 def lstmemory(input, name=None, size=None, reverse=False, act=None, gate_act=None,

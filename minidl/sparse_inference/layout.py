@@ -8,6 +8,9 @@
   into the padded, phase-split input frame (``backends/numpy_ref/sparse.py`` defines the
   frame and the offsets); the layout depends on the input size, padding, stride and
   dilation, which are fixed per layer.
+* recurrent (``lstmemory``, ``grumemory``): each step's product ``h[t-1] @ W`` is an fc
+  product, so its CSR is :func:`fc_layout`'s, over ``W.T``: one for the LSTM's ``(H, 4H)``,
+  two for the GRU, whose weight memory holds two matrices (:func:`recurrent_layout`).
 
 :func:`cached` keeps one layout per parameter and geometry, keyed by the parameter's
 ``Parameters.version`` so it is rebuilt only when the value may have changed.
@@ -85,6 +88,22 @@ def fc_layout(weight):
     order = np.argsort(rows.astype(np.uint16) if f <= 65536 else rows, kind="stable")
     return CsrWeight(_indptr(rows, f), _narrowest(cols[order], k),
                      weight.reshape(-1)[flat[order]], (f, k), weight.size)
+
+
+def recurrent_layout(weight, gates):
+    """The CSR layouts of a recurrent weight ``(H, gates * H)``, one per product of a step.
+
+    ``gates=4`` (``lstmemory``): ``(fc_layout(W),)``. ``gates=3`` (``grumemory``): Paddle's
+    memory holds the ``(H, 2H)`` gate weight, then the ``(H, H)`` candidate weight (NOT the
+    columns of one matrix, see ``backends/numpy_ref/recurrent.py``), so two layouts.
+    """
+    weight = np.ascontiguousarray(as_numpy(weight), dtype=np.float32)
+    hidden = weight.shape[0]
+    if gates == 4:
+        return (fc_layout(weight.reshape(hidden, 4 * hidden)),)
+    flat = weight.reshape(-1)
+    return (fc_layout(flat[:2 * hidden * hidden].reshape(hidden, 2 * hidden)),
+            fc_layout(flat[2 * hidden * hidden:].reshape(hidden, hidden)))
 
 
 def conv_layout(weight, input_shape, stride, padding, dilation, groups):

@@ -4,8 +4,8 @@
 takes one of:
 
 * ``False`` -- every layer runs dense (the training code path);
-* ``True``  -- every fc and conv layer that the sparse kernels cover runs sparse, whatever
-  its density (for tests and benchmarks: a forced choice);
+* ``True``  -- every fc, conv and recurrent layer that the sparse kernels cover runs
+  sparse, whatever its density (for tests and benchmarks: a forced choice);
 * ``'auto'`` -- per layer, the faster of the two *measured on this machine*: the first
   time a layer shape, density and batch size is seen, both forwards run a few times on the
   real input and the sparse one is kept only if it is at least ``1 - MARGIN`` faster; the
@@ -25,6 +25,14 @@ What 'auto' costs: its first run of a network at a batch size times every measur
 (a 0.15 s pause, ``QUIET_S``, and a few dense and sparse runs each) and then the network
 check (about 18 forwards and 6 pauses): several seconds for pruned VGG-16 on two cores.
 Later runs reuse the plan.
+
+Recurrent layers (``lstmemory``, ``grumemory``) are planned like fc layers: their weight's
+density, both forwards measured on the real batch. Their sparse forward is the layer's own
+loop over time with each step's product ``h[t-1] @ W`` taken with the CSR rows of ``W.T``
+(``csr_matmul``'s convention, ``layout.recurrent_layout``); the input projection before
+them is an fc layer of its own, planned as such. Their batch size is the number of
+sequences (the width of each step's product), not the number of rows: a decision holds
+for every length of the sequences, and 'auto' measures a layer once per sequence count.
 
 The sparse forward fuses the bias and a ReLU (or identity) activation into the kernel, so
 :meth:`SparsePlan.forward` returns the *activated* output; ``Layer.compute`` then skips its
@@ -209,16 +217,31 @@ def measure_network(forwards):
 # --- the layers the sparse kernels cover ------------------------------------------------
 
 def _kind(layer):
-    """'fc' or 'conv' for layers with a sparse forward, else None; plus why not."""
+    """'fc', 'conv' or 'recurrent' for layers with a sparse forward, else None; plus why
+    not."""
     from ..layers.conv import ConvLayer
     from ..layers.fc import FcLayer
+    from ..layers.recurrent import GrumemoryLayer, LstmemoryLayer
     if type(layer) is FcLayer:  # subclasses may compute something else: exact types only
         return "fc", None
+    if type(layer) in (LstmemoryLayer, GrumemoryLayer):
+        return "recurrent", None
     if type(layer) is ConvLayer:
         if layer.bias is not None and tuple(layer.bias.compute_shape[2:]) != (1, 1):
             return None, "unshared biases (one per output value)"
         return "conv", None
     return None, None
+
+
+def _batch(layer, xs):
+    """The batch size a layer's decision is kept for: its input's rows, except for a
+    recurrent layer, whose steps multiply the outputs of the sequences still running: the
+    number of sequences (one per sample), whatever their lengths."""
+    from ..layers.recurrent import GrumemoryLayer, LstmemoryLayer
+    seq = getattr(xs[0], "seq", None)
+    if type(layer) in (LstmemoryLayer, GrumemoryLayer) and seq is not None:
+        return len(seq.starts) - 1
+    return xs[0].shape[0]
 
 
 def _fused_relu(layer):
@@ -228,7 +251,8 @@ def _fused_relu(layer):
 
 
 class SparsePlan:
-    """Chooses and runs the sparse forward of fc/conv layers for one ``Inference``."""
+    """Chooses and runs the sparse forward of fc/conv/recurrent layers for one
+    ``Inference``."""
 
     def __init__(self, mode, parameters=None):
         self.mode = sparse_mode(mode)
@@ -271,6 +295,11 @@ class SparsePlan:
 
     def _layouts(self, layer, kind, ctx, xp):
         """The CSR layout of each weight of ``layer``, on ``xp``'s device."""
+        if kind == "recurrent":  # one weight, a layout per product of a step (GRU: two)
+            weight = ctx.param(layer.weight).data
+            built = self._cached(layer.weight, "recurrent",
+                                 lambda: layouts.recurrent_layout(weight, layer.gates))
+            return [csr.to(xp) for csr in built]
         if kind == "fc":
             key = "fc"
         else:
@@ -289,6 +318,8 @@ class SparsePlan:
 
     # -- the sparse forward -------------------------------------------------------------
     def _sparse_forward(self, layer, kind, ctx, xs, csr):
+        if kind == "recurrent":  # the layer's own steps, with the CSR product (no act)
+            return layer.forward(ctx, xs, csr=csr)
         relu = _fused_relu(layer)
         bias = ctx.param(layer.bias).data.reshape(-1) if layer.bias is not None else None
         if kind == "fc":
@@ -324,7 +355,7 @@ class SparsePlan:
         if self.mode is False:
             return None
         # fast path: this layer at this batch size was decided, and its weights are the same
-        batch = xs[0].shape[0]
+        batch = _batch(layer, xs)
         stamp = self._stamp(layer, xs)
         known = self._resolved.get((layer.name, batch))
         if known is not None and known[0] == stamp:
@@ -348,13 +379,13 @@ class SparsePlan:
 
     def _decide(self, layer, ctx, xs):
         """(kind, CSR layouts or None for dense, this batch's output or None)."""
-        self._network.pop(xs[0].shape[0], None)  # a layer changed: check the network again
+        self._network.pop(_batch(layer, xs), None)  # a layer changed: check the network again
         kind, unsupported = _kind(layer)
         if kind is None:
             if unsupported:
                 self._note(layer, "-", None, xs, "dense", f"not covered: {unsupported}")
             return kind, None, None
-        batch = xs[0].shape[0]
+        batch = _batch(layer, xs)
         density = self._density(layer, kind, ctx)
         if any(x.data.dtype.name != "float32" for x in xs):
             self._note(layer, kind, density, xs, "dense", "input is not float32")
@@ -462,7 +493,7 @@ class SparsePlan:
 
     def _note(self, layer, kind, density, xs, choice, reason, dense_ms=None, sparse_ms=None):
         shape = tuple(layer.params[0].compute_shape) if layer.params else ()
-        decision = Decision(layer.name, kind, shape, density, xs[0].shape[0], choice, reason,
+        decision = Decision(layer.name, kind, shape, density, _batch(layer, xs), choice, reason,
                             dense_ms, sparse_ms)
         self.decisions[(layer.name, decision.batch)] = decision
         return decision
@@ -483,7 +514,7 @@ class SparsePlan:
                           d.choice, "-" if d.dense_ms is None else f"{d.dense_ms:.3f}",
                           "-" if d.sparse_ms is None else f"{d.sparse_ms:.3f}", d.reason))
         if len(table) == 1:
-            return f"sparse={self.mode!r}: no fc or conv layer has run yet"
+            return f"sparse={self.mode!r}: no fc, conv or recurrent layer has run yet"
         widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
         lines = [f"sparse={self.mode!r}"]
         for row in table:

@@ -60,3 +60,4 @@ from . import norm  # noqa: E402, F401
 from . import pool  # noqa: E402, F401
 from . import sparse  # noqa: E402, F401
 from . import recurrent  # noqa: E402, F401
+from . import sparse_recurrent  # noqa: E402, F401

@@ -16,3 +16,4 @@ from . import robust_cost  # noqa: F401
 from . import crf  # noqa: F401
 from . import recurrent  # noqa: F401
 from . import recurrent_step  # noqa: F401
+from . import sparse_recurrent  # noqa: F401
