@@ -1,0 +1,163 @@
+"""A pruned LSTM at batch 1: one inference step, dense against sparse, and PyTorch's dense
+``LSTMCell`` for reference.
+
+    python benchmarks/pruned_lstm.py [--hidden 1024] [--sparsity 0.9] [--steps 32]
+                                     [--repeats 7] [--rounds 3]
+
+An LSTM of ``--hidden`` units (1024), batch 1, float32, its recurrent weight ``W (H, 4H)``
+magnitude-pruned to ``--sparsity`` (0.9) as Narang et al. (ICLR 2017) prune RNNs. Rows, in
+milliseconds per timestep (``vs dense``: the dense row's time over this row's):
+
+1. The recurrent product alone, ``h[t-1] @ W`` (1 x H times H x 4H): NumPy (OpenBLAS)
+   dense, minidl's ``csr_matmul`` kernel with the CSR rows of ``W.T`` that sparse inference
+   builds (``layout.fc_layout``), and ``torch.nn.functional.linear`` (dense).
+2. ``lstmemory`` through ``paddle.inference.Inference``: one sequence of ``--steps`` rows
+   already projected to ``4H`` (the layer alone, as after its input fc), the whole
+   ``infer`` call divided by the steps: ``sparse=False``, ``sparse=True`` and the default
+   settings (``paddle.init()``'s ``sparse='auto'``, which measures the layer on its first
+   run and keeps the faster forward; its verdict is printed). The first step of a sequence
+   has no recurrent product (``h[-1] = 0``), so ``T`` steps make ``T - 1`` products.
+3. The layer's kernels alone on the same rows, per step: ``lstm_forward`` (dense, the
+   training kernel: BLAS product per step) and ``lstm_forward_csr`` (the CSR product).
+4. PyTorch's dense ``LSTMCell`` step at batch 1 under ``torch.no_grad()``: ``LSTMCell(H, H)``
+   (input and recurrent products: twice the weights of row 1) and ``LSTMCell(1, H)``
+   (the recurrent product and the gates only, like row 3's kernels).
+
+Target: with default settings, the sparse step >= 3x faster than the dense one (row 2).
+Each group of rows is timed in alternating blocks (``timing.rounds_ms``: the best of
+``--rounds`` medians of ``--repeats`` runs); the machine is shared, so compare ratios.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+from sparse_common import magnitude_pruned, optional
+from timing import rounds_ms
+
+import minidl as paddle
+from minidl.backends import current_backend, get_kernel
+from minidl.sparse_inference.layout import fc_layout
+
+torch = optional("torch")
+
+
+def lstm_network(rng, hidden, sparsity):
+    """``data (4H per row) -> lstmemory``: ``(layer, parameters)`` with ``W`` pruned."""
+    paddle.layer.reset_names()
+    rows = paddle.layer.data("x", paddle.data_type.dense_vector_sequence(4 * hidden))
+    lstm = paddle.layer.lstmemory(input=rows)
+    parameters = paddle.parameters.create(lstm)
+    name = "___lstmemory_0__.w0"
+    w = (rng.standard_normal((hidden, 4 * hidden)) / np.sqrt(hidden)).astype(np.float32)
+    parameters.set(name, magnitude_pruned(w, sparsity).reshape(parameters.get_shape(name)))
+    bias = rng.standard_normal(parameters.get_shape("___lstmemory_0__.wbias")) * 0.1
+    parameters.set("___lstmemory_0__.wbias", bias.astype(np.float32))
+    return lstm, parameters, magnitude_pruned(w, sparsity)
+
+
+def bench_product(rng, w, repeats, rounds):
+    h = rng.standard_normal((1, w.shape[0])).astype(np.float32)
+    csr = fc_layout(w)
+    matmul = get_kernel("csr_matmul", "cpu")
+    steps = {"dense": lambda: h @ w,
+             "sparse": lambda: matmul(csr.indptr, csr.indices, csr.values, h)}
+    if torch is not None:
+        th, tw = torch.from_numpy(h), torch.from_numpy(np.ascontiguousarray(w.T))
+        steps["torch"] = lambda: torch.nn.functional.linear(th, tw)
+    ms = rounds_ms(steps, repeats, rounds)
+    labels = {"dense": "h @ W, NumPy dense (OpenBLAS)",
+              "sparse": f"h @ W, minidl csr_matmul ({csr.nnz:,} nonzeros)",
+              "torch": "h @ W, torch F.linear dense"}
+    return [(labels[k], ms[k], ms["dense"] / ms[k]) for k in steps]
+
+
+def bench_inference(rng, lstm, parameters, hidden, steps, repeats, rounds):
+    data = [(rng.standard_normal((steps, 4 * hidden)).astype(np.float32),)]
+    runs = {"dense": paddle.inference.Inference(lstm, parameters, sparse=False),
+            "sparse": paddle.inference.Inference(lstm, parameters, sparse=True),
+            "default": paddle.inference.Inference(lstm, parameters)}   # paddle.init's 'auto'
+    outputs = {name: run.infer(data) for name, run in runs.items()}  # 'auto' measures here
+    error = max(float(np.abs(out - outputs["dense"]).max()) for out in outputs.values())
+    ms = rounds_ms({name: (lambda run=run: run.infer(data)) for name, run in runs.items()},
+                   repeats, rounds)
+    labels = {"dense": "lstmemory step, Inference sparse=False",
+              "sparse": "lstmemory step, Inference sparse=True",
+              "default": "lstmemory step, Inference default (auto)"}
+    rows = [(labels[k], ms[k] / steps, ms["dense"] / ms[k]) for k in runs]
+    return rows, runs["default"].sparse_plan, error
+
+
+def bench_kernels(rng, lstm, parameters, hidden, steps, repeats, rounds):
+    x = rng.standard_normal((steps, 4 * hidden)).astype(np.float32)
+    w = parameters.get("___lstmemory_0__.w0").reshape(hidden, 4 * hidden)
+    bias = parameters.get("___lstmemory_0__.wbias").reshape(-1)
+    starts = np.array([0, steps])
+    (csr,) = [fc_layout(w)]
+    settings = (False, "tanh", "sigmoid", "tanh")
+    dense, sparse = get_kernel("lstm_forward", "cpu"), get_kernel("lstm_forward_csr", "cpu")
+    ms = rounds_ms({"dense": lambda: dense(x, w, bias, starts, *settings),
+                    "sparse": lambda: sparse(x, csr.indptr, csr.indices, csr.values, bias,
+                                             starts, *settings)}, repeats, rounds)
+    return [("lstm step kernel, lstm_forward (dense)", ms["dense"] / steps, 1.0),
+            ("lstm step kernel, lstm_forward_csr", ms["sparse"] / steps,
+             ms["dense"] / ms["sparse"])]
+
+
+def bench_torch(hidden, repeats, rounds, dense_ms):
+    if torch is None:
+        return []
+    rows = []
+    for inputs, label in ((hidden, f"torch LSTMCell({hidden}, {hidden}) step"),
+                          (1, f"torch LSTMCell(1, {hidden}) step")):
+        cell = torch.nn.LSTMCell(inputs, hidden)
+        x, state = torch.randn(1, inputs), (torch.randn(1, hidden), torch.randn(1, hidden))
+
+        def step(cell=cell, x=x, state=state):
+            with torch.no_grad():
+                return cell(x, state)
+        ms = rounds_ms({"torch": step}, repeats, rounds)["torch"]
+        rows.append((label, ms, dense_ms / ms))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--hidden", type=int, default=1024)
+    parser.add_argument("--sparsity", type=float, default=0.9)
+    parser.add_argument("--steps", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    paddle.init(seed=1)
+    if current_backend().name != "cpu":
+        sys.exit(f"backend {current_backend().name!r}: this benchmark needs the cpu backend "
+                 "(Numba)")
+    rng = np.random.default_rng(1)
+    print(f"minidl backend {current_backend().name}, torch "
+          f"{torch.__version__ if torch else 'not installed'} ({os.cpu_count()} cores); "
+          f"LSTM hidden {args.hidden}, batch 1, recurrent weight {args.hidden}x"
+          f"{4 * args.hidden} at sparsity {args.sparsity}")
+    lstm, parameters, w = lstm_network(rng, args.hidden, args.sparsity)
+    rows = bench_product(rng, w, args.repeats, args.rounds)
+    inference, plan, error = bench_inference(rng, lstm, parameters, args.hidden, args.steps,
+                                             args.repeats, args.rounds)
+    rows += inference
+    rows += bench_kernels(rng, lstm, parameters, args.hidden, args.steps, args.repeats,
+                          args.rounds)
+    rows += bench_torch(args.hidden, args.repeats, args.rounds, inference[0][1])
+    print(f"\n{'ms per step (batch 1)':<52} {'ms':>9} {'vs dense':>9}")
+    for label, ms, ratio in rows:
+        print(f"{label:<52} {ms:9.4f} {ratio:8.2f}x")
+    print("(torch rows: 'vs dense' against the Inference sparse=False step)")
+    speedup = inference[2][2]
+    print(f"\nlargest difference of the sparse outputs from the dense ones: {error:.2e}")
+    print(f"target: default settings >= 3x faster than dense: {speedup:.2f}x -- "
+          f"{'met' if speedup >= 3 else 'NOT met'}")
+    print(f"\nthe default run's plan:\n{plan}")
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main() and 0)
