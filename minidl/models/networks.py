@@ -329,6 +329,13 @@ def simple_lstm(input, size, name=None, reverse=False, mat_param_attr=None,
                      state_act=state_act, layer_attr=lstm_cell_attr)
 
 
+def _gru_transform(input, size, name, param_attr, bias_attr, layer_attr):
+    """The mixed layer ``<name>_transform`` in front of a GRU: ``input`` through a
+    ``full_matrix_projection`` to the ``3 * size`` gate inputs (linear)."""
+    return mixed(name=f"{name}_transform", size=size * 3, bias_attr=bias_attr,
+                 layer_attr=layer_attr, input=full_matrix_projection(input, param_attr=param_attr))
+
+
 def simple_gru(input, size, name=None, reverse=False, mixed_param_attr=None,
                mixed_bias_param_attr=None, mixed_layer_attr=None, gru_bias_attr=None,
                gru_param_attr=None, act=None, gate_act=None, gru_layer_attr=None,
@@ -340,9 +347,8 @@ def simple_gru(input, size, name=None, reverse=False, mixed_param_attr=None,
     ``_<name>@<name>_recurrent_group.w0`` / ``.wbias``. It computes what ``simple_gru2``
     (one fused ``grumemory``) computes, step by step; ``simple_gru2`` is the faster one."""
     name = name or default_name("simple_gru")
-    transform = mixed(name=f"{name}_transform", size=size * 3, bias_attr=mixed_bias_param_attr,
-                      layer_attr=mixed_layer_attr,
-                      input=full_matrix_projection(input, param_attr=mixed_param_attr))
+    transform = _gru_transform(input, size, name, mixed_param_attr, mixed_bias_param_attr,
+                               mixed_layer_attr)
     return gru_group(name=name, size=size, input=transform, reverse=reverse,
                      gru_bias_attr=gru_bias_attr, gru_param_attr=gru_param_attr, act=act,
                      gate_act=gate_act, gru_layer_attr=gru_layer_attr, naive=naive)
@@ -355,26 +361,37 @@ def simple_gru2(input, size, name=None, reverse=False, mixed_param_attr=None,
     ``simple_gru``), then ``grumemory`` named ``name`` (default ``__simple_gru2_N__``), whose
     parameters are ``_<name>.w0`` / ``_<name>.wbias``."""
     name = name or default_name("simple_gru2")
-    transform = mixed(name=f"{name}_transform", size=size * 3, bias_attr=mixed_bias_attr,
-                      layer_attr=mixed_layer_attr,
-                      input=full_matrix_projection(input, param_attr=mixed_param_attr))
+    transform = _gru_transform(input, size, name, mixed_param_attr, mixed_bias_attr,
+                               mixed_layer_attr)
     return grumemory(name=name, input=transform, reverse=reverse, bias_attr=gru_bias_attr,
                      param_attr=gru_param_attr, act=act, gate_act=gate_act,
                      layer_attr=gru_cell_attr)
 
 
-def _bidirectional(name, forward, backward, return_seq, last_seq_attr, first_seq_attr,
-                   concat_attr, concat_act):
-    """Paddle's join of the two directions: with ``return_seq`` the two sequences side by
-    side (``concat``, named ``name``); else the forward's last row and the backward's first
-    (``<name>_fw_last`` / ``<name>_bw_last``: the ends where each read the whole sequence)."""
-    if return_seq:
-        return concat(name=name, input=[forward, backward], layer_attr=concat_attr,
-                      act=concat_act)
-    forward_end = last_seq(name=f"{name}_fw_last", input=forward, layer_attr=last_seq_attr)
-    backward_end = first_seq(name=f"{name}_bw_last", input=backward, layer_attr=first_seq_attr)
-    return concat(name=name, input=[forward_end, backward_end], layer_attr=concat_attr,
-                  act=concat_act)
+def _bidirectional(unit, arguments):
+    """Paddle's bidirectional network from the arguments of ``bidirectional_lstm`` /
+    ``bidirectional_gru`` (their ``locals()``): ``unit`` run forwards as ``<name>_fw`` with
+    the ``fwd_*`` arguments and reversed as ``<name>_bw`` with the ``bwd_*`` ones (the
+    prefix dropped, as Paddle does), then joined: with ``return_seq`` the two sequences side
+    by side (``concat``, named ``name``); else the forward's last row and the backward's
+    first (``<name>_fw_last`` / ``<name>_bw_last``: the ends where each read the whole
+    sequence)."""
+    name, input, size = arguments["name"], arguments["input"], arguments["size"]
+
+    def direction(prefix):
+        return {key[len(prefix):]: value for key, value in arguments.items()
+                if key.startswith(prefix)}
+
+    forward = unit(input, size, name=f"{name}_fw", **direction("fwd_"))
+    backward = unit(input, size, name=f"{name}_bw", reverse=True, **direction("bwd_"))
+    join = dict(name=name, layer_attr=arguments["concat_attr"], act=arguments["concat_act"])
+    if arguments["return_seq"]:
+        return concat(input=[forward, backward], **join)
+    forward_end = last_seq(name=f"{name}_fw_last", input=forward,
+                           layer_attr=arguments["last_seq_attr"])
+    backward_end = first_seq(name=f"{name}_bw_last", input=backward,
+                             layer_attr=arguments["first_seq_attr"])
+    return concat(input=[forward_end, backward_end], **join)
 
 
 def bidirectional_lstm(input, size, name=None, return_seq=False, fwd_mat_param_attr=None,
@@ -389,21 +406,7 @@ def bidirectional_lstm(input, size, name=None, return_seq=False, fwd_mat_param_a
     reversed (default name ``__bidirectional_lstm_N__``), joined as ``return_seq`` says: a
     sequence of ``2 * size`` per row, or one row of ``2 * size`` per sequence."""
     name = name or default_name("bidirectional_lstm")
-    forward = simple_lstm(input, size, name=f"{name}_fw", mat_param_attr=fwd_mat_param_attr,
-                          bias_param_attr=fwd_bias_param_attr,
-                          inner_param_attr=fwd_inner_param_attr, act=fwd_act,
-                          gate_act=fwd_gate_act, state_act=fwd_state_act,
-                          mixed_layer_attr=fwd_mixed_layer_attr,
-                          lstm_cell_attr=fwd_lstm_cell_attr)
-    backward = simple_lstm(input, size, name=f"{name}_bw", reverse=True,
-                           mat_param_attr=bwd_mat_param_attr,
-                           bias_param_attr=bwd_bias_param_attr,
-                           inner_param_attr=bwd_inner_param_attr, act=bwd_act,
-                           gate_act=bwd_gate_act, state_act=bwd_state_act,
-                           mixed_layer_attr=bwd_mixed_layer_attr,
-                           lstm_cell_attr=bwd_lstm_cell_attr)
-    return _bidirectional(name, forward, backward, return_seq, last_seq_attr, first_seq_attr,
-                          concat_attr, concat_act)
+    return _bidirectional(simple_lstm, locals())
 
 
 def bidirectional_gru(input, size, name=None, return_seq=False, fwd_mixed_param_attr=None,
@@ -418,22 +421,7 @@ def bidirectional_gru(input, size, name=None, return_seq=False, fwd_mixed_param_
     reversed (default name ``__bidirectional_gru_N__``), joined as in
     :func:`bidirectional_lstm`."""
     name = name or default_name("bidirectional_gru")
-    forward = simple_gru2(input, size, name=f"{name}_fw",
-                          mixed_param_attr=fwd_mixed_param_attr,
-                          mixed_bias_attr=fwd_mixed_bias_attr,
-                          gru_param_attr=fwd_gru_param_attr, gru_bias_attr=fwd_gru_bias_attr,
-                          act=fwd_act, gate_act=fwd_gate_act,
-                          mixed_layer_attr=fwd_mixed_layer_attr,
-                          gru_cell_attr=fwd_gru_cell_attr)
-    backward = simple_gru2(input, size, name=f"{name}_bw", reverse=True,
-                           mixed_param_attr=bwd_mixed_param_attr,
-                           mixed_bias_attr=bwd_mixed_bias_attr,
-                           gru_param_attr=bwd_gru_param_attr, gru_bias_attr=bwd_gru_bias_attr,
-                           act=bwd_act, gate_act=bwd_gate_act,
-                           mixed_layer_attr=bwd_mixed_layer_attr,
-                           gru_cell_attr=bwd_gru_cell_attr)
-    return _bidirectional(name, forward, backward, return_seq, last_seq_attr, first_seq_attr,
-                          concat_attr, concat_act)
+    return _bidirectional(simple_gru2, locals())
 
 
 __all__ = ["bidirectional_gru", "bidirectional_lstm", "gru_group", "gru_unit",
