@@ -15,6 +15,8 @@ The sequence forms pack all timesteps of the batch into one array with a
 :class:`~minidl.core.sequence.SequenceLayout`; :mod:`minidl.training.feeding` converts.
 """
 
+from functools import partial
+
 
 class SequenceType:
     """v2's ``seq_type`` values."""
@@ -72,41 +74,19 @@ sparse_value_slot = sparse_float_vector
 dense_array = dense_vector
 
 
-def dense_vector_sequence(dim):
-    return dense_vector(dim, SequenceType.SEQUENCE)
-
-
-def integer_value_sequence(value_range):
-    return integer_value(value_range, SequenceType.SEQUENCE)
-
-
-def sparse_binary_vector_sequence(dim):
-    return sparse_binary_vector(dim, SequenceType.SEQUENCE)
-
-
-def sparse_float_vector_sequence(dim):
-    return sparse_float_vector(dim, SequenceType.SEQUENCE)
-
-
+# The sequence forms: the same types with ``seq_type`` fixed (the parameter names kept).
+dense_vector_sequence = partial(dense_vector, seq_type=SequenceType.SEQUENCE)
+integer_value_sequence = partial(integer_value, seq_type=SequenceType.SEQUENCE)
+sparse_binary_vector_sequence = partial(sparse_binary_vector, seq_type=SequenceType.SEQUENCE)
+sparse_float_vector_sequence = partial(sparse_float_vector, seq_type=SequenceType.SEQUENCE)
 sparse_vector_sequence = sparse_float_vector_sequence
 
-
-def dense_vector_sub_sequence(dim):
-    return dense_vector(dim, SequenceType.SUB_SEQUENCE)
-
-
-def integer_value_sub_sequence(value_range):
-    return integer_value(value_range, SequenceType.SUB_SEQUENCE)
-
-
-def sparse_binary_vector_sub_sequence(dim):
-    return sparse_binary_vector(dim, SequenceType.SUB_SEQUENCE)
-
-
-def sparse_float_vector_sub_sequence(dim):
-    return sparse_float_vector(dim, SequenceType.SUB_SEQUENCE)
-
-
+dense_vector_sub_sequence = partial(dense_vector, seq_type=SequenceType.SUB_SEQUENCE)
+integer_value_sub_sequence = partial(integer_value, seq_type=SequenceType.SUB_SEQUENCE)
+sparse_binary_vector_sub_sequence = partial(sparse_binary_vector,
+                                            seq_type=SequenceType.SUB_SEQUENCE)
+sparse_float_vector_sub_sequence = partial(sparse_float_vector,
+                                           seq_type=SequenceType.SUB_SEQUENCE)
 sparse_vector_sub_sequence = sparse_float_vector_sub_sequence
 
 __all__ = ["InputType", "SequenceType", "dense_array", "dense_vector", "dense_vector_sequence",
