@@ -56,6 +56,14 @@ def momentum_step(value, grad, mom, lr, momentum, decay, rate=None):
     value += mom
 
 
+def running_average(average, rho, new, first=False):
+    """``average = rho * average + (1 - rho) * new``, in place; on the ``first`` batch the
+    whole of ``new`` is added (the slot is still zero then, so the average starts at ``new``
+    rather than at a too small ``(1 - rho) * new``)."""
+    average *= rho
+    average += (1.0 if first else 1.0 - rho) * new
+
+
 class MomentumRule(UpdateRule):
     """SGD with momentum (Paddle ``momentum``)::
 
@@ -100,7 +108,16 @@ class AdaGradRule(UpdateRule):
         return rate
 
 
-class DecayedAdaGradRule(UpdateRule):
+class _RunningAverageRule(UpdateRule):
+    """A rule that keeps running averages that forget at ``rho``, and adds ``epsilon``
+    under its square roots."""
+
+    def __init__(self, rho=0.95, epsilon=1e-6):
+        self.rho = rho
+        self.epsilon = epsilon
+
+
+class DecayedAdaGradRule(_RunningAverageRule):
     """AdaGrad with a decaying sum (Paddle ``decayed_adagrad``)::
 
         E   = rho * E + (1 - rho) * g**2        (first batch: E = g**2)
@@ -114,21 +131,16 @@ class DecayedAdaGradRule(UpdateRule):
     name = "decayed_adagrad"
     slots = ("momentum", "mean_square")
 
-    def __init__(self, rho=0.95, epsilon=1e-6):
-        self.rho = rho
-        self.epsilon = epsilon
-
     def apply(self, value, grad, state, lr, momentum, decay, step):
         xp = get_array_module(value)
         mean_square = state["mean_square"]
-        mean_square *= self.rho
-        mean_square += (1.0 if step == 1 else 1.0 - self.rho) * (grad * grad)
+        running_average(mean_square, self.rho, grad * grad, first=step == 1)
         rate = 1.0 / xp.sqrt(mean_square + self.epsilon)
         momentum_step(value, grad, state["momentum"], lr, momentum, decay, rate)
         return rate
 
 
-class AdaDeltaRule(UpdateRule):
+class AdaDeltaRule(_RunningAverageRule):
     """AdaDelta (Paddle ``adadelta``, Zeiler 2012)::
 
         Eg  = rho * Eg + (1 - rho) * g**2
@@ -144,25 +156,19 @@ class AdaDeltaRule(UpdateRule):
     name = "adadelta"
     slots = ("momentum", "mean_square", "mean_square_delta")
 
-    def __init__(self, rho=0.95, epsilon=1e-6):
-        self.rho = rho
-        self.epsilon = epsilon
-
     def apply(self, value, grad, state, lr, momentum, decay, step):
         xp = get_array_module(value)
         rho, eps = self.rho, self.epsilon
         mean_square, mean_delta = state["mean_square"], state["mean_square_delta"]
-        mean_square *= rho
-        mean_square += (1.0 - rho) * (grad * grad)
+        running_average(mean_square, rho, grad * grad)
         rate = xp.sqrt((mean_delta + eps) / (mean_square + eps))
         scaled = grad * rate
-        mean_delta *= rho
-        mean_delta += (1.0 - rho) * (scaled * scaled)
+        running_average(mean_delta, rho, scaled * scaled)
         momentum_step(value, grad, state["momentum"], lr, momentum, decay, rate)
         return rate
 
 
-class RMSPropRule(UpdateRule):
+class RMSPropRule(_RunningAverageRule):
     """RMSProp as Paddle implemented it (``rmsprop``): the *centred* variant::
 
         Eg2 = rho * Eg2 + (1 - rho) * g**2      (first batch: Eg2 = g**2)
@@ -178,18 +184,12 @@ class RMSPropRule(UpdateRule):
     name = "rmsprop"
     slots = ("momentum", "mean_square", "mean")
 
-    def __init__(self, rho=0.95, epsilon=1e-6):
-        self.rho = rho
-        self.epsilon = epsilon
-
     def apply(self, value, grad, state, lr, momentum, decay, step):
         xp = get_array_module(value)
         rho = self.rho
         mean_square, mean = state["mean_square"], state["mean"]
-        mean_square *= rho
-        mean_square += (1.0 if step == 1 else 1.0 - rho) * (grad * grad)
-        mean *= rho
-        mean += (1.0 - rho) * grad
+        running_average(mean_square, rho, grad * grad, first=step == 1)
+        running_average(mean, rho, grad)
         rate = 1.0 / xp.sqrt(mean_square - mean * mean + self.epsilon)
         momentum_step(value, grad, state["momentum"], lr, momentum, decay, rate)
         return rate
@@ -228,10 +228,8 @@ class AdamRule(UpdateRule):
         if decay:
             grad = grad + decay * value
         m, v = state["first_moment"], state["second_moment"]
-        m *= b1
-        m += (1.0 - b1) * grad
-        v *= b2
-        v += (1.0 - b2) * (grad * grad)
+        running_average(m, b1, grad)
+        running_average(v, b2, grad * grad)
         alpha = lr * (1.0 - b2 ** step) ** 0.5 / (1.0 - b1 ** step)
         value -= alpha * (m / (xp.sqrt(v) + self.epsilon))
         return None
@@ -263,8 +261,7 @@ class AdamaxRule(UpdateRule):
         if decay:
             grad = grad + decay * value
         m, u = state["first_moment"], state["infinity_norm"]
-        m *= b1
-        m += (1.0 - b1) * grad
+        running_average(m, b1, grad)
         u *= self.beta2
         xp.maximum(u, xp.abs(grad), out=u)
         ratio = m / xp.where(u > 0, u, 1.0)
