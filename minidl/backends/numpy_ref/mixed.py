@@ -99,13 +99,8 @@ def context_projection_grad_input(gy, starts, context_len, context_start):
 
     Notation: ``gy: (R, K * D)`` -> ``(R, D)``.
     """
-    xp = get_array_module(gy)
     inside, source, _ = context_positions(starts, context_len, context_start)
-    rows = gy.shape[0]
-    slots = gy.reshape(rows, context_len, -1)
-    gx = xp.zeros((rows, slots.shape[2]), dtype=gy.dtype)
-    xp.add.at(gx, xp.asarray(source[inside]), slots[xp.asarray(inside)])
-    return gx
+    return _add_slots(gy, context_len, inside, source, gy.shape[0])
 
 
 @register("context_projection_grad_padding")
@@ -115,13 +110,21 @@ def context_projection_grad_padding(gy, starts, context_len, context_start, num_
 
     Notation: ``gy: (R, K * D)`` -> ``(num_pad_rows, D)``.
     """
-    xp = get_array_module(gy)
     inside, _, pad_row = context_positions(starts, context_len, context_start)
-    rows = gy.shape[0]
-    slots = gy.reshape(rows, context_len, -1)
-    grad = xp.zeros((num_pad_rows, slots.shape[2]), dtype=gy.dtype)
-    xp.add.at(grad, xp.asarray(pad_row[~inside]), slots[xp.asarray(~inside)])
-    return grad
+    return _add_slots(gy, context_len, ~inside, pad_row, num_pad_rows)
+
+
+def _add_slots(gy, context_len, chosen, target, num_rows):
+    """Sum the gradients of the window slots ``chosen`` (an ``(R, K)`` mask) into the rows
+    ``target[chosen]`` of a zero ``(num_rows, D)`` array: each slot back to what it read.
+
+    Notation: ``gy: (R, K * D)``.
+    """
+    xp = get_array_module(gy)
+    slots = gy.reshape(gy.shape[0], context_len, -1)
+    total = xp.zeros((num_rows, slots.shape[2]), dtype=gy.dtype)
+    xp.add.at(total, xp.asarray(target[chosen]), slots[xp.asarray(chosen)])
+    return total
 
 
 # --- conv_operator: each sample convolved with its own filters -----------------------------
