@@ -4,8 +4,10 @@ Each names its kernels ``act_<kernel_name>`` (forward) and ``act_<kernel_name>_g
 (backward) in the backend registry; ``name`` is Paddle's own type string.
 """
 
+from .choice import Choice
 
-class BaseActivation:
+
+class BaseActivation(Choice):
     name = None          # Paddle's activation type string
     kernel_name = None   # registry op suffix
 
@@ -13,15 +15,6 @@ class BaseActivation:
         """Apply to a Tensor (the layer's pre-activation output)."""
         from ..functions.activation import activate
         return activate(self.kernel_name, x)
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
-
-    def __eq__(self, other):
-        return type(self) is type(other)
-
-    def __hash__(self):
-        return hash(type(self))
 
 
 def _activation(class_name, paddle_name, kernel_name, doc):

@@ -16,8 +16,7 @@ from .base import Layer, as_layer_list, default_name, image_geometry, pair
 def _pool_kind(pool_type, layer_name):
     if pool_type is None:
         return "max"
-    if isinstance(pool_type, type) and issubclass(pool_type, BasePoolingType):
-        pool_type = pool_type()  # paddle.pooling.Max written without the call
+    pool_type = BasePoolingType.accept(pool_type)  # paddle.pooling.Max without the call
     if isinstance(pool_type, Max):      # includes CudnnMax
         return "max"
     if isinstance(pool_type, Avg):      # includes CudnnAvg

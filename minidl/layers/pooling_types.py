@@ -1,17 +1,10 @@
 """``paddle.pooling``: pooling types for ``img_pool``."""
 
+from .choice import Choice
 
-class BasePoolingType:
+
+class BasePoolingType(Choice):
     name = None
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
-
-    def __eq__(self, other):
-        return type(self) is type(other)
-
-    def __hash__(self):
-        return hash(type(self))
 
 
 class Max(BasePoolingType):

@@ -245,9 +245,8 @@ def memory(name, size, is_seq=False, boot_layer=None, boot_bias=None,
         bias_attr = ParamAttr(initial_std=0.0, initial_mean=0.0)
     elif boot_bias not in (None, False):
         bias_attr = as_param_attr(boot_bias, f"memory {label}: boot_bias")
-    act = Linear() if boot_bias_active_type is None else boot_bias_active_type
-    if isinstance(act, type) and issubclass(act, BaseActivation):
-        act = act()
+    act = BaseActivation.accept(Linear() if boot_bias_active_type is None
+                                else boot_bias_active_type)
     if not isinstance(act, BaseActivation):
         raise ValueError(f"memory {label}: boot_bias_active_type={act!r} must be an activation "
                          "(paddle.activation.Tanh(), ...)")

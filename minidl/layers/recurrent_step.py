@@ -39,9 +39,7 @@ from .projections import dotmul_operator, full_matrix_projection, identity_proje
 
 def _step_act(act, default, what, name):
     """``act`` (default ``default``) checked: Paddle's step kernels offer four activations."""
-    act = default if act is None else act
-    if isinstance(act, type) and issubclass(act, BaseActivation):
-        act = act()
+    act = BaseActivation.accept(default if act is None else act)
     if not isinstance(act, BaseActivation) or act.kernel_name not in STEP_ACTIVATIONS:
         raise ValueError(f"layer {name}: {what}={act!r} is not available in a step layer; "
                          "Paddle's recurrent kernels take paddle.activation.Tanh(), Sigmoid(), "

@@ -207,8 +207,7 @@ class _AggregateLayer(Layer):
 
 def _pool_kind(pooling_type, name):
     """``pooling_type`` -> (Paddle's layer type, the strategy the kernels take)."""
-    if isinstance(pooling_type, type) and issubclass(pooling_type, BasePoolingType):
-        pooling_type = pooling_type()          # paddle.pooling.Max written without the call
+    pooling_type = BasePoolingType.accept(pooling_type)  # paddle.pooling.Max without the call
     if isinstance(pooling_type, (CudnnMax, CudnnAvg)):
         raise ValueError(f"layer {name}: {pooling_type!r} pools images (img_pool); sequence "
                          "pooling takes paddle.pooling.Max(), Avg(), Sum() or SquareRootN()")
