@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..core.sequence import same_layout
+from ..functions.basic import add
 from ..functions.dropout import dropout
 from .attrs import ExtraAttr, ParamAttr
 
@@ -117,6 +118,8 @@ class Layer:
     accepts_sparse = False
     #: True when the output is sparse rows (only data layers of sparse types)
     sparse_output = False
+    #: the bias parameter (a ParamSpec) of the layers that have one; see :meth:`plus_bias`
+    bias = None
 
     def __init__(self, name, inputs, size, act=None, image_shape=None, layer_attr=None):
         self.name = name
@@ -168,6 +171,10 @@ class Layer:
                          owner=self.name, **kw)
         self.params.append(spec)
         return spec
+
+    def plus_bias(self, ctx, y):
+        """``y`` plus the layer's bias (broadcast over the rows), where it has one."""
+        return y if self.bias is None else add(y, ctx.param(self.bias))
 
     def forward(self, ctx, xs):
         """Input Tensors -> pre-activation output Tensor (subclasses implement)."""
@@ -242,6 +249,16 @@ def image_geometry(layer_name, input, num_channels=None):
                          f"{num_channels} channels is not a square image; give the data layer "
                          "height and width")
     return num_channels, side, side
+
+
+def check_output_image(layer_name, out_hw, in_hw, window):
+    """Refuse a window that leaves no output pixel of a ``(height, width)`` input; ``window``
+    describes it for the message (``"window (2, 2), stride (2, 2), padding (0, 0)"``)."""
+    (out_h, out_w), (height, width) = out_hw, in_hw
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"layer {layer_name}: output would be {out_h}x{out_w} for a "
+                         f"{height}x{width} input, {window} (height, width); "
+                         "expected at least 1x1")
 
 
 def pair(value, value_y, what, layer_name):

@@ -20,7 +20,6 @@ words. No bias unless ``bias_attr`` is a ParamAttr (dims ``(1, size)``; Paddle's
 mixing layers and projections, as Paddle's ``concat_layer`` asserted.
 """
 
-from ..functions.basic import add
 from ..functions.misc import concat_features
 from .activations import Identity
 from .attrs import ParamAttr
@@ -72,9 +71,7 @@ class ConcatProjectionsLayer(Layer):
         blocks = [term.compute(ctx, [x], spec, width)
                   for term, x, spec, width in zip(self._terms, xs, self._specs, self._widths)]
         y = blocks[0] if len(blocks) == 1 else concat_features(blocks)
-        if self.bias is not None:
-            y = add(y, ctx.param(self.bias))
-        return y
+        return self.plus_bias(ctx, y)
 
     @property
     def terms(self):

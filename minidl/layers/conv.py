@@ -19,9 +19,10 @@ Parameters, in Paddle's names and dims:
 """
 
 from .activations import Relu
-from ..functions.basic import add, reshape
+from ..functions.basic import reshape
 from ..functions.conv import conv2d, conv_output_size
-from .base import Layer, as_layer_list, as_param_attr, default_name, image_geometry, pair
+from .base import (Layer, as_layer_list, as_param_attr, check_output_image, default_name,
+                   image_geometry, pair)
 
 #: layer_type values that mean an ordinary convolution on any device (with groups == C,
 #: whatever the type, conv2d runs the depthwise kernels)
@@ -83,11 +84,9 @@ class ConvLayer(Layer):
                              f"channels ({channels}) and num_filters ({num_filters})")
         out_h, out_w = (conv_output_size(size, k, s, p, d) for size, k, s, p, d in zip(
             (height, width), self.filter_size, self.stride, self.padding, self.dilation))
-        if out_h < 1 or out_w < 1:
-            raise ValueError(f"layer {name}: output would be {out_h}x{out_w} for a "
-                             f"{height}x{width} input, filter {self.filter_size}, stride "
-                             f"{self.stride}, padding {self.padding}, dilation {self.dilation} "
-                             "(height, width); expected at least 1x1")
+        check_output_image(name, (out_h, out_w), (height, width),
+                           f"filter {self.filter_size}, stride {self.stride}, padding "
+                           f"{self.padding}, dilation {self.dilation}")
         super().__init__(name, inputs, num_filters * out_h * out_w,
                          act=Relu() if act is None else act,
                          image_shape=(num_filters, out_h, out_w), layer_attr=layer_attr)
@@ -116,9 +115,7 @@ class ConvLayer(Layer):
         x = reshape(x, (x.shape[0],) + self.input_shape)
         y = conv2d(x, ctx.param(self.weight), self.stride, self.padding, self.dilation,
                    self.groups)
-        if self.bias is not None:
-            y = add(y, ctx.param(self.bias))  # broadcast over the batch (and pixels if shared)
-        return y
+        return self.plus_bias(ctx, y)  # broadcast over the batch (and pixels if shared)
 
 
 def img_conv(input, filter_size, num_filters, name=None, num_channels=None, act=None, groups=1,

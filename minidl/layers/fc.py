@@ -58,9 +58,7 @@ class FcLayer(Layer):
             else:
                 term = matmul(reshape(x, (x.shape[0], -1)), ctx.param(spec))
             y = term if y is None else add(y, term)
-        if self.bias is not None:
-            y = add(y, ctx.param(self.bias))
-        return y
+        return self.plus_bias(ctx, y)
 
 
 def fc(input, size, act=None, name=None, param_attr=None, bias_attr=None, layer_attr=None):

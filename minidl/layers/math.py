@@ -15,7 +15,7 @@ from ..functions.rowwise import (cos_sim as cos_sim_fn, dot_prod as dot_prod_fn,
                                  scaling as scaling_fn, sum_to_one_norm as sum_to_one_norm_fn,
                                  transpose)
 from .base import Layer, default_name
-from .sequence import check_dense, one_layer, rows
+from .sequence import check_dense, check_same_size, one_layer, rows
 
 
 def _weight_layer(weight, layer_name):
@@ -93,9 +93,7 @@ class DotProdLayer(_RowwiseLayer):
         name = name or default_name("dot_prod_layer")
         input1 = one_layer(input1, "input1", name)
         input2 = one_layer(input2, "input2", name)
-        if input1.size != input2.size:
-            raise ValueError(f"layer {name}: dot_prod inputs must have the same size; "
-                             f"{input1.name} has {input1.size}, {input2.name} has {input2.size}")
+        check_same_size(input1, input2, name, "dot_prod")
         super().__init__(name, [input1, input2], 1, layer_attr)
 
     def forward(self, ctx, xs):
@@ -108,20 +106,29 @@ def dot_prod(input1, input2, name=None, layer_attr=None):
     return DotProdLayer(input1, input2, name, layer_attr)
 
 
-class ScalingLayer(_RowwiseLayer):
-    """Paddle's ``scaling``: ``y[i] = weight[i] * input[i]``; inputs ``[weight, input]``."""
+class _WeightedRowsLayer(_RowwiseLayer):
+    """Each row of ``input`` with its own scalar ``weight[i]``; inputs ``[weight, input]``,
+    default name ``__<type>_layer_N__``. Subclasses name the row-wise function."""
 
-    type = "scaling"
+    #: ``function(weight rows, input rows)``
+    function = None
 
     def __init__(self, input, weight, name=None, layer_attr=None):
-        name = name or default_name("scaling_layer")
+        name = name or default_name(f"{self.type}_layer")
         input = one_layer(input, "input", name)
         weight = _weight_layer(weight, name)
         super().__init__(name, [weight, input], input.size, layer_attr)
 
     def forward(self, ctx, xs):
         self._same_rows(xs)
-        return scaling_fn(rows(xs[0], self, "weight"), rows(xs[1], self))
+        return self.function(rows(xs[0], self, "weight"), rows(xs[1], self))
+
+
+class ScalingLayer(_WeightedRowsLayer):
+    """Paddle's ``scaling``: ``y[i] = weight[i] * input[i]``; inputs ``[weight, input]``."""
+
+    type = "scaling"
+    function = staticmethod(scaling_fn)
 
 
 def scaling(input, weight, name=None, layer_attr=None):
@@ -141,9 +148,7 @@ class InterpolationLayer(_RowwiseLayer):
             raise ValueError(f"layer {name}: interpolation input must be a list of two layers, "
                              f"got {input!r}")
         x1, x2 = (one_layer(x, "input", name) for x in input)
-        if x1.size != x2.size:
-            raise ValueError(f"layer {name}: interpolation inputs must have the same size; "
-                             f"{x1.name} has {x1.size}, {x2.name} has {x2.size}")
+        check_same_size(x1, x2, name, "interpolation")
         weight = _weight_layer(weight, name)
         super().__init__(name, [weight, x1, x2], x1.size, layer_attr)
 
@@ -158,20 +163,11 @@ def interpolation(input, weight, name=None, layer_attr=None):
     return InterpolationLayer(input, weight, name, layer_attr)
 
 
-class PowerLayer(_RowwiseLayer):
+class PowerLayer(_WeightedRowsLayer):
     """Paddle's ``power``: ``y[i, j] = input[i, j] ** weight[i]``; inputs ``[weight, input]``."""
 
     type = "power"
-
-    def __init__(self, input, weight, name=None, layer_attr=None):
-        name = name or default_name("power_layer")
-        input = one_layer(input, "input", name)
-        weight = _weight_layer(weight, name)
-        super().__init__(name, [weight, input], input.size, layer_attr)
-
-    def forward(self, ctx, xs):
-        self._same_rows(xs)
-        return power_fn(rows(xs[0], self, "weight"), rows(xs[1], self))
+    function = staticmethod(power_fn)
 
 
 def power(input, weight, name=None, layer_attr=None):

@@ -19,7 +19,6 @@ every term that fixes a size must agree with it.
 from .activations import Linear
 from .attrs import ParamAttr
 from .base import Layer, as_param_attr, default_name
-from ..functions.basic import add
 from ..functions.misc import add_n
 from .projections import ConvOperator, Operator, Projection, _check_count
 
@@ -150,9 +149,7 @@ class MixedLayer(Layer):
         terms = [term.compute(ctx, [xs[p] for p in positions], spec, self.size)
                  for term, positions, spec in zip(self._terms, self._positions, self._specs)]
         y = add_n(terms)
-        if self.bias is not None:
-            y = add(y, ctx.param(self.bias))
-        return y
+        return self.plus_bias(ctx, y)
 
     @property
     def terms(self):

@@ -10,7 +10,7 @@ window). ``exclude_mode=None`` means True, as in Paddle. See ``backends/numpy_re
 from ..functions.basic import reshape
 from ..functions.pool import pool2d, pool_output_size
 from .pooling_types import Avg, BasePoolingType, Max
-from .base import Layer, as_layer_list, default_name, image_geometry, pair
+from .base import Layer, as_layer_list, check_output_image, default_name, image_geometry, pair
 
 
 def _pool_kind(pool_type, layer_name):
@@ -51,11 +51,8 @@ class PoolLayer(Layer):
         channels, height, width = image_geometry(name, inputs[0], num_channels)
         out_h, out_w = (pool_output_size(size, k, s, p, self.ceil_mode) for size, k, s, p in zip(
             (height, width), self.window, self.stride, self.padding))
-        if out_h < 1 or out_w < 1:
-            raise ValueError(f"layer {name}: output would be {out_h}x{out_w} for a "
-                             f"{height}x{width} input, window {self.window}, stride "
-                             f"{self.stride}, padding {self.padding} (height, width); "
-                             "expected at least 1x1")
+        check_output_image(name, (out_h, out_w), (height, width),
+                           f"window {self.window}, stride {self.stride}, padding {self.padding}")
         super().__init__(name, inputs, channels * out_h * out_w,
                          image_shape=(channels, out_h, out_w), layer_attr=layer_attr)
         self.input_shape = (channels, height, width)

@@ -31,7 +31,7 @@ import numpy as np
 
 from .activations import Identity
 from ..core.sequence import SequenceLayout
-from ..functions.basic import add, reshape
+from ..functions.basic import reshape
 from ..functions.sequence import (sequence_concat, sequence_expand, sequence_instance,
                                   sequence_pool)
 from .base import SEQUENCE_LEVELS, Layer, as_param_attr, default_name, with_layout
@@ -71,6 +71,13 @@ def one_layer(value, what, layer_name):
     if not isinstance(value, Layer):
         raise ValueError(f"layer {layer_name}: {what} must be a layer, got {value!r}")
     return value
+
+
+def check_same_size(a, b, layer_name, layer_type):
+    """Construction-time refusal of two inputs of different sizes."""
+    if a.size != b.size:
+        raise ValueError(f"layer {layer_name}: {layer_type} inputs must have the same size; "
+                         f"{a.name} has {a.size}, {b.name} has {b.size}")
 
 
 def check_dense(parent, layer_name, layer_type):
@@ -200,9 +207,7 @@ class _AggregateLayer(Layer):
         layout = _layout_of(xs[0], self.inputs[0], self)
         groups, out_layout = self._groups(layout)
         y = self._aggregate(rows(xs[0], self), groups)
-        if self.bias is not None:
-            y = add(y, ctx.param(self.bias))
-        return with_layout(y, out_layout)
+        return with_layout(self.plus_bias(ctx, y), out_layout)
 
 
 def _pool_kind(pooling_type, name):
@@ -346,9 +351,7 @@ class ExpandLayer(Layer):
                              f"{'sequences' if groups is layout.starts else 'subsequences'} "
                              "to expand them over")
         y = sequence_expand(x, groups)
-        if self.bias is not None:
-            y = add(y, ctx.param(self.bias))
-        return with_layout(y, layout)
+        return with_layout(self.plus_bias(ctx, y), layout)
 
 
 def expand(input, expand_as, name=None, bias_attr=False,
@@ -373,9 +376,7 @@ class SequenceConcatLayer(Layer):
         name = name or default_name("seqconcat")
         a = one_layer(a, "a", name)
         b = one_layer(b, "b", name)
-        if a.size != b.size:
-            raise ValueError(f"layer {name}: seq_concat inputs must have the same size; "
-                             f"{a.name} has {a.size}, {b.name} has {b.size}")
+        check_same_size(a, b, name, "seq_concat")
         super().__init__(name, [a, b], a.size, act=Identity() if act is None else act,
                          layer_attr=layer_attr)
         for parent in (a, b):
@@ -391,9 +392,7 @@ class SequenceConcatLayer(Layer):
                              f"sequences but {self.inputs[1].name} holds {lb.num_sequences}")
         y = sequence_concat(rows(xs[0], self, "input a"), la.starts,
                             rows(xs[1], self, "input b"), lb.starts)
-        if self.bias is not None:
-            y = add(y, ctx.param(self.bias))
-        return with_layout(y, SequenceLayout(la.starts + lb.starts))
+        return with_layout(self.plus_bias(ctx, y), SequenceLayout(la.starts + lb.starts))
 
 
 def seq_concat(a, b, act=None, name=None, layer_attr=None, bias_attr=None):
@@ -445,9 +444,7 @@ class SequenceReshapeLayer(Layer):
                              f"rows of {width}), not a whole number of rows of "
                              f"reshape_size={size}")
         y = reshape(x, (x.shape[0] * width // size, size))
-        if self.bias is not None:
-            y = add(y, ctx.param(self.bias))
-        return with_layout(y, SequenceLayout(starts * width // size))
+        return with_layout(self.plus_bias(ctx, y), SequenceLayout(starts * width // size))
 
 
 def seq_reshape(input, reshape_size, act=None, name=None, layer_attr=None, bias_attr=None):
