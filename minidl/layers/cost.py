@@ -134,6 +134,25 @@ def cross_entropy_cost(input, label, name=None, coeff=1.0, weight=None, layer_at
     return MultiClassCrossEntropyLayer(name, input, label, weight, coeff, layer_attr)
 
 
+# --- regression costs: the checks of their label, square error -----------------------------
+
+def _dense_label(layer_name, label, input, what):
+    """The label of a regression-type cost: a dense vector of the input's size."""
+    if isinstance(label, DataLayer) and label.input_type.kind != "dense":
+        raise ValueError(f"layer {layer_name}: the label of {what} must be a dense_vector data "
+                         f"layer, {label.name} is {label.input_type!r}")
+    if label.size != input.size:
+        raise ValueError(f"layer {layer_name}: label {label.name} has size {label.size} but "
+                         f"input {input.name} has size {input.size}; they must be equal")
+
+
+def _float_label(layer, label):
+    if label.dtype.kind != "f":
+        raise ValueError(f"layer {layer.name}: the label of {layer.type} must be a dense "
+                         f"vector, got dtype {label.dtype}")
+    return _flat(label)
+
+
 class SquareErrorLayer(CostLayer):
     """``cost = sum_j (input_j - label_j)^2`` per sample (no 1/2)."""
 
@@ -141,12 +160,7 @@ class SquareErrorLayer(CostLayer):
 
     def __init__(self, name, input, label, weight, coeff, layer_attr):
         super().__init__(name, input, label, weight, coeff, layer_attr)
-        if isinstance(label, DataLayer) and label.input_type.kind != "dense":
-            raise ValueError(f"layer {name}: the label of square_error_cost must be a "
-                             f"dense_vector data layer, {label.name} is {label.input_type!r}")
-        if label.size != input.size:
-            raise ValueError(f"layer {name}: label {label.name} has size {label.size} but "
-                             f"input {input.name} has size {input.size}; they must be equal")
+        _dense_label(name, label, input, "square_error_cost")
 
     def forward(self, ctx, xs):
         label = xs[1]
@@ -165,23 +179,6 @@ regression_cost = square_error_cost
 
 
 # --- robust costs: Huber regression, modified-Huber classification, smooth L1 --------------
-
-def _dense_label(layer_name, label, input, what):
-    """The label of a regression-type cost: a dense vector of the input's size."""
-    if isinstance(label, DataLayer) and label.input_type.kind != "dense":
-        raise ValueError(f"layer {layer_name}: the label of {what} must be a dense_vector data "
-                         f"layer, {label.name} is {label.input_type!r}")
-    if label.size != input.size:
-        raise ValueError(f"layer {layer_name}: label {label.name} has size {label.size} but "
-                         f"input {input.name} has size {input.size}; they must be equal")
-
-
-def _float_label(layer, label):
-    if label.dtype.kind != "f":
-        raise ValueError(f"layer {layer.name}: the label of {layer.type} must be a dense "
-                         f"vector, got dtype {label.dtype}")
-    return _flat(label)
-
 
 class HuberRegressionLayer(CostLayer):
     """``cost = sum_j h(label_j - input_j)`` per row, ``h(a) = a^2 / 2`` for ``|a| <= delta``,
