@@ -46,7 +46,24 @@ class Evaluator:
         return self.value(self.stats) if self.stats is not None else 0.0
 
 
-class ClassificationError(Evaluator):
+class _WeightedMean(Evaluator):
+    """An evaluator whose statistics are a weighted sum and the sum of the weights (without a
+    ``weight`` layer every row weighs 1), and whose value is their ratio."""
+
+    def weighted_sums(self, outputs, values):
+        """This batch's statistics for ``values``, one row (or entry) per input row."""
+        if self.weight is None:
+            return [float(np.sum(values)), float(len(values))]
+        weight = outputs[self.weight.name].reshape((-1,) + (1,) * (values.ndim - 1))
+        return [float(np.sum(values * weight)), float(np.sum(weight))]
+
+    @staticmethod
+    def value(stats):
+        total, count = stats
+        return total / count if count else 0.0
+
+
+class ClassificationError(_WeightedMean):
     """Fraction of samples whose label is not among the ``top_k`` highest scores (weighted)."""
 
     def __init__(self, input, label, name=None, weight=None, top_k=1):
@@ -66,17 +83,10 @@ class ClassificationError(Evaluator):
         else:
             top = np.argsort(-scores, axis=1, kind="stable")[:, :self.top_k]
             wrong = ~(top == labels[:, None]).any(axis=1)
-        weight = (np.ones(len(labels)) if self.weight is None
-                  else outputs[self.weight.name].reshape(-1))
-        return [float(np.sum(wrong * weight)), float(np.sum(weight))]
-
-    @staticmethod
-    def value(stats):
-        errors, total = stats
-        return errors / total if total else 0.0
+        return self.weighted_sums(outputs, wrong)
 
 
-class SumEvaluator(Evaluator):
+class SumEvaluator(_WeightedMean):
     """Paddle's ``SumEvaluator``: the sum of the input layer's values (weighted) divided by
     the number of rows (a sequence counts one per timestep), or by the sum of the weights.
     The book's label_semantic_roles sums ``crf_decoding``'s per-timestep errors: the value
@@ -88,15 +98,7 @@ class SumEvaluator(Evaluator):
 
     def batch_stats(self, outputs):
         values = outputs[self.input.name].reshape(len(outputs[self.input.name]), -1)
-        if self.weight is None:
-            return [float(np.sum(values)), float(len(values))]
-        weight = outputs[self.weight.name].reshape(-1, 1)
-        return [float(np.sum(values * weight)), float(np.sum(weight))]
-
-    @staticmethod
-    def value(stats):
-        total, count = stats
-        return total / count if count else 0.0
+        return self.weighted_sums(outputs, values)
 
 
 class Auc(Evaluator):
