@@ -36,32 +36,33 @@ def _flag(where, value):
                      f"(in an environment variable: one of {', '.join(_TRUE + _FALSE[:-1])})")
 
 
-def _integer(where, value, minimum, meaning):
-    """An integer option (an int, or its decimal spelling in an environment variable)."""
-    given = value
+def _read(value, parse):
+    """``value``; a string (from an environment variable) read with ``parse`` where it
+    parses, else left as it is for the caller's check to refuse."""
     if isinstance(value, str):
         try:
-            value = int(value.strip())
+            return parse(value.strip())
         except ValueError:
             pass
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"paddle.init: {where}={given!r} is not allowed; {meaning} is an "
+    return value
+
+
+def _integer(where, value, minimum, meaning):
+    """An integer option (an int, or its decimal spelling in an environment variable)."""
+    number = _read(value, int)
+    if isinstance(number, bool) or not isinstance(number, numbers.Integral) or number < minimum:
+        raise ValueError(f"paddle.init: {where}={value!r} is not allowed; {meaning} is an "
                          f"integer >= {minimum}")
-    return int(value)
+    return int(number)
 
 
 def _seconds(where, value):
-    given = value
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            pass
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"paddle.init: {where}={given!r} is not allowed; mpi_timeout is a "
+    number = _read(value, float)
+    if isinstance(number, bool) or not isinstance(number, numbers.Real) \
+            or not math.isfinite(number) or number <= 0:
+        raise ValueError(f"paddle.init: {where}={value!r} is not allowed; mpi_timeout is a "
                          "number of seconds > 0")
-    return float(value)
+    return float(number)
 
 
 def _check(name, value, where):
