@@ -17,7 +17,7 @@ from minidl.layers.attrs import ParamAttr
 from minidl.backends import get_kernel
 from minidl.core import Tensor, as_numpy
 from minidl.core.gradcheck import check_directional, check_elementwise
-from minidl.functions import conv as conv_functions
+from minidl.functions import conv_function
 from minidl.functions.basic import add
 from minidl.functions.conv import conv2d, conv_output_size
 from minidl.layers.graph import Network, RunContext
@@ -230,8 +230,8 @@ def test_conv_every_gradient_entry(backend, rng):
 
 def test_input_gradient_skipped_when_not_needed(backend, rng, monkeypatch):
     called = []
-    real_kernel = conv_functions.kernel
-    monkeypatch.setattr(conv_functions, "kernel", lambda op: called.append(op) or real_kernel(op))
+    real_kernel = conv_function.kernel
+    monkeypatch.setattr(conv_function, "kernel", lambda op: called.append(op) or real_kernel(op))
     x = Tensor(rng.standard_normal((1, 2, 5, 5)))                     # like a data layer
     w = Tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
     conv2d(x, w).sum().backward()

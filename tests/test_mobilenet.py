@@ -9,7 +9,7 @@ import pytest
 
 import minidl as paddle
 from minidl.core import Tensor, as_numpy, no_grad
-from minidl.functions import depthwise as depthwise_functions
+from minidl.functions import conv_function
 from minidl.layers.graph import Network, RunContext
 from minidl.models.mobilenet import BLOCKS, image_layer, mobile_net
 
@@ -75,8 +75,8 @@ def test_bad_inputs_are_named(build, message):
 
 def test_forward_and_backward_run_the_depthwise_kernels(backend, xp, rng, monkeypatch):
     called = []
-    real = depthwise_functions.kernel
-    monkeypatch.setattr(depthwise_functions, "kernel", lambda op: called.append(op) or real(op))
+    real = conv_function.kernel
+    monkeypatch.setattr(conv_function, "kernel", lambda op: called.append(op) or real(op))
     out = mobile_net(image_layer(32), class_dim=3, scale=0.25)
     network = Network(out)
     parameters = paddle.parameters.create(out)

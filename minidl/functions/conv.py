@@ -1,34 +1,21 @@
 """2-D convolution as an autograd Function (kernels: ``conv2d_forward`` / ``_grad_input`` /
 ``_grad_filter``). The bias is a separate broadcast add (see ``layers/conv.py``)."""
 
-from ..backends import kernel
 from ..core.geometry import conv_output_size
-from ..core.tensor import Function
+from .conv_function import ConvFunction
 from .depthwise import depthwise_conv2d, is_depthwise
 
 
-class Conv2d(Function):
+class Conv2d(ConvFunction):
     """``y = conv(x, w)``; stride, padding and dilation are ``(y, x)`` pairs.
 
     Notation: ``x: (N, C, H, W)``, ``w: (F, C/groups, kh, kw)`` -> ``(N, F, OH, OW)``.
     """
 
+    kernels = "conv2d"
+
     def __init__(self, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
         self.geometry = (tuple(stride), tuple(padding), tuple(dilation), int(groups))
-
-    def forward(self, x, w):
-        # Both inputs are needed back: x for the filter gradient, w for the input gradient.
-        self.save_for_backward(x, w)
-        return kernel("conv2d_forward")(x, w, *self.geometry)
-
-    def backward(self, gy):
-        x, w = self.saved
-        gx = gw = None
-        if self.needs_input_grad[0]:  # False for a conv on a data layer: skip the col2im
-            gx = kernel("conv2d_grad_input")(gy, w, x.shape, *self.geometry)
-        if self.needs_input_grad[1]:
-            gw = kernel("conv2d_grad_filter")(x, gy, w.shape, *self.geometry)
-        return gx, gw
 
 
 def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):

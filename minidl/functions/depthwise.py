@@ -5,33 +5,20 @@
 ``img_conv(groups=C)`` and ``img_depthwise_conv`` run the same kernels.
 """
 
-from ..backends import kernel
-from ..core.tensor import Function
+from .conv_function import ConvFunction
 
 
-class DepthwiseConv2d(Function):
+class DepthwiseConv2d(ConvFunction):
     """``y = depthwise_conv(x, w)``; stride and padding are ``(y, x)`` pairs, no dilation.
 
     Notation: ``x: (N, C, H, W)``, ``w: (C*M, 1, kh, kw)`` -> ``(N, C*M, OH, OW)``; output
     channel ``o`` reads input channel ``o // M``.
     """
 
+    kernels = "depthwise_conv2d"
+
     def __init__(self, stride=(1, 1), padding=(0, 0)):
         self.geometry = (tuple(stride), tuple(padding))
-
-    def forward(self, x, w):
-        # x for the filter gradient, w for the input gradient
-        self.save_for_backward(x, w)
-        return kernel("depthwise_conv2d_forward")(x, w, *self.geometry)
-
-    def backward(self, gy):
-        x, w = self.saved
-        gx = gw = None
-        if self.needs_input_grad[0]:
-            gx = kernel("depthwise_conv2d_grad_input")(gy, w, x.shape, *self.geometry)
-        if self.needs_input_grad[1]:
-            gw = kernel("depthwise_conv2d_grad_filter")(x, gy, w.shape, *self.geometry)
-        return gx, gw
 
 
 def depthwise_conv2d(x, w, stride=(1, 1), padding=(0, 0)):

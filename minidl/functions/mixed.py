@@ -10,6 +10,7 @@ from ..backends import kernel
 from ..core.row_sparse import RowSparseGrad
 from ..core.tensor import Function
 from ..core.xp import get_array_module
+from .conv_function import ConvFunction
 
 
 class TableLookup(Function):
@@ -69,7 +70,7 @@ class ContextProjection(Function):
         return gx, gpad
 
 
-class ConvOperator(Function):
+class ConvOperator(ConvFunction):
     """Every sample convolved with its own filters (Paddle's ConvOperator).
 
     Notation: ``x: (N, C, H, W)``, ``w: (N, F, C, kh, kw)`` -> ``(N, F, OH, OW)``; stride
@@ -77,21 +78,10 @@ class ConvOperator(Function):
     other).
     """
 
+    kernels = "conv_operator"
+
     def __init__(self, stride, padding):
         self.geometry = (tuple(stride), tuple(padding))
-
-    def forward(self, x, w):
-        self.save_for_backward(x, w)
-        return kernel("conv_operator_forward")(x, w, *self.geometry)
-
-    def backward(self, gy):
-        x, w = self.saved
-        gx = gw = None
-        if self.needs_input_grad[0]:
-            gx = kernel("conv_operator_grad_input")(gy, w, x.shape, *self.geometry)
-        if self.needs_input_grad[1]:
-            gw = kernel("conv_operator_grad_filter")(x, gy, w.shape, *self.geometry)
-        return gx, gw
 
 
 class MatMulTransposed(Function):
