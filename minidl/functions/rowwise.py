@@ -32,53 +32,48 @@ class CosSim(Function):
         return _wanted(grads, self.needs_input_grad)
 
 
-class DotProd(Function):
-    """``y[i] = <a[i], b[i]>``: ``(N, D), (N, D) -> (N, 1)``."""
+class _KernelPair(Function):
+    """A row-wise Function by a pair of kernels: ``<kernels>_forward(*inputs) -> y`` and
+    ``<kernels>_backward(*inputs, gy)`` (``(*inputs, y, gy)`` where ``keeps_output``) -> one
+    gradient per input."""
 
-    def forward(self, a, b):
-        self.save_for_backward(a, b)
-        return kernel("dot_prod_forward")(a, b)
+    #: the kernel family (``dot_prod``, ``scaling``, ...)
+    kernels = None
+    keeps_output = False
 
-    def backward(self, gy):
-        a, b = self.saved
-        return _wanted(kernel("dot_prod_backward")(a, b, gy), self.needs_input_grad)
-
-
-class Scaling(Function):
-    """``y[i] = w[i] * x[i]``: ``(N, 1), (N, D) -> (N, D)``."""
-
-    def forward(self, w, x):
-        self.save_for_backward(w, x)
-        return kernel("scaling_forward")(w, x)
-
-    def backward(self, gy):
-        w, x = self.saved
-        return _wanted(kernel("scaling_backward")(w, x, gy), self.needs_input_grad)
-
-
-class Interpolation(Function):
-    """``y[i] = w[i] x1[i] + (1 - w[i]) x2[i]``: ``(N, 1), (N, D), (N, D) -> (N, D)``."""
-
-    def forward(self, w, x1, x2):
-        self.save_for_backward(w, x1, x2)
-        return kernel("interpolation_forward")(w, x1, x2)
-
-    def backward(self, gy):
-        w, x1, x2 = self.saved
-        return _wanted(kernel("interpolation_backward")(w, x1, x2, gy), self.needs_input_grad)
-
-
-class Power(Function):
-    """``y[i, j] = x[i, j] ** w[i]``: ``(N, 1), (N, D) -> (N, D)``."""
-
-    def forward(self, w, x):
-        y = kernel("power_forward")(w, x)
-        self.save_for_backward(w, x, y)
+    def forward(self, *inputs):
+        y = kernel(f"{self.kernels}_forward")(*inputs)
+        self.save_for_backward(*(inputs + (y,) if self.keeps_output else inputs))
         return y
 
     def backward(self, gy):
-        w, x, y = self.saved
-        return _wanted(kernel("power_backward")(w, x, y, gy), self.needs_input_grad)
+        grads = kernel(f"{self.kernels}_backward")(*self.saved, gy)
+        return _wanted(grads, self.needs_input_grad)
+
+
+class DotProd(_KernelPair):
+    """``y[i] = <a[i], b[i]>``: ``(N, D), (N, D) -> (N, 1)``."""
+
+    kernels = "dot_prod"
+
+
+class Scaling(_KernelPair):
+    """``y[i] = w[i] * x[i]``: ``(N, 1), (N, D) -> (N, D)``."""
+
+    kernels = "scaling"
+
+
+class Interpolation(_KernelPair):
+    """``y[i] = w[i] x1[i] + (1 - w[i]) x2[i]``: ``(N, 1), (N, D), (N, D) -> (N, D)``."""
+
+    kernels = "interpolation"
+
+
+class Power(_KernelPair):
+    """``y[i, j] = x[i, j] ** w[i]``: ``(N, 1), (N, D) -> (N, D)``."""
+
+    kernels = "power"
+    keeps_output = True
 
 
 class SumToOneNorm(Function):
