@@ -8,13 +8,36 @@ from ..backends import kernel
 from ..core.tensor import Function
 
 
-class BatchNormTrain(Function):
-    """Batch norm with this batch's statistics (the training pass).
+class _BatchNorm(Function):
+    """What both batch norms keep and how their gradients flow back.
 
     Notation: ``x: (N, C, L)``, ``gamma: (C,)``, optional ``beta: (C,)`` -> ``(N, C, L)``.
+    """
+
+    #: whether ``mean`` and ``var`` are this batch's (then the gradient flows through them)
+    batch_statistics = None
+
+    def _output(self, y, x_hat, gamma, inv_std, beta):
+        # x_hat (not x) is what every gradient reads; gamma for the input gradient
+        self.save_for_backward(x_hat, gamma, inv_std)
+        self.has_beta = beta is not None
+        return y
+
+    def backward(self, gy):
+        x_hat, gamma, inv_std = self.saved
+        gx, ggamma, gbeta = kernel("batch_norm_backward")(gy, x_hat, gamma, inv_std,
+                                                          self.batch_statistics)
+        return (gx, ggamma, gbeta) if self.has_beta else (gx, ggamma)
+
+
+class BatchNormTrain(_BatchNorm):
+    """Batch norm with this batch's statistics (the training pass).
+
     After the call ``batch_mean`` and ``batch_var`` (``(C,)``, biased) hold the statistics,
     for the layer's moving averages; they are not outputs of the graph.
     """
+
+    batch_statistics = True
 
     def __init__(self, eps):
         self.eps = eps
@@ -23,22 +46,16 @@ class BatchNormTrain(Function):
         y, x_hat, mean, var, inv_std = kernel("batch_norm_forward_train")(x, gamma, beta,
                                                                           self.eps)
         self.batch_mean, self.batch_var = mean, var
-        # x_hat (not x) is what every gradient reads; gamma for the input gradient
-        self.save_for_backward(x_hat, gamma, inv_std)
-        self.has_beta = beta is not None
-        return y
-
-    def backward(self, gy):
-        x_hat, gamma, inv_std = self.saved
-        gx, ggamma, gbeta = kernel("batch_norm_backward")(gy, x_hat, gamma, inv_std, True)
-        return (gx, ggamma, gbeta) if self.has_beta else (gx, ggamma)
+        return self._output(y, x_hat, gamma, inv_std, beta)
 
 
-class BatchNormInfer(Function):
+class BatchNormInfer(_BatchNorm):
     """Batch norm with fixed statistics ``mean, var: (C,)`` (the moving averages at test).
 
     The statistics are constants of this function, not inputs: nothing flows back to them.
     """
+
+    batch_statistics = False
 
     def __init__(self, mean, var, eps):
         self.mean, self.var, self.eps = mean, var, eps
@@ -46,14 +63,7 @@ class BatchNormInfer(Function):
     def forward(self, x, gamma, beta=None):
         y, x_hat, inv_std = kernel("batch_norm_forward_infer")(x, gamma, beta, self.mean,
                                                                self.var, self.eps)
-        self.save_for_backward(x_hat, gamma, inv_std)
-        self.has_beta = beta is not None
-        return y
-
-    def backward(self, gy):
-        x_hat, gamma, inv_std = self.saved
-        gx, ggamma, gbeta = kernel("batch_norm_backward")(gy, x_hat, gamma, inv_std, False)
-        return (gx, ggamma, gbeta) if self.has_beta else (gx, ggamma)
+        return self._output(y, x_hat, gamma, inv_std, beta)
 
 
 class CrossMapNorm(Function):
