@@ -7,10 +7,10 @@ differentiable and has no Function: ``crf_decoding`` calls its kernel directly.
 """
 
 from ..backends import kernel
-from ..core.tensor import Function
+from .cost import WeightedCost
 
 
-class CRFCost(Function):
+class CRFCost(WeightedCost):
     """``cost[i] = -log p(labels of sequence i | x) (* weight[i])``.
 
     Notation: ``x: (R, K)`` tag scores, ``w: (K + 2, K)`` (start, end, transitions), optional
@@ -25,21 +25,13 @@ class CRFCost(Function):
 
     def forward(self, x, w, weight=None):
         cost, alpha, log_z = kernel("crf_forward")(x, w, self.labels, self.starts)
-        self.has_weight = weight is not None
         self.save_for_backward(x, w, alpha, log_z, weight,
                                cost if weight is not None else None)
-        if weight is not None:
-            cost = cost * weight.reshape(-1)
-        return cost.reshape(-1, 1)
+        return self.weighted(cost, weight)
 
     def backward(self, gy):
         x, w, alpha, log_z, weight, cost = self.saved
-        g = gy.reshape(-1) * self.coeff
-        gweight = None
-        if self.has_weight:
-            if self.needs_input_grad[2]:
-                gweight = (g * cost).reshape(-1, 1)
-            g = g * weight.reshape(-1)
+        g, gweight = self.cost_grad(gy, weight, cost)
         gx = gw = None
         if self.needs_input_grad[0] or self.needs_input_grad[1]:
             gx, gw = kernel("crf_backward")(x, w, self.labels, self.starts, alpha, log_z, g)
