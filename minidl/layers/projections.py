@@ -258,23 +258,15 @@ class DotMulProjection(Projection):
         return mul(_flat(xs[0]), ctx.param(spec))
 
 
-class ScalingProjection(Projection):
-    """``out[i] += w * x[i]`` with one learned number ``w: (1, 1)``."""
+class ScalingProjection(DotMulProjection):
+    """``out[i] += w * x[i]`` with one learned number ``w: (1, 1)``: the product of
+    :class:`DotMulProjection`, one weight broadcast over every column."""
 
     type = "scaling"
     builder = "scaling_projection"
 
-    def __init__(self, input, param_attr=None):
-        super().__init__(input, 0, param_attr)
-
-    def output_size(self):
-        return self.origin.size
-
     def param_dims(self, input_size, size):
         return (1, 1)
-
-    def compute(self, ctx, xs, spec, size):
-        return mul(_flat(xs[0]), ctx.param(spec))
 
 
 class ContextProjection(Projection):
