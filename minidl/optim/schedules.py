@@ -34,17 +34,20 @@ class Schedule:
     """A learning-rate schedule: ``schedule(num_samples, pass_id) -> rate``."""
 
     name = "schedule"
+    #: the checks of ``a`` and of ``b`` (from ``optim.checks``; None: any value)
+    checks = (None, None)
 
     def __init__(self, learning_rate, a=0.0, b=0.0):
         self.learning_rate = learning_rate
         self.a = a
         self.b = b
+        for argument, value, check in zip(("learning_rate_decay_a", "learning_rate_decay_b"),
+                                          (a, b), self.checks):
+            if check is not None:
+                check(f"{OWNER}={self.name!r}", argument, value)
 
     def __call__(self, num_samples, pass_id=0):
         raise NotImplementedError
-
-    def _check(self, argument, value, check):
-        check(f"{OWNER}={self.name!r}", argument, value)
 
     def __repr__(self):
         return f"<{self.name} schedule lr={self.learning_rate} a={self.a} b={self.b}>"
@@ -63,10 +66,7 @@ class Poly(Schedule):
     """``lr * (1 + a*n) ** -b``; ``a >= 0`` keeps the base positive."""
 
     name = "poly"
-
-    def __init__(self, learning_rate, a=0.0, b=0.0):
-        super().__init__(learning_rate, a, b)
-        self._check("learning_rate_decay_a", a, non_negative)
+    checks = (non_negative, None)
 
     def __call__(self, num_samples, pass_id=0):
         return self.learning_rate * (1.0 + self.a * num_samples) ** -self.b
@@ -80,11 +80,7 @@ class CaffePoly(Schedule):
     """
 
     name = "caffe_poly"
-
-    def __init__(self, learning_rate, a=0.0, b=0.0):
-        super().__init__(learning_rate, a, b)
-        self._check("learning_rate_decay_a", a, positive)
-        self._check("learning_rate_decay_b", b, non_negative)
+    checks = (positive, non_negative)
 
     def __call__(self, num_samples, pass_id=0):
         if num_samples > self.a:
@@ -96,11 +92,7 @@ class Exp(Schedule):
     """``lr * a ** (n/b)``: multiplied by ``a`` every ``b`` samples, smoothly."""
 
     name = "exp"
-
-    def __init__(self, learning_rate, a=0.0, b=0.0):
-        super().__init__(learning_rate, a, b)
-        self._check("learning_rate_decay_a", a, non_negative)
-        self._check("learning_rate_decay_b", b, positive)
+    checks = (non_negative, positive)
 
     def __call__(self, num_samples, pass_id=0):
         return self.learning_rate * self.a ** (num_samples / self.b)
@@ -119,11 +111,7 @@ class Linear(Schedule):
     """``max(lr - a*n, b)``: falls by ``a`` per sample down to the floor ``b``."""
 
     name = "linear"
-
-    def __init__(self, learning_rate, a=0.0, b=0.0):
-        super().__init__(learning_rate, a, b)
-        self._check("learning_rate_decay_a", a, non_negative)
-        self._check("learning_rate_decay_b", b, non_negative)
+    checks = (non_negative, non_negative)
 
     def __call__(self, num_samples, pass_id=0):
         return max(self.learning_rate - self.a * num_samples, self.b)
