@@ -47,12 +47,21 @@ class UpdateRule:
 
 
 def momentum_step(value, grad, mom, lr, momentum, decay, rate=None):
-    """Paddle's ``sgdUpdate``: ``mom = mu*mom - lr*r*(g + d*w);  w += mom``."""
+    """Paddle's ``sgdUpdate``: ``mom = mu*mom - lr*r*(g + d*w);  w += mom``.
+
+    One temporary and in-place passes: the update reads every weight-sized array a few
+    times, which at small batches costs as much as the products of the step itself.
+    """
+    xp = get_array_module(value)
     step = grad if decay == 0 else grad + decay * value
+    scaled = rate * step if rate is not None else step * lr
     if rate is not None:
-        step = rate * step
-    mom *= momentum
-    mom -= lr * step
+        scaled *= lr
+    if momentum == 0:                       # plain SGD: mom = 0 - lr*r*step
+        xp.subtract(0.0, scaled, out=mom)
+    else:
+        mom *= momentum
+        mom -= scaled
     value += mom
 
 
@@ -103,7 +112,9 @@ class AdaGradRule(UpdateRule):
         xp = get_array_module(value)
         total = state["sum_squares"]
         total += grad * grad
-        rate = 1.0 / xp.sqrt(total + self.epsilon)
+        rate = total + self.epsilon                 # 1 / sqrt(G + eps), in one array
+        xp.sqrt(rate, out=rate)
+        xp.divide(1.0, rate, out=rate)
         momentum_step(value, grad, state["momentum"], lr, momentum, decay, rate)
         return rate
 

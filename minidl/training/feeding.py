@@ -73,6 +73,21 @@ class Feeder:
 
     def _column(self, layer, minibatch):
         index = self.fields[layer.name]
+        try:   # the usual minibatch: a list of tuples, each with the field
+            values = [sample[index] for sample in minibatch
+                      if isinstance(sample, (list, tuple))]
+        except IndexError:
+            values = []
+        if len(values) != len(minibatch):   # otherwise sample by sample, naming a bad one
+            values = self._field(layer, minibatch, index)
+        if layer.input_type.seq_type or layer.input_type.is_sparse:
+            return sequence_input.convert(layer, values)
+        if layer.input_type.kind == "index":
+            return self._labels(layer, values)
+        return self._dense(layer, values)
+
+    @staticmethod
+    def _field(layer, minibatch, index):
         values = []
         for number, sample in enumerate(minibatch):
             if not isinstance(sample, (list, tuple)):
@@ -81,11 +96,7 @@ class Feeder:
                 raise FeedError(f"data layer {layer.name} reads field {index}, but sample "
                                 f"{number} has only {len(sample)} field(s): {_show(sample)}")
             values.append(sample[index])
-        if layer.input_type.seq_type or layer.input_type.is_sparse:
-            return sequence_input.convert(layer, values)
-        if layer.input_type.kind == "index":
-            return self._labels(layer, values)
-        return self._dense(layer, values)
+        return values
 
     @staticmethod
     def _labels(layer, values):
