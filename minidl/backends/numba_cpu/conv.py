@@ -14,30 +14,28 @@ The products are BLAS (``numpy.matmul``): ``y = W @ cols``, ``gW = gy @ cols.T``
   4x4 and 2x2 images of VGG's last blocks, runs of 4 or 2 values would cost more in loop
   overhead than in copying.
 * im2col copies each channel's ``N`` planes into a padded frame ``(Hp, Wp * N)`` (batch
-  innermost, one task per channel), then writes one row ``(c, i, j)`` of ``cols`` per task
-  (``C * kh * kw`` tasks: the 3 channels of a first layer still keep every thread busy).
-  col2im goes the other way one channel per task: the task sums the channel's ``kh * kw``
-  rows into a frame of its own (tens of KB: it stays in cache) and writes the channel's
-  planes of ``gx`` from it. No two tasks write one value.
-* ``y`` goes from ``(F, OH*OW, N)`` to ``(N, F, OH, OW)`` in a tiled parallel copy (NumPy's
+  innermost), then writes the rows ``(c, i, j)`` of ``cols`` from it. col2im goes the other
+  way one channel at a time: it sums the channel's ``kh * kw`` rows into a frame of its own
+  (tens of KB: it stays in cache) and writes the channel's planes of ``gx`` from it.
+* ``y`` goes from ``(F, OH*OW, N)`` to ``(N, F, OH, OW)`` in a tiled copy (NumPy's
   transposing copy takes up to 3x longer on VGG's first blocks); ``gy`` the other way in
   NumPy, which does as well there. At batch 1 the layouts agree and nothing is copied.
+* The copies run on the calling thread. Between two multi-threaded OpenBLAS products,
+  waking Numba's sleeping workers for a parallel copy stalled each call by ~8 ms on two
+  cores while OpenBLAS's own threads still spun: the VGG-16-CIFAR conv stack took 573 ms
+  with parallel copies and 240-310 ms with serial ones (``benchmarks/dense_conv.py``).
 
 1x1 filters at stride 1 without padding (MobileNet's pointwise layers) need no im2col: the
 convolution is ``y[n] = W @ x[n]``, a GEMM per image straight on the input.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ...core.geometry import conv_geometry
 from ..registry import register
 from .loops import U, _0
-from .threads import one_thread_below
 
-#: below this many values copied, a copy runs on the calling thread alone (waking Numba's
-#: sleeping workers costs ~0.1 ms, about what one thread takes to copy 10^5 values)
-SERIAL_BELOW = 1 << 18
 #: output positions per tile of the layout change (64 positions x N=16 images: 4 KB)
 TILE = U(64)
 
@@ -62,14 +60,12 @@ def _fill_frame(x, c, frame, padding):
                 frame[row + (px + q) * n_count + n] = x[n, c, r, q]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _im2col(x, cols, kernel, out_size, stride, padding, dilation):
     """``cols[(c, i, j), (oh, ow, n)] = x_pad[n, c, oh*sy + i*dy, ow*sx + j*dx]``.
 
-    Notation: ``x: (N, C, H, W)``, ``cols: (C*kh*kw, OH*OW*N)``. The frames are made first,
-    one task per channel; then each task writes one row of ``cols``: with one task per
-    channel, the 3 channels of a first layer would keep one of two threads idle half the
-    time.
+    Notation: ``x: (N, C, H, W)``, ``cols: (C*kh*kw, OH*OW*N)``. The padded frames of all
+    channels are made first; then each row of ``cols`` is copied from its channel's frame.
     """
     n_count, channels, h, w = x.shape
     (kh, kw), (oh_count, ow_count) = kernel, out_size
@@ -77,9 +73,9 @@ def _im2col(x, cols, kernel, out_size, stride, padding, dilation):
     n, wide = U(n_count), U((w + 2 * px) * n_count)
     run = U(ow_count) * n                     # one output row, every image
     frames = np.empty((channels, (h + 2 * py) * (w + 2 * px) * n_count), dtype=x.dtype)
-    for c in prange(channels):
+    for c in range(channels):
         _fill_frame(x, c, frames[c], padding)
-    for row in prange(U(channels * kh * kw)):
+    for row in range(U(channels * kh * kw)):
         c, tap = divmod(row, U(kh * kw))
         i, j = divmod(tap, U(kw))
         src, dst = frames[c], cols[row]
@@ -97,7 +93,7 @@ def _im2col(x, cols, kernel, out_size, stride, padding, dilation):
                         dst[e + ow * n + m] = src[start + ow * U(sx) * n + m]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _col2im(gcols, gx, kernel, out_size, stride, padding, dilation):
     """The adjoint of :func:`_im2col`: each ``gcols`` entry is added to the frame cell it
     was copied from, and the frame's inside is ``gx``.
@@ -109,7 +105,7 @@ def _col2im(gcols, gx, kernel, out_size, stride, padding, dilation):
     (sy, sx), (py, px), (dy, dx) = stride, padding, dilation
     n, wide = U(n_count), U((w + 2 * px) * n_count)
     run = U(ow_count) * n
-    for c in prange(channels):
+    for c in range(channels):
         frame = np.zeros((h + 2 * py) * (w + 2 * px) * n_count, dtype=gx.dtype)
         src, e = gcols[c], _0
         for i in range(U(kh)):
@@ -133,12 +129,12 @@ def _col2im(gcols, gx, kernel, out_size, stride, padding, dilation):
                     gx[m, c, r, q] = frame[(U(py) + r) * wide + (U(px) + q) * n + m]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _batch_first(a, out):
     """``out[n, f, p] = a[f, p, n]``: ``(F, P, N)`` -> ``(N, F, P)``, in tiles of
     :data:`TILE` positions (a tile of ``a`` stays in L1 while its N runs are written)."""
     f_count, p_count, n_count = U(a.shape[0]), U(a.shape[1]), U(a.shape[2])
-    for f in prange(f_count):
+    for f in range(f_count):
         for p0 in range(_0, p_count, TILE):
             p1 = min(p0 + TILE, p_count)
             for n in range(n_count):
@@ -158,8 +154,7 @@ def _im2col_groups(x, kernel, out_size, geometry, groups):
     n, c = x.shape[:2]
     (kh, kw), (oh, ow) = kernel, out_size
     cols = np.empty((c * kh * kw, oh * ow * n), dtype=x.dtype)
-    with one_thread_below(cols.size, SERIAL_BELOW):
-        _im2col(np.ascontiguousarray(x), cols, kernel, out_size, *geometry)
+    _im2col(np.ascontiguousarray(x), cols, kernel, out_size, *geometry)
     return cols.reshape(groups, -1, oh * ow * n)
 
 
@@ -178,8 +173,7 @@ def _to_batch_first(a, shape):
     if n == 1:
         return a.reshape(shape)
     out = np.empty(shape, dtype=a.dtype)
-    with one_thread_below(a.size, SERIAL_BELOW):
-        _batch_first(a.reshape(f, -1, n), out.reshape(n, f, -1))
+    _batch_first(a.reshape(f, -1, n), out.reshape(n, f, -1))
     return out
 
 
@@ -219,9 +213,8 @@ def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
     gy_groups = _to_batch_last(gy).reshape(groups, w.shape[0] // groups, -1)
     gcols = np.matmul(_by_group(w, groups).transpose(0, 2, 1), gy_groups)
     gx = np.empty(input_shape, dtype=gcols.dtype)
-    with one_thread_below(gcols.size, SERIAL_BELOW):
-        _col2im(gcols.reshape(c, -1), gx, kernel, out_size,
-                *_geometry(stride, padding, dilation))
+    _col2im(gcols.reshape(c, -1), gx, kernel, out_size,
+            *_geometry(stride, padding, dilation))
     return gx
 
 
