@@ -478,7 +478,7 @@ def test_gru_step_naive_computes_the_same_step_from_mixed_layers():
 def test_step_groups_agree_with_the_fused_layers():
     """gru_group / lstmemory_group and grumemory / lstmemory compute the same recurrences
     with the same parameters (the fused layers' bias holds what the group's projection adds)."""
-    recurrent = pytest.importorskip("minidl.layers.recurrent")
+    from minidl.layers import recurrent
     rng = np.random.default_rng(12)
     size = 3
     xg = L.data(name="xg", type=dt.dense_vector_sequence(3 * size))

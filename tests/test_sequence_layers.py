@@ -564,3 +564,25 @@ def test_a_sequence_input_fed_without_its_layout_is_named():
     with pytest.raises(ValueError, match="__seq_pooling_0__ .*input x is declared a sequence but "
                                          "its value carries no sequence layout"):
         run_layer(layer, [(np.ones((3, 2)), None)])
+
+
+def test_sequence_softmax_activation_normalises_each_sequence():
+    """``act=SequenceSoftmax()`` on a size-1 layer: each sequence's scores sum to 1, equal to
+    a naive per-sequence softmax, with float64 gradients; non-sequence input is refused."""
+    rng = np.random.default_rng(5)
+    x = paddle.layer.data("scores_in", paddle.data_type.dense_vector_sequence(3))
+    scores = paddle.layer.fc(input=x, size=1, act=paddle.activation.SequenceSoftmax(),
+                             bias_attr=False)
+    values, layout = ragged(rng, [1, 2, 7], 3)
+    params = {spec.name: rng.standard_normal(spec.compute_shape) for spec in scores.params}
+    out = run_layer(scores, [(values, layout)], params).data.ravel()
+    raw = values @ params[scores.params[0].name]
+    for start, end in zip(layout.starts[:-1], layout.starts[1:]):
+        e = np.exp(raw[start:end, 0] - raw[start:end, 0].max())
+        np.testing.assert_allclose(out[start:end], e / e.sum(), rtol=1e-12)
+    check_layer_gradients(scores, [(values, layout)], params)
+    flat = paddle.layer.data("flat_in", paddle.data_type.dense_vector(3))
+    bad = paddle.layer.fc(input=flat, size=1, act=paddle.activation.SequenceSoftmax())
+    with pytest.raises(ValueError, match="not a sequence"):
+        run_layer(bad, [(rng.standard_normal((2, 3)), None)],
+                  {spec.name: rng.standard_normal(spec.compute_shape) for spec in bad.params})

@@ -39,13 +39,20 @@ Log = _activation("Log", "log", "log", "ln(x)")
 
 
 class SequenceSoftmax(BaseActivation):
-    """Softmax over a sequence: sequences are not supported by minidl."""
+    """Softmax over the timesteps of each sequence: ``exp(x_t) / sum_s exp(x_s)`` within a
+    sequence, for a layer of size 1 (attention weights, as ``simple_attention`` uses)."""
 
     name = "sequence_softmax"
 
-    def __init__(self):
-        raise NotImplementedError("SequenceSoftmax works on sequences, which minidl does not "
-                                  "support (dense and integer inputs only)")
+    def __call__(self, x):
+        from ..functions.sequence_softmax import sequence_softmax
+        if x.seq is None:
+            raise ValueError("SequenceSoftmax normalises over the timesteps of a sequence; "
+                             "its layer's input is not a sequence")
+        if x.data.ndim != 2 or x.data.shape[1] != 1:
+            raise ValueError(f"SequenceSoftmax needs a layer of size 1 (one score per "
+                             f"timestep), got rows of {x.data.shape[1:]}")
+        return sequence_softmax(x, x.seq.starts)
 
 
 # trainer_config_helpers spellings, used by older scripts

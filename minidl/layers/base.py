@@ -193,6 +193,8 @@ class Layer:
         y = plan.forward(self, ctx, xs) if plan is not None else None
         if y is None:
             y = self.forward(ctx, xs)
+            if self.per_timestep:
+                y.seq = layout   # before the activation: SequenceSoftmax reads it
             if self.act is not None:
                 y = with_layout(self.act(y), y.seq)
         if self.layer_attr.drop_rate:
