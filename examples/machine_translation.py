@@ -41,14 +41,9 @@ import argparse
 import os
 import time
 
-if __name__ == "__main__":
-    # the matrices are small: one BLAS thread is fastest, and on a busy machine idle BLAS
-    # threads spinning for work slow each product tenfold (set the variable to override)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import minidl as paddle  # noqa: E402
+import minidl as paddle
 
 BOS, EOS = 0, 1  # <s> and <e>, as paddle.dataset.wmt14 numbers them
 DECODER_GROUP = "decoder_group"

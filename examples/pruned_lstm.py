@@ -38,19 +38,14 @@ import os
 import sys
 import time
 
-if __name__ == "__main__":
-    # as sentiment_conv.py: the products are small, one BLAS thread is fastest, and idle
-    # BLAS threads spinning on a busy machine slow each one tenfold (the variable overrides)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # sentiment_conv beside it
 
-import minidl as paddle  # noqa: E402
-from minidl.layers.attrs import Hook, ParamAttr  # noqa: E402
-from minidl.pruning import file_sizes  # noqa: E402
-from sentiment_conv import FEEDING, SyntheticReviews  # noqa: E402
+import minidl as paddle
+from minidl.layers.attrs import Hook, ParamAttr
+from minidl.pruning import file_sizes
+from sentiment_conv import FEEDING, SyntheticReviews
 
 
 def lstm_net(dict_dim, hidden=512, emb_dim=64, hook=None):

@@ -25,14 +25,9 @@ import argparse
 import copy
 import os
 
-if __name__ == "__main__":
-    # the matrices are small: one BLAS thread is fastest, and on a busy machine idle BLAS
-    # threads spinning for work slow each product tenfold (set the variable to override)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import minidl as paddle  # noqa: E402
+import minidl as paddle
 
 #: data layer name -> position in a movielens sample (the book's feeding)
 FEEDING = {"user_id": 0, "gender_id": 1, "age_id": 2, "job_id": 3, "movie_id": 4,

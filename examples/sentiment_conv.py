@@ -31,14 +31,9 @@ batches of one pass; ``--batches 0`` takes all 250.
 import argparse
 import os
 
-if __name__ == "__main__":
-    # the matrices are small: one BLAS thread is fastest, and on a busy machine idle BLAS
-    # threads spinning for work slow each product tenfold (set the variable to override)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import minidl as paddle  # noqa: E402
+import minidl as paddle
 
 FEEDING = {"word": 0, "label": 1}
 CLASSES = ("positive", "negative")  # paddle.dataset.imdb's labels 0 and 1
