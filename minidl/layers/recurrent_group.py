@@ -41,227 +41,28 @@ Functions (``minidl.functions.recurrent_group``), so gradients flow through the 
 steps, the memories' boot layers and the static inputs. The per-step Python work is the
 step's own layers plus slicing.
 
-Generation. ``beam_search(step, input=[StaticInput(...), GeneratedInput(...)], ...)`` runs
-the same kind of step on the words it generates itself: the ``GeneratedInput`` is the
-embedding of the previous word (``bos_id`` first), the step's output the probabilities of the
-next. It keeps the ``beam_size`` best partial sentences of each sample, exactly as Paddle's
-generator does (see :class:`BeamSearchLayer`), and outputs v2's result: ``paddle.infer(...,
-field=['prob', 'id'])`` returns the log probabilities ``(samples, num_results)`` and the ids,
-each result as ``[length, ids..., -1]``.
+Inputs and memories are in :mod:`.recurrent_inputs`, generation in :mod:`.beam_search`.
 """
 
-import math
-import numbers
 
 import numpy as np
 
 from ..core import config
-from ..core.config import no_grad
 from ..core.sequence import SequenceLayout
 from ..core.tensor import Tensor
-from ..core.xp import as_numpy, get_array_module
+from ..core.xp import get_array_module
 from ..functions.basic import add
 from ..functions.recurrent_group import gather_rows, merge_rows, prefix_rows, split_rows
-from .activations import BaseActivation, Linear
-from .attrs import ParamAttr
-from .base import SEQUENCE_LEVELS, Layer, as_param_attr, build_listeners, default_name
-from .embedding import embedding
+from .base import SEQUENCE_LEVELS, Layer, build_listeners, default_name
 from .graph import topological_order
 from .projections import describe_input, gives_ids
-
-#: the step builders whose step functions are running (innermost last)
-_BUILDERS = []
-
-#: the name of the memory a GeneratedInput reads: the word chosen at the previous step
-GENERATED_WORD = "__beam_search_predict__"
-
-
-# --- what a step function is given -----------------------------------------------------------
-
-class StaticInput:
-    """An input of a recurrent_group read whole at every step (v2's ``StaticInput``): a
-    read-only memory, one row -- or one sequence -- per sample. ``is_seq`` and ``size`` are
-    v2's deprecated arguments (``size``, if given, is checked)."""
-
-    def __init__(self, input, is_seq=False, size=None):
-        if not isinstance(input, Layer):
-            raise ValueError(f"StaticInput: input must be a layer, got {input!r:.80}")
-        if size is not None and size != input.size:
-            raise ValueError(f"StaticInput: size={size!r}, but input {input.name} has size "
-                             f"{input.size}")
-        self.input = input
-
-    def __repr__(self):
-        return f"StaticInput({self.input.name})"
-
-
-class SubsequenceInput:
-    """A nested-sequence input of a recurrent_group whose step sees one whole subsequence
-    per sample at a time (v2's ``SubsequenceInput``; a nested input given plainly is split
-    the same way)."""
-
-    def __init__(self, input):
-        if not isinstance(input, Layer):
-            raise ValueError(f"SubsequenceInput: input must be a layer, got {input!r:.80}")
-        if input.seq_level != 2:
-            raise ValueError(f"SubsequenceInput: input {input.name} is a "
-                             f"{SEQUENCE_LEVELS[input.seq_level]}; it must be a nested sequence "
-                             "(a *_sub_sequence data type or a layer computed from one)")
-        self.input = input
-
-    def __repr__(self):
-        return f"SubsequenceInput({self.input.name})"
-
-
-class BaseGeneratedInput:
-    """What beam_search feeds back to its step: the previously generated word."""
-
-    def __init__(self):
-        self.bos_id = None
-        self.eos_id = None
-
-
-class GeneratedInput(BaseGeneratedInput):
-    """The embedding (``embedding_size`` wide, table parameter ``embedding_name``) of the
-    word generated at the previous step, out of ``size`` words; ``bos_id`` at the first."""
-
-    def __init__(self, size, embedding_name, embedding_size):
-        super().__init__()
-        self.size = _count(size, "GeneratedInput: size", 1)
-        if not isinstance(embedding_name, str) or not embedding_name:
-            raise ValueError(f"GeneratedInput: embedding_name={embedding_name!r} must name the "
-                             "embedding table parameter (a non-empty string)")
-        self.embedding_name = embedding_name
-        self.embedding_size = _count(embedding_size, "GeneratedInput: embedding_size", 1)
-
-    def before_real_step(self):
-        """The step's input: the embedding of the word chosen at the previous step."""
-        word = memory(name=GENERATED_WORD, size=self.size, boot_with_const_id=self.bos_id)
-        return embedding(input=word, size=self.embedding_size,
-                         param_attr=ParamAttr(name=self.embedding_name))
-
-    def __repr__(self):
-        return f"GeneratedInput(size={self.size}, embedding_name={self.embedding_name!r})"
-
-
-def _count(value, what, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{what}={value!r} must be an integer >= {minimum}")
-    return int(value)
-
-
-class StepInputLayer(Layer):
-    """A placeholder inside a step: the group sets its value at every timestep."""
-
-    per_timestep = False
-
-    def __init__(self, name, source, seq_level, kind):
-        super().__init__(name, [], source.size, image_shape=source.image_shape)
-        self.seq_level = seq_level
-        self.source = source
-        self.kind = kind
-        self.outputs_ids = gives_ids(source)
-        self.type = "scatter_agent" if kind == "inlink" else "static_input"
-
-    def forward(self, ctx, xs):
-        raise RuntimeError(f"layer {self.name} is set by its recurrent_group, not computed")
-
-
-class MemoryLayer(Layer):
-    """``memory``: the previous timestep's output of the step layer named ``target_name``."""
-
-    type = "agent"
-    per_timestep = False
-
-    def __init__(self, agent_name, target_name, size, seq_level, boot_layer, boot_bias,
-                 boot_act, boot_id):
-        super().__init__(agent_name, [], size)
-        self.seq_level = seq_level
-        self.target_name = target_name
-        self.target = None
-        self.boot_layer = boot_layer
-        self.boot_act = boot_act
-        self.boot_with_const_id = boot_id
-        self.outputs_ids = boot_id is not None
-        self.generated = False
-        self.boot_bias = None if boot_bias is None else \
-            self.add_param("wbias", (1, size), boot_bias, is_bias=True)
-
-    def set_input(self, layer):
-        """v2's ``LayerOutput.set_input``: remember ``layer`` (a layer of the step)."""
-        if not isinstance(layer, Layer):
-            raise ValueError(f"memory {self.name}: set_input needs a layer, got {layer!r:.80}")
-        self.target = layer
-        self.target_name = layer.name
-
-    def forward(self, ctx, xs):
-        raise RuntimeError(f"memory {self.name} is set by its recurrent_group, not computed")
-
-
-def memory(name, size, is_seq=False, boot_layer=None, boot_bias=None,
-           boot_bias_active_type=None, boot_with_const_id=None, memory_name=None):
-    """v2's ``memory``, inside a recurrent_group's step: the output of the step layer
-    ``name`` at the previous timestep. At the first timestep it is ``boot_layer``'s output
-    (a layer outside the group, one row -- or sequence -- per sample), or
-    ``boot_bias_active_type(boot_bias)`` (a learned ``(1, size)`` bias, Linear by default),
-    or the id ``boot_with_const_id``, or zeros; at most one of the three may be given.
-
-    Named ``<name>+delay1`` as in Paddle (``memory_name``, or ``__memory_N__``, when ``name``
-    is None; then call ``set_input(layer)``)."""
-    if not _BUILDERS:
-        raise ValueError(f"memory(name={name!r}) can only be used inside the step function of "
-                         "a recurrent_group (or beam_search): it is the previous timestep's "
-                         "output of a layer of the step")
-    builder = _BUILDERS[-1]
-    default = default_name("memory")          # Paddle's wrap_name_default draws it always
-    label = name if name is not None else (memory_name or default)
-    if name is not None and not isinstance(name, str):
-        raise ValueError(f"memory: name={name!r} must be the name of a layer of the step")
-    size = _count(size, f"memory {label}: size", 1)
-    options = [option for option, given in (("boot_layer", boot_layer is not None),
-                                            ("boot_bias", boot_bias not in (None, False)),
-                                            ("boot_with_const_id", boot_with_const_id is not None))
-               if given]
-    if len(options) > 1:
-        raise ValueError(f"memory {label}: give at most one of boot_layer, boot_bias and "
-                         f"boot_with_const_id, got {', '.join(options)}")
-    level = 1 if is_seq else 0
-    if boot_layer is not None:
-        if not isinstance(boot_layer, Layer):
-            raise ValueError(f"memory {label}: boot_layer must be a layer, got "
-                             f"{boot_layer!r:.80}")
-        if boot_layer.size != size:
-            raise ValueError(f"memory {label}: boot_layer {describe_input(boot_layer)} must "
-                             f"have the memory's size {size}")
-        if boot_layer.seq_level == 2:
-            raise ValueError(f"memory {label}: boot_layer {boot_layer.name} is a nested "
-                             "sequence; a memory boots from one row or one sequence per sample")
-        level = boot_layer.seq_level
-    elif is_seq:
-        raise ValueError(f"memory {label}: a sequence memory (is_seq=True) needs a boot_layer "
-                         "giving its first value, one sequence per sample")
-    bias_attr = None
-    if boot_bias is True:
-        bias_attr = ParamAttr(initial_std=0.0, initial_mean=0.0)
-    elif boot_bias not in (None, False):
-        bias_attr = as_param_attr(boot_bias, f"memory {label}: boot_bias")
-    act = BaseActivation.accept(Linear() if boot_bias_active_type is None
-                                else boot_bias_active_type)
-    if not isinstance(act, BaseActivation):
-        raise ValueError(f"memory {label}: boot_bias_active_type={act!r} must be an activation "
-                         "(paddle.activation.Tanh(), ...)")
-    if boot_with_const_id is not None:
-        boot_with_const_id = _count(boot_with_const_id, f"memory {label}: boot_with_const_id",
-                                    0)
-    agent = f"{name}+delay1" if name is not None else label
-    mem = MemoryLayer(agent, name, size, level, boot_layer, bias_attr, act, boot_with_const_id)
-    builder.memories.append(mem)
-    return mem
+from .recurrent_inputs import (RUNNING_BUILDERS, BaseGeneratedInput, MemoryLayer, StaticInput,
+                               StepInputLayer, SubsequenceInput)
 
 
 # --- building a group ------------------------------------------------------------------------
 
-class _StepBuilder:
+class StepBuilder:
     """Collects the layers a step function builds (told by ``base.build_listeners``)."""
 
     def __init__(self, group):
@@ -270,17 +71,17 @@ class _StepBuilder:
         self.memories = []
 
     def __call__(self, layer):
-        if _BUILDERS and _BUILDERS[-1] is self:    # nested groups: the innermost collects
+        if RUNNING_BUILDERS and RUNNING_BUILDERS[-1] is self:  # nested: the innermost collects
             self.layers.append(layer)
 
     def __enter__(self):
-        _BUILDERS.append(self)
+        RUNNING_BUILDERS.append(self)
         build_listeners.append(self)
         return self
 
     def __exit__(self, *exc):
         build_listeners.remove(self)
-        _BUILDERS.pop()
+        RUNNING_BUILDERS.pop()
         return False
 
 
@@ -485,7 +286,7 @@ class RecurrentGroup:
     def _boot(self, ctx, mem, xs, samples, batch):
         """A memory's value at the first timestep, for ``samples`` (one row or sequence each)."""
         if mem.boot_layer is not None:
-            return _select_samples(self._value(xs, mem.boot_layer), samples)
+            return select_samples(self._value(xs, mem.boot_layer), samples)
         n = len(samples)
         if mem.boot_with_const_id is not None:
             return Tensor(batch.xp.full(n, mem.boot_with_const_id, dtype=np.int64))
@@ -557,7 +358,7 @@ class _Batch:
         return list(pieces)
 
     def reorder(self, value):
-        return _select_samples(value, self.order)
+        return select_samples(value, self.order)
 
     def merge(self, steps, layer):
         """The step outputs, one Tensor per timestep, back in the input's row order."""
@@ -601,7 +402,7 @@ def _gather(x, rows):
     return gather_rows(x, rows)
 
 
-def _select_samples(value, samples):
+def select_samples(value, samples):
     """The rows (or sequences) of ``samples`` (indices; repeats allowed), with a layout."""
     samples = np.asarray(samples, dtype=np.int64)
     layout = value.seq
@@ -692,7 +493,7 @@ def recurrent_group(step, input, reverse=False, name=None, targetInlink=None):
     if not inputs:
         raise ValueError(f"{what} {name}: needs at least one input sequence")
     group = RecurrentGroup(name, reverse)
-    with _StepBuilder(group) as builder:
+    with StepBuilder(group) as builder:
         args = []
         for item in inputs:
             if isinstance(item, StaticInput):
@@ -727,247 +528,4 @@ def recurrent_group(step, input, reverse=False, name=None, targetInlink=None):
     return layers[0] if len(layers) == 1 else layers
 
 
-# --- generation ------------------------------------------------------------------------------
-
-class _Path:
-    """A partial sentence of the beam: its words, their probabilities, its log probability
-    and the row of the step batch it was expanded from."""
-
-    __slots__ = ("sample", "ids", "probs", "logp", "parent")
-
-    def __init__(self, sample, ids=(), probs=(), logp=0.0, parent=0):
-        self.sample, self.ids, self.probs, self.logp, self.parent = \
-            sample, ids, probs, logp, parent
-
-
-class BeamSearchGroup(RecurrentGroup):
-    """The step graph of a ``beam_search`` and the search itself."""
-
-    def __init__(self, name, bos_id, eos_id, beam_size, max_length, num_results):
-        super().__init__(name, reverse=False)
-        self.bos_id, self.eos_id = bos_id, eos_id
-        self.beam_size, self.max_length, self.num_results = beam_size, max_length, num_results
-
-    def _num_samples(self, xs):
-        counts = {}
-        for _, layer in self.statics:
-            counts[layer.name] = _num_samples(self._value(xs, layer))
-        for mem in self.memories:
-            if mem.boot_layer is not None:
-                counts[mem.boot_layer.name] = _num_samples(self._value(xs, mem.boot_layer))
-        if not counts:
-            raise ValueError(f"beam_search {self.name}: nothing tells how many samples to "
-                             "generate for; give a StaticInput or a memory with a boot_layer "
-                             "(a layer outside the group)")
-        if len(set(counts.values())) > 1:
-            raise ValueError(f"beam_search {self.name}: its inputs hold different numbers of "
-                             f"samples ({counts})")
-        return next(iter(counts.values()))
-
-    def generate(self, ctx, xs):
-        """Run the beam search (no gradients); returns ``(ids, prob, value, starts)``."""
-        samples = self._num_samples(xs)
-        first = xs[0].data
-        xp = get_array_module(first)
-        floats = [x.data.dtype for x in xs if np.dtype(x.data.dtype).kind == "f"]
-        batch = _Namespace(xp=xp, dtype=floats[0] if floats else config.default_dtype)
-        beam = self.beam_size
-        live = [_Path(s, parent=s) for s in range(samples)]
-        finals = [[] for _ in range(samples)]
-        min_final = [0.0] * samples
-        values = [None] * len(self.layers)
-        statics = [(self.slot.get(id(p)), self._value(xs, layer)) for p, layer in self.statics]
-        previous = {}
-        rows = parents = np.arange(samples)
-        for t in range(self.max_length):
-            for slot, value in statics:
-                if slot is not None:
-                    values[slot] = _select_samples(value, rows)
-            for mem in self.memories:
-                slot = self.slot.get(id(mem))
-                if mem.generated:
-                    value = Tensor(xp.asarray(np.array([p.ids[-1] if p.ids else self.bos_id
-                                                        for p in live], dtype=np.int64)))
-                elif t == 0:
-                    value = self._boot(ctx, mem, xs, rows, batch)
-                else:
-                    value = _select_samples(previous[id(mem)], parents)
-                if slot is not None:
-                    values[slot] = value
-            self.run_step(ctx, values)
-            for mem in self.memories:
-                if not mem.generated:
-                    previous[id(mem)] = values[self.slot[id(mem.target)]]
-            probs = as_numpy(values[self.output_slots[0]].data)
-            if probs.ndim != 2 or probs.shape[0] != len(live):
-                raise ValueError(f"beam_search {self.name}: the step's output "
-                                 f"{self.outputs[0].name} must give one row of word "
-                                 f"probabilities per partial sentence, got shape {probs.shape}")
-            ids, word_probs = _top_k(probs, beam)
-            expanded = {}
-            for r, path in enumerate(live):
-                for word, p in zip(ids[r].tolist(), word_probs[r].tolist()):
-                    logp = path.logp + (math.log(p) if p > 0 else -math.inf)
-                    new = _Path(path.sample, path.ids + (word,), path.probs + (p,), logp, r)
-                    if word == self.eos_id or len(new.ids) >= self.max_length:
-                        finals[path.sample].append(new)
-                    else:
-                        expanded.setdefault(path.sample, []).append(new)
-            live = []
-            for sample, candidates in expanded.items():
-                kept = sorted(candidates, key=lambda p: -p.logp)[:beam]
-                worst, best = kept[-1].logp, kept[0].logp
-                finals[sample] = [p for p in finals[sample] if p.logp >= worst]
-                for p in finals[sample]:
-                    min_final[sample] = min(min_final[sample], p.logp)
-                if len(finals[sample]) >= beam and min_final[sample] >= best:
-                    continue          # no partial sentence can beat the finished ones
-                live.extend(kept)
-            if not live:
-                break
-            parents = np.array([p.parent for p in live], dtype=np.int64)
-            rows = np.array([p.sample for p in live], dtype=np.int64)
-        return self._results(finals)
-
-    def _results(self, finals):
-        """v2's output (``fillGenOutputs``): with several results per sample, each result is
-        ``[length, ids..., -1]`` in ``ids`` and ``[word probabilities..., -1]`` in ``value``,
-        and ``prob[i, j]`` is result j's log probability; with one, the ids of the best
-        results one after the other."""
-        count = self.num_results
-        ids, value, starts = [], [], [0]
-        prob = np.full((len(finals), count), -np.inf)
-        for i, paths in enumerate(finals):
-            best = sorted(paths, key=lambda p: -p.logp)[:count]
-            for j, path in enumerate(best):
-                prob[i, j] = path.logp
-                if count > 1:
-                    ids.extend((len(path.ids),) + path.ids + (-1,))
-                    value.extend(path.probs + (-1.0,))
-                else:
-                    ids.extend(path.ids)
-                    value.extend(path.probs)
-            starts.append(len(ids))
-        return (np.array(ids, dtype=np.int64), prob,
-                np.array(value, dtype=np.float64).reshape(-1, 1), np.array(starts))
-
-
-class _Namespace:
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
-
-
-def _num_samples(value):
-    return value.seq.num_sequences if value.seq is not None else len(value)
-
-
-def _top_k(probs, k):
-    """The ``k`` largest entries of each row, largest first: ``(ids, values)``."""
-    k = min(k, probs.shape[1])
-    part = np.argpartition(-probs, k - 1, axis=1)[:, :k]
-    top = np.take_along_axis(probs, part, axis=1)
-    order = np.argsort(-top, axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1), np.take_along_axis(top, order, axis=1)
-
-
-class BeamSearchLayer(Layer):
-    """The generated ids of a ``beam_search`` (Paddle names it ``__beam_search_predict__``).
-
-    Its value is v2's ``id`` field (see :meth:`BeamSearchGroup._results`); the Tensor also
-    carries ``fields`` -- ``{'id', 'prob', 'value'}`` -- which ``paddle.infer(field=...)``
-    reads. Paddle's search: at each step every partial sentence proposes its ``beam_size``
-    most probable next words; a proposal ending in ``eos_id`` (or reaching ``max_length``
-    words) is finished, the others compete per sample for the ``beam_size`` places of the
-    next step; finished sentences worse than the worst surviving one are dropped, and a
-    sample stops once it has ``beam_size`` finished sentences none of which the best
-    surviving one can beat. Results are the ``num_results_per_sample`` best finished
-    sentences, best first; the ids include ``eos_id`` but not ``bos_id``.
-    """
-
-    type = "beam_search"
-    per_timestep = False
-    outputs_ids = True
-
-    def __init__(self, group):
-        super().__init__(GENERATED_WORD, group.outer_inputs, group.outputs[0].size)
-        self.seq_level = 1
-        self.group = group
-        self.params = group.params
-
-    def forward(self, ctx, xs):
-        plan = getattr(ctx, "sparse_plan", None)
-        ctx.sparse_plan = None
-        try:
-            with no_grad():
-                ids, prob, value, starts = self.group.generate(ctx, xs)
-        finally:
-            ctx.sparse_plan = plan
-        out = Tensor(ids, seq=SequenceLayout(starts))
-        out.fields = {"id": ids, "prob": prob, "value": value}
-        return out
-
-
-def beam_search(step, input, bos_id, eos_id, beam_size, max_length=500, name=None,
-                num_results_per_sample=None):
-    """v2's ``beam_search``: generate sequences with ``step`` (see :class:`BeamSearchLayer`).
-
-    ``input``: ``StaticInput`` s and exactly one ``GeneratedInput`` (the previous word's
-    embedding), given to ``step`` in this order; ``step`` returns the next word's
-    probabilities (e.g. an fc layer with a Softmax activation). ``num_results_per_sample``
-    defaults to ``beam_size`` and may not exceed it.
-    """
-    name = name or default_name("beam_search")
-    what = "beam_search"
-    if not callable(step):
-        raise ValueError(f"{what} {name}: step must be a function building the step's layers, "
-                         f"got {step!r:.80}")
-    beam_size = _count(beam_size, f"{what} {name}: beam_size", 1)
-    max_length = _count(max_length, f"{what} {name}: max_length", 1)
-    if num_results_per_sample is None:
-        num_results_per_sample = beam_size
-    num_results = _count(num_results_per_sample, f"{what} {name}: num_results_per_sample", 1)
-    if num_results > beam_size:
-        raise ValueError(f"{what} {name}: num_results_per_sample={num_results} must be at most "
-                         f"beam_size={beam_size} (the search keeps beam_size sentences)")
-    inputs = list(input) if isinstance(input, (list, tuple)) else [input]
-    generated = [item for item in inputs if isinstance(item, BaseGeneratedInput)]
-    if len(generated) != 1:
-        raise ValueError(f"{what} {name}: input must hold exactly one GeneratedInput (the "
-                         f"previously generated word), got {len(generated)}")
-    gen = generated[0]
-    for label, word in (("bos_id", bos_id), ("eos_id", eos_id)):
-        word = _count(word, f"{what} {name}: {label}", 0)
-        if word >= gen.size:
-            raise ValueError(f"{what} {name}: {label}={word} is not a word of the "
-                             f"GeneratedInput's {gen.size}-word dictionary")
-    gen.bos_id, gen.eos_id = int(bos_id), int(eos_id)
-    group = BeamSearchGroup(name, gen.bos_id, gen.eos_id, beam_size, max_length, num_results)
-    with _StepBuilder(group) as builder:
-        args = []
-        for item in inputs:
-            if isinstance(item, StaticInput):
-                args.append(group.add_static(item.input))
-            elif item is gen:
-                args.append(gen.before_real_step())
-                builder.memories[-1].generated = True
-            else:
-                raise ValueError(f"{what} {name}: input {item!r:.80} must be a StaticInput or "
-                                 "the GeneratedInput; in beam_search no input may be a layer "
-                                 "(wrap what the step reads whole in StaticInput)")
-        outputs = step(*args)
-    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-    if len(outputs) != 1:
-        raise ValueError(f"{what} {name}: the step must return one layer, the next word's "
-                         f"probabilities; got {len(outputs)}")
-    group.finish(builder, outputs, what)
-    probs = group.outputs[0]
-    if probs.size != gen.size or probs.seq_level != 0 or gives_ids(probs):
-        raise ValueError(f"{what} {name}: the step's output {describe_input(probs)} must give "
-                         f"one row of probabilities over the GeneratedInput's {gen.size} words "
-                         "per sentence (e.g. fc(size=dictionary size, act=Softmax()))")
-    return BeamSearchLayer(group)
-
-
-__all__ = ["BaseGeneratedInput", "BeamSearchLayer", "GeneratedInput", "MemoryLayer",
-           "RecurrentGroupOutput", "StaticInput", "StepInputLayer", "SubsequenceInput",
-           "beam_search", "memory", "recurrent_group"]
+__all__ = ["RecurrentGroup", "RecurrentGroupOutput", "StepBuilder", "recurrent_group"]

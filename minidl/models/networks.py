@@ -24,7 +24,8 @@ from ..layers.attention import SequenceSoftmaxFcLayer
 from ..layers.math import scaling
 from ..layers.pooling_types import Sum
 from ..layers.projections import full_matrix_projection, identity_projection
-from ..layers.recurrent_group import memory, recurrent_group
+from ..layers.recurrent_group import recurrent_group
+from ..layers.recurrent_inputs import memory
 from ..layers.recurrent_step import get_output, gru_step, gru_step_naive, lstm_step
 from ..layers.sequence import expand
 # -- recurrent layers --

@@ -40,8 +40,10 @@ from ..layers.crf import crf, crf_decoding
 from ..layers.recurrent import grumemory, lstmemory
 
 # -- recurrent_group --
-from ..layers.recurrent_group import (BaseGeneratedInput, GeneratedInput, StaticInput,
-                                      SubsequenceInput, beam_search, memory, recurrent_group)
+from ..layers.beam_search import beam_search
+from ..layers.recurrent_group import recurrent_group
+from ..layers.recurrent_inputs import (BaseGeneratedInput, GeneratedInput, StaticInput,
+                                       SubsequenceInput, memory)
 from ..layers.recurrent_step import get_output, gru_step, gru_step_naive, lstm_step
 
 __all__ = sorted(name for name, value in dict(globals()).items()
