@@ -266,14 +266,15 @@ def test_last_level_cache_size_is_read():
 
 
 def count_kernel_calls(monkeypatch, op):
-    """A list that grows by one on every call of the cpu kernel ``op``."""
+    """A list that grows by one on every call of the current backend's kernel ``op``."""
     from minidl.backends import registry
-    calls, original = [], registry._KERNELS["cpu"][op]
+    backend = current_backend().name
+    calls, original = [], registry._KERNELS[backend][op]
 
     def counted(*args, **kwargs):
         calls.append(op)
         return original(*args, **kwargs)
-    monkeypatch.setitem(registry._KERNELS["cpu"], op, counted)
+    monkeypatch.setitem(registry._KERNELS[backend], op, counted)
     return calls
 
 
@@ -386,3 +387,133 @@ def test_infer_keeps_no_parameters_alive(rng):
     del parameters
     gc.collect()
     assert alive() is None
+
+
+# --- mixed layers of full_matrix_projections: planned as fc layers --------------------------
+
+def prune(rng, parameters, density=0.2):
+    """Every weight pruned to about ``density``, every bias dense and nonzero."""
+    for name in parameters.names():
+        value = rng.standard_normal(parameters.get_shape(name)).astype(np.float32)
+        if not name.endswith("wbias"):
+            value *= rng.random(value.shape) < density
+        parameters.set(name, value)
+    return parameters
+
+
+def pruned_mixed_network(rng, other=None):
+    """mixed(two full_matrix_projections, bias, relu: summed, then bias and relu) ->
+    mixed(one, bias, relu: fused) -> mixed(one, no bias, tanh: applied after) ->
+    fc(softmax); ``other(x, y)``, a term of another kind, joins the first mixed layer."""
+    x = layer.data("x", data_type.dense_vector(30))
+    y = layer.data("y", data_type.dense_vector(12))
+    terms = [layer.full_matrix_projection(x), layer.full_matrix_projection(y)]
+    first = layer.mixed(size=12, name="first", act=activation.Relu(), bias_attr=True,
+                        input=terms + ([other(x, y)] if other else []))
+    second = layer.mixed(size=10, name="second", act=activation.Relu(), bias_attr=True,
+                         input=layer.full_matrix_projection(first))
+    third = layer.mixed(size=8, name="third", act=activation.Tanh(),
+                        input=layer.full_matrix_projection(second))
+    out = layer.fc(third, size=5, act=activation.Softmax())
+    return out, prune(rng, paddle.parameters.create(out))
+
+
+def two_inputs(rng, count):
+    return [(rng.standard_normal(30).astype(np.float32),
+             rng.standard_normal(12).astype(np.float32)) for _ in range(count)]
+
+
+@pytest.mark.parametrize("mode", [True, "auto", False])
+@pytest.mark.parametrize("batch", [1, 4])
+def test_mixed_full_matrix_projections_run_sparse_as_dense(backend, rng, mode, batch):
+    out, parameters = pruned_mixed_network(rng)
+    data = two_inputs(rng, 6)
+    dense = paddle.inference.Inference(out, parameters, sparse=False).infer(data,
+                                                                            batch_size=batch)
+    inference = paddle.inference.Inference(out, parameters, sparse=mode)
+    np.testing.assert_allclose(inference.infer(data, batch_size=batch), dense, rtol=1e-4,
+                               atol=1e-6)
+    rows = inference.sparse_plan.rows()
+    if mode is False:
+        assert rows == []
+        return
+    by_layer = {r.layer: r for r in rows}
+    assert set(by_layer) == {"first", "second", "third", out.name}
+    assert {by_layer[n].kind for n in ("first", "second", "third")} == {"fc"}
+    assert by_layer["first"].weight_shape == (30, 12) and by_layer["third"].weight_shape == (
+        10, 8)
+    if mode is True:
+        assert all(r.choice == "sparse" and "forced" in r.reason for r in rows)
+
+
+def test_the_plan_table_lists_the_mixed_layers(rng, capsys):
+    out, parameters = pruned_mixed_network(rng)
+    inference = paddle.inference.Inference(out, parameters, sparse=True)
+    inference.infer(two_inputs(rng, 3))
+    print(inference.sparse_plan)
+    shown = capsys.readouterr().out
+    for name, weight in (("first", "30x12"), ("second", "12x10"), ("third", "10x8")):
+        (line,) = [text for text in shown.splitlines() if text.startswith(name + " ")]
+        # layer, kind, weight, density, batch, runs
+        fields = line.split()
+        assert fields[1:3] == ["fc", weight] and fields[4:6] == ["3", "sparse"], shown
+        assert "forced (sparse=True)" in line
+    # the density of the two-input layer is over both weights (30x12 and 12x12)
+    first = inference.sparse_plan.decisions[("first", 3)]
+    weights = [parameters.get(f"_first.w{i}") for i in range(2)]
+    assert first.density == pytest.approx(
+        sum(np.count_nonzero(w) for w in weights) / sum(w.size for w in weights))
+
+
+@pytest.mark.parametrize("other", [
+    lambda x, y: layer.identity_projection(y),
+    lambda x, y: layer.trans_full_matrix_projection(x, size=12),
+    lambda x, y: layer.dotmul_operator(y, y),
+], ids=["identity_projection", "trans_full_matrix_projection", "dotmul_operator"])
+def test_a_mixed_layer_with_another_term_stays_dense(rng, monkeypatch, other):
+    out, parameters = pruned_mixed_network(rng, other)
+    data = two_inputs(rng, 3)
+    dense = paddle.infer(out, parameters, data, sparse=False)
+    inference = paddle.inference.Inference(out, parameters, sparse=True)
+    calls = count_kernel_calls(monkeypatch, "csr_matmul")
+    np.testing.assert_allclose(inference.infer(data), dense, rtol=1e-4, atol=1e-6)
+    assert {r.layer for r in inference.sparse_plan.rows()} == {"second", "third", out.name}
+    assert len(calls) == 3  # second, third and the fc; not the first
+
+
+def test_a_full_matrix_projection_of_sparse_rows_stays_dense(rng):
+    words = layer.data("words", data_type.sparse_binary_vector(40))
+    m = layer.mixed(size=6, name="bag", act=activation.Relu(), bias_attr=True,
+                    input=layer.full_matrix_projection(words))
+    out = layer.fc(m, size=3, act=activation.Softmax())
+    parameters = prune(rng, paddle.parameters.create(out))
+    data = [(sorted(rng.choice(40, 5, replace=False).tolist()),) for _ in range(4)]
+    inference = paddle.inference.Inference(out, parameters, sparse=True)
+    np.testing.assert_allclose(inference.infer(data),
+                               paddle.infer(out, parameters, data, sparse=False),
+                               rtol=1e-4, atol=1e-6)
+    assert [r.layer for r in inference.sparse_plan.rows()] == [out.name]
+
+
+@pytest.mark.parametrize("mode", [True, "auto", False])
+def test_a_pruned_simple_lstm_runs_its_input_projection_sparse(backend, rng, mode):
+    """``networks.simple_lstm``: its input projection (a mixed layer of one
+    full_matrix_projection, no bias, linear) is planned as an fc layer, the lstmemory as a
+    recurrent one; the outputs equal the dense ones."""
+    x = layer.data("x", data_type.dense_vector_sequence(6))
+    lstm = paddle.networks.simple_lstm(input=x, size=8, name="lstm")
+    out = layer.fc(layer.last_seq(input=lstm), size=3, act=activation.Softmax())
+    parameters = prune(rng, paddle.parameters.create(out), density=0.1)
+    data = [(rng.standard_normal((n, 6)).astype(np.float32),) for n in (1, 4, 2, 7)]
+    dense = paddle.inference.Inference(out, parameters, sparse=False).infer(data)
+    inference = paddle.inference.Inference(out, parameters, sparse=mode)
+    np.testing.assert_allclose(inference.infer(data), dense, rtol=1e-4, atol=1e-6)
+    rows = {r.layer: r for r in inference.sparse_plan.rows()}
+    if mode is False:
+        assert rows == {}
+        return
+    assert (rows["lstm_transform_lstm"].kind, rows["lstm"].kind) == ("fc", "recurrent")
+    assert rows["lstm_transform_lstm"].weight_shape == (6, 32)
+    assert rows["lstm_transform_lstm"].batch == 14  # its rows: every timestep
+    if mode is True:
+        assert {r.choice for r in rows.values()} == {"sparse"}

@@ -30,9 +30,16 @@ Recurrent layers (``lstmemory``, ``grumemory``) are planned like fc layers: thei
 density, both forwards measured on the real batch. Their sparse forward is the layer's own
 loop over time with each step's product ``h[t-1] @ W`` taken with the CSR rows of ``W.T``
 (``csr_matmul``'s convention, ``layout.recurrent_layout``); the input projection before
-them is an fc layer of its own, planned as such. Their batch size is the number of
-sequences (the width of each step's product), not the number of rows: a decision holds
-for every length of the sequences, and 'auto' measures a layer once per sequence count.
+them is a layer of its own (fc, or the mixed layer ``networks.simple_lstm`` builds),
+planned as such. Their batch size is the number of sequences (the width of each step's
+product), not the number of rows: a decision holds for every length of the sequences, and
+'auto' measures a layer once per sequence count.
+
+A ``mixed`` layer whose every term is a ``full_matrix_projection`` of dense rows computes
+what an fc layer of the same inputs computes (the sum of ``x_i @ W_i``, ``W_i: (in_i,
+size)``, then its bias and activation) and is planned as one: kind 'fc'. A mixed layer
+with any other term runs dense, and so does every layer inside a ``recurrent_group``'s
+steps (the plan decides whole layers, not steps).
 
 The sparse forward fuses the bias and a ReLU (or identity) activation into the kernel, so
 :meth:`SparsePlan.forward` returns the *activated* output; ``Layer.compute`` then skips its
@@ -221,9 +228,12 @@ def _kind(layer):
     not."""
     from ..layers.conv import ConvLayer
     from ..layers.fc import FcLayer
+    from ..layers.mixed import MixedLayer
     from ..layers.recurrent import GrumemoryLayer, LstmemoryLayer
     if type(layer) is FcLayer:  # subclasses may compute something else: exact types only
         return "fc", None
+    if type(layer) is MixedLayer:
+        return ("fc" if _is_fc(layer) else None), None
     if type(layer) in (LstmemoryLayer, GrumemoryLayer):
         return "recurrent", None
     if type(layer) is ConvLayer:
@@ -231,6 +241,18 @@ def _kind(layer):
             return None, "unshared biases (one per output value)"
         return "conv", None
     return None, None
+
+
+def _is_fc(mixed):
+    """True when the mixed layer computes what an fc layer of its inputs computes: every
+    term a ``full_matrix_projection`` (exact type) of dense rows. Its inputs are then its
+    terms' inputs in term order, its parameters their ``(in, size)`` weights in that order
+    and then its bias (as fc's), and it adds the bias and applies its activation as fc
+    does, so it runs as kind 'fc'. (Sparse input rows: the CSR kernels multiply dense
+    inputs, and so the layer runs its own forward, as fc does.)"""
+    from ..layers.projections import FullMatrixProjection
+    return all(type(term) is FullMatrixProjection and not term.origin.sparse_output
+               for term in mixed.terms)
 
 
 def _batch(layer, xs):
