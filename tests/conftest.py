@@ -44,3 +44,34 @@ def to_numpy(array):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+# --- datasets: no network, a temporary cache -------------------------------------------
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Every download fails, as on a machine without network; records the URLs tried."""
+    tried = []
+
+    def refuse(url, timeout=None):
+        tried.append(url)
+        raise OSError("network disabled in tests")
+
+    monkeypatch.setattr("urllib.request.urlopen", refuse)
+    monkeypatch.delenv("MINIDL_OFFLINE", raising=False)
+    return tried
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An empty dataset cache directory (``MINIDL_DATA_HOME``)."""
+    monkeypatch.setenv("MINIDL_DATA_HOME", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def offline_cache(tmp_path, monkeypatch):
+    """An empty dataset cache and no downloads: the examples must choose synthetic data."""
+    monkeypatch.setenv("MINIDL_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("MINIDL_OFFLINE", "1")
+    return tmp_path / "data"

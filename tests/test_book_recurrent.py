@@ -12,9 +12,7 @@ book's SRL metric).
 
 import gzip
 import hashlib
-import importlib.util
 import io
-import pathlib
 import tarfile
 
 import numpy as np
@@ -24,62 +22,28 @@ import minidl as paddle
 from minidl.dataset import conll05, imdb, wmt14
 from minidl.layers.graph import Network
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-
-
-def _example(name):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from book_helpers import falls, load_example, train_passes
 
 
 @pytest.fixture(scope="module")
 def sentiment():
-    return _example("sentiment_conv")
+    return load_example("sentiment_conv")
 
 
 @pytest.fixture(scope="module")
 def srl():
-    return _example("label_semantic_roles")
+    return load_example("label_semantic_roles")
 
 
 @pytest.fixture(scope="module")
 def translation():
-    return _example("machine_translation")
+    return load_example("machine_translation")
 
 
 @pytest.fixture(autouse=True)
-def offline_cache(tmp_path, monkeypatch):
-    """An empty dataset cache and no downloads: the examples must choose synthetic data."""
-    monkeypatch.setenv("MINIDL_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("MINIDL_OFFLINE", "1")
-    return tmp_path / "data"
-
-
-def train_passes(cost, parameters, optimizer, samples, batch_size, passes, feeding=None,
-                 extra_layers=None):
-    """Mean training cost of each pass (in sample order, no shuffling)."""
-    trainer = paddle.trainer.SGD(cost=cost, parameters=parameters, update_equation=optimizer,
-                                 extra_layers=extra_layers)
-    costs, per_pass = [], []
-
-    def handler(event):
-        if isinstance(event, paddle.event.EndIteration):
-            costs.append(event.cost)
-        if isinstance(event, paddle.event.EndPass):
-            per_pass.append(float(np.mean(costs)))
-            costs.clear()
-
-    trainer.train(paddle.batch(lambda: iter(samples), batch_size), num_passes=passes,
-                  event_handler=handler, feeding=feeding)
-    assert np.all(np.isfinite(per_pass))
-    return per_pass
-
-
-def falls(costs):
-    """Every pass lowers the cost, and the last is clearly below the first."""
-    return all(b < a for a, b in zip(costs, costs[1:])) and costs[-1] < 0.9 * costs[0]
+def _no_downloads(offline_cache):
+    """Every test here starts from an empty cache with downloads off."""
+    return offline_cache
 
 
 # ---- chapter 6: stacked_lstm_net ----

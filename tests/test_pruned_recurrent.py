@@ -33,7 +33,6 @@ from conftest import BACKENDS_PRESENT
 from test_trainer import OPTIMIZERS
 
 L, dt, A = paddle.layer, paddle.data_type, paddle.activation
-needs_numba = pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
 
 H = 4           # hidden size of the hook tests' layers
 FEATURES = 5    # width of a dense input row
@@ -264,7 +263,6 @@ def test_sparse_recurrent_inference_equals_dense(backend, rng, kind, reverse, le
     assert row.weight_shape == (8, gates * 8) and row.density == pytest.approx(0.1, abs=0.06)
 
 
-@needs_numba
 @pytest.mark.parametrize("kind", ["lstmemory", "grumemory"])
 def test_a_large_pruned_layer_at_batch_one(kind, rng, cpu_backend):
     """Hidden 96 (the CSR rows' dot products of many nonzeros), one sequence of 30 steps."""

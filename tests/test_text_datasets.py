@@ -16,25 +16,8 @@ import minidl as paddle
 from minidl.dataset import imdb, imikolov, movielens, sentiment
 from minidl.dataset.common import DatasetFormatError, DatasetNotFound
 
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    """Every download fails, as on a machine without network; records the URLs tried."""
-    tried = []
-
-    def refuse(url, timeout=None):
-        tried.append(url)
-        raise OSError("network disabled in tests")
-
-    monkeypatch.setattr("urllib.request.urlopen", refuse)
-    monkeypatch.delenv("MINIDL_OFFLINE", raising=False)
-    return tried
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("MINIDL_DATA_HOME", str(tmp_path / "data"))
-    return tmp_path / "data"
+#: every download fails here, as on a machine without network (conftest.offline)
+pytestmark = pytest.mark.usefixtures("offline")
 
 
 def md5(path):

@@ -621,17 +621,17 @@ class StoredValues:
         return 4 * self.count
 
     def nonzeros(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} defines no nonzeros()")
 
     def nonzero_positions(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} defines no nonzero_positions()")
 
     def dense(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} defines no dense()")
 
     def dense_chunks(self, values_per_chunk=1 << 20):
         """The dense values as little-endian float32 byte chunks, a chunk at a time."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} defines no dense_chunks()")
 
 
 class DenseValues(StoredValues):

@@ -129,7 +129,7 @@ class Projection:
         return as_param_attr(self.param_attr, f"layer {layer_name}: {self.builder} param_attr")
 
     def compute(self, ctx, xs, spec, size):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} defines no compute()")
 
     def __repr__(self):
         return f"{self.builder}(input={self.origin.name})"
