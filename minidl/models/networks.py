@@ -19,8 +19,7 @@ from ..layers.pooling_types import Max
 from ..layers.projections import context_projection
 from ..layers.sequence import pooling
 # -- recurrent groups --
-from ..layers.activations import Identity, Tanh
-from ..layers.attention import SequenceSoftmaxFcLayer
+from ..layers.activations import Identity, SequenceSoftmax, Tanh
 from ..layers.math import scaling
 from ..layers.pooling_types import Sum
 from ..layers.projections import full_matrix_projection, identity_projection
@@ -307,8 +306,10 @@ def simple_attention(encoded_sequence, encoded_proj, decoder_state, transform_pa
                name=f"{name}_combine") as combined:
         combined += identity_projection(expanded)
         combined += identity_projection(encoded_proj)
-    attention_weight = SequenceSoftmaxFcLayer(combined, name=f"{name}_softmax",
-                                              param_attr=softmax_param_attr)
+    # one score per row, normalised over the rows of each sequence (combined is a sequence:
+    # it is expanded as encoded_sequence)
+    attention_weight = fc(input=combined, size=1, act=SequenceSoftmax(), bias_attr=False,
+                          name=f"{name}_softmax", param_attr=softmax_param_attr)
     scaled = scaling(weight=attention_weight, input=encoded_sequence, name=f"{name}_scaling")
     return pooling(input=scaled, pooling_type=Sum(), name=f"{name}_pooling")
 
