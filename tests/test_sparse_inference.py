@@ -517,3 +517,24 @@ def test_a_pruned_simple_lstm_runs_its_input_projection_sparse(backend, rng, mod
     assert rows["lstm_transform_lstm"].batch == 14  # its rows: every timestep
     if mode is True:
         assert {r.choice for r in rows.values()} == {"sparse"}
+
+
+def test_a_sequence_softmax_fc_runs_under_every_sparse_setting():
+    """The activation after a planned fc reads the sequence layout on every path."""
+    import minidl as paddle
+    paddle.layer.reset_names()
+    x = paddle.layer.data("seq_x", paddle.data_type.dense_vector_sequence(8))
+    scores = paddle.layer.fc(input=x, size=1, act=paddle.activation.SequenceSoftmax(),
+                             bias_attr=False)
+    parameters = paddle.parameters.create(scores)
+    rng = np.random.default_rng(3)
+    weight = rng.standard_normal(parameters.get_shape(scores.params[0].name)).astype(np.float32)
+    weight[np.abs(weight) < 1.0] = 0.0
+    parameters.set(scores.params[0].name, weight)
+    samples = [(rng.standard_normal((n, 8)).astype(np.float32),) for n in (3, 1, 5)]
+    outputs = [paddle.infer(output_layer=scores, parameters=parameters, input=samples,
+                            sparse=mode).ravel() for mode in (False, True, "auto")]
+    for out in outputs[1:]:
+        np.testing.assert_allclose(out, outputs[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose([outputs[0][:3].sum(), outputs[0][3], outputs[0][4:].sum()],
+                               1.0, rtol=1e-5)

@@ -364,11 +364,13 @@ class SparsePlan:
                 x.data.reshape((x.shape[0],) + layer.input_shape), weight.indptr,
                 weight.indices, weight.values, (fh, fw), layer.stride, layer.padding,
                 layer.dilation, bias, bool(relu))
-        y = Tensor(y)
+        y = Tensor(y, seq=xs[0].seq)   # fc/conv act per row: SequenceSoftmax reads the layout
         return layer.act(y) if relu is None and layer.act is not None else y
 
     def _dense_forward(self, layer, ctx, xs):
         y = layer.forward(ctx, xs)
+        if y.seq is None:
+            y.seq = xs[0].seq
         return layer.act(y) if layer.act is not None else y
 
     # -- the choice ---------------------------------------------------------------------
