@@ -46,5 +46,20 @@ from ..layers.recurrent_inputs import (BaseGeneratedInput, GeneratedInput, Stati
                                        SubsequenceInput, memory)
 from ..layers.recurrent_step import get_output, gru_step, gru_step_naive, lstm_step
 
+# -- image layers: conv_projection, conv_shift, row_conv, spp, maxout, roi_pool, cross_channel_norm, block_expand, rotate, bilinear_interp, pad, prelu --
+# (end of image layers: conv_projection, conv_shift, row_conv, spp, maxout, roi_pool, cross_channel_norm, block_expand, rotate, bilinear_interp, pad, prelu)
+
+# -- math layers: selective_fc, row_l2_norm, repeat, scale_shift, slope_intercept, clip, resize, linear_comb, out_prod, tensor, gated_unit, multiplex, sampling_id --
+# (end of math layers: selective_fc, row_l2_norm, repeat, scale_shift, slope_intercept, clip, resize, linear_comb, out_prod, tensor, gated_unit, multiplex, sampling_id)
+
+# -- sequence layers: recurrent, slice_projection, seq_slice, kmax_sequence_score, sub_nested_seq, eos --
+# (end of sequence layers: recurrent, slice_projection, seq_slice, kmax_sequence_score, sub_nested_seq, eos)
+
+# -- costs: cross_entropy_with_selfnorm, multi_binary_label, lambda, rank, sum, ctc, warp_ctc, nce, hsigmoid --
+# (end of costs: cross_entropy_with_selfnorm, multi_binary_label, lambda, rank, sum, ctc, warp_ctc, nce, hsigmoid)
+
+# -- detection: priorbox, multibox_loss, detection_output --
+# (end of detection: priorbox, multibox_loss, detection_output)
+
 __all__ = sorted(name for name, value in dict(globals()).items()
                  if callable(value) and not name.startswith("_"))
