@@ -225,26 +225,28 @@ def test_static_parameter_is_skipped(how, xp):
 
 
 def test_l2_rate_overrides_the_global_rate(xp):
+    """A rate of 0 is "not set" in Paddle's parameter config: the global rate applies."""
     w0, grads = random_problem(seed=11)
-    specs = {"off": spec("off", w0.shape, l2_rate=0.0), "own": spec("own", w0.shape, l2_rate=0.05),
+    specs = {"zero": spec("zero", w0.shape, l2_rate=0.0), "own": spec("own", w0.shape, l2_rate=0.05),
              "global": spec("global", w0.shape)}
     values = {name: xp.array(w0) for name in specs}
     train(opt.Momentum(momentum=0.5, learning_rate=0.1,
                        regularization=opt.L2Regularization(0.4)).create_updater(specs),
           values, [{name: xp.asarray(g) for name in specs} for g in grads])
-    for name, d in [("off", 0.0), ("own", 0.05), ("global", 0.4)]:
+    for name, d in [("zero", 0.4), ("own", 0.05), ("global", 0.4)]:
         expected = reference(momentum_ref, {}, w0, grads, lr=0.1, mu=0.5, d=d)
         np.testing.assert_allclose(as_numpy(values[name]), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_param_momentum_overrides_the_optimizer_momentum(xp):
+    """ParamAttr momentum 0 is "not set" (Paddle's update_from_default): the global 0.9."""
     w0, grads = random_problem(seed=5)
     specs = {"a": spec("a", w0.shape, momentum=0.0), "b": spec("b", w0.shape, momentum=0.5)}
     values = {name: xp.array(w0) for name in specs}
     train(opt.Momentum(momentum=0.9, learning_rate=0.1).create_updater(specs), values,
           [{name: xp.asarray(g) for name in specs} for g in grads])
-    # momentum 0 is plain SGD: w0 - lr * sum of the gradients
-    np.testing.assert_allclose(as_numpy(values["a"]), w0 - 0.1 * np.sum(grads, axis=0),
+    np.testing.assert_allclose(as_numpy(values["a"]),
+                               reference(momentum_ref, {}, w0, grads, lr=0.1, mu=0.9, d=0.0),
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(as_numpy(values["b"]),
                                reference(momentum_ref, {}, w0, grads, lr=0.1, mu=0.5, d=0.0),
@@ -264,7 +266,7 @@ def test_clipping_bounds_each_gradient_element(xp):
     g = np.array([100.0, -100.0, 0.5, -3.0], dtype=np.float32)
     specs = {"global": spec("global", (4,)),
              "own": spec("own", (4,), gradient_clipping_threshold=0.25),
-             "off": spec("off", (4,), gradient_clipping_threshold=0.0)}
+             "zero": spec("zero", (4,), gradient_clipping_threshold=0.0)}
     values = {name: xp.zeros(4, dtype=xp.float32) for name in specs}
     grad = xp.asarray(g)
     updater = opt.Momentum(learning_rate=1.0, gradient_clipping_threshold=1.0) \
@@ -272,7 +274,8 @@ def test_clipping_bounds_each_gradient_element(xp):
     train(updater, values, [{name: grad for name in specs}])
     np.testing.assert_array_equal(as_numpy(values["global"]), [-1.0, 1.0, -0.5, 1.0])
     np.testing.assert_array_equal(as_numpy(values["own"]), [-0.25, 0.25, -0.25, 0.25])
-    np.testing.assert_array_equal(as_numpy(values["off"]), -g)
+    # 0 is "not set" in Paddle's parameter config: the global threshold applies
+    np.testing.assert_array_equal(as_numpy(values["zero"]), [-1.0, 1.0, -0.5, 1.0])
     np.testing.assert_array_equal(as_numpy(grad), g)   # the caller's gradient is untouched
 
 

@@ -12,11 +12,11 @@ Where each one enters, as in Paddle (``OptimizerWithRegularizer.cpp``,
                      w = w / (1 + s*d)          if d > 0
 
 ``c`` is ``ParamAttr(gradient_clipping_threshold=...)`` if set, else the optimizer's
-``gradient_clipping_threshold``; 0 or None means no clipping (Paddle clipped only when the
-threshold is > 0, so ``ParamAttr(gradient_clipping_threshold=0)`` switches a global
-threshold off for one parameter). ``d`` is ``ParamAttr(l2_rate=...)`` if set, else the rate
-of :class:`L2Regularization`; ``l1`` is ``ParamAttr(l1_rate=...)``. Paddle refused L1 on a
-parameter that also has momentum; so does :meth:`Optimizer.create_updater`.
+``gradient_clipping_threshold``; no clipping when both are 0 or None. ``d`` is
+``ParamAttr(l2_rate=...)`` if set, else the rate of :class:`L2Regularization`. As in Paddle,
+a per-parameter value of 0 counts as unset, so it cannot switch a global setting off.
+``l1`` is ``ParamAttr(l1_rate=...)``. Paddle refused L1 on a parameter that also has
+momentum; so does :meth:`Optimizer.create_updater`.
 """
 
 from ..core.xp import get_array_module

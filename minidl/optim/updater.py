@@ -39,7 +39,10 @@ Per-parameter settings come from ``ParamSpec.attr`` (a ParamAttr) and are resolv
 ``learning_rate`` multiplies the global rate; ``momentum`` replaces the optimizer's (rules
 other than Momentum default to 0, as Paddle's ``default_momentum`` was only set by Momentum);
 ``l2_rate`` replaces the L2Regularization rate; ``l1_rate`` turns on the L1 shrink;
-``gradient_clipping_threshold`` replaces the global threshold.
+``gradient_clipping_threshold`` replaces the global threshold. As in Paddle, where a
+parameter's setting is stored as a number whose unset value is 0, a ``momentum``, ``l2_rate``
+or ``gradient_clipping_threshold`` of 0 (or None) means "not set": the optimizer's global
+value applies. A parameter cannot switch a global setting off for itself.
 """
 
 import numbers
@@ -69,7 +72,7 @@ def resolve_settings(optimizer, spec):
     attr = spec.attr
     momentum = 0.0
     if optimizer.rule.uses_momentum:
-        momentum = attr.momentum if attr.momentum is not None else optimizer.default_momentum
+        momentum = attr.momentum or optimizer.default_momentum
         unit_interval(f"parameter {spec.name}", "ParamAttr momentum", momentum)
     l1 = attr.l1_rate or 0.0
     if l1 and momentum:
@@ -80,9 +83,9 @@ def resolve_settings(optimizer, spec):
     return ParamSettings(
         lr_scale=1.0 if attr.learning_rate is None else attr.learning_rate,
         momentum=momentum,
-        l2=optimizer.l2_rate if attr.l2_rate is None else attr.l2_rate,
+        l2=attr.l2_rate or optimizer.l2_rate,
         l1=l1,
-        clip=(optimizer.gradient_clipping_threshold if clip is None else clip) or 0.0)
+        clip=clip or optimizer.gradient_clipping_threshold or 0.0)
 
 
 class Updater:
