@@ -6,19 +6,18 @@ packages define (layers, training, models, reader, dataset, optim, ...). Reading
 top-down, a name such as ``paddle.layer.fc`` leads here, and from here to its definition.
 """
 
-from .. import backends, dataset, reader
+from .. import backends, dataset, pruning, reader
 from ..reader.minibatch import batch
 from ..training import progress
 from ..training.inference import infer
 from . import (activation, attr, data_type, evaluator, event, inference, layer, minibatch,
-               networks, optimizer, parameters, plot, pooling, pruning, sparse, topology,
-               trainer)
+               networks, optimizer, parameters, plot, pooling, sparse, topology, trainer)
 from .init import init
 
 #: the v2 module names (``paddle.<name>``) this package provides
 MODULES = ("activation", "attr", "data_type", "evaluator", "event", "inference", "layer",
-           "minibatch", "networks", "optimizer", "parameters", "plot", "pooling", "pruning",
-           "sparse", "topology", "trainer")
+           "minibatch", "networks", "optimizer", "parameters", "plot", "pooling", "sparse",
+           "topology", "trainer")
 
 __all__ = ["activation", "attr", "backends", "batch", "data_type", "dataset", "evaluator",
            "event", "infer", "inference", "init", "layer", "minibatch", "networks", "optimizer",
