@@ -1,15 +1,20 @@
 """The one random state minidl draws from (initialisation, dropout, shuffling).
 
-``paddle.init(seed=...)`` reseeds it, which makes a training run reproducible.
+``paddle.init(seed=...)`` reseeds it. As in Paddle, the seed is 1 unless chosen otherwise,
+so a script initialises its weights the same way every run; ``paddle.init(seed=0)`` draws
+the seed from the clock.
 """
 
 import numpy as np
 
-_rng = np.random.default_rng()
+#: Paddle's default seed
+DEFAULT_SEED = 1
+
+_rng = np.random.default_rng(DEFAULT_SEED)
 
 
 def seed(value):
-    """Reseed the global generator."""
+    """Reseed the global generator (``None``: from the operating system's entropy)."""
     global _rng
     _rng = np.random.default_rng(value)
 

@@ -95,8 +95,9 @@ def init(**kwargs):
     """Initialise minidl as ``paddle.init`` did.
 
     ``use_gpu=True`` selects the ``gpu`` backend (or raises, saying what is missing);
-    ``backend=`` names one of ``numpy``, ``cpu``, ``gpu``; ``seed=`` makes runs
-    reproducible; ``trainer_count > 1`` is accepted with a warning (one process trains).
+    ``backend=`` names one of ``numpy``, ``cpu``, ``gpu``; ``seed=`` seeds the random state
+    (initial weights, dropout, shuffling): 1 by default, as Paddle's, so a script starts
+    the same way every run; ``seed=0`` seeds from the clock (a different run each time); ``trainer_count > 1`` is accepted with a warning (one process trains).
     ``sparse=`` (``'auto'`` by default, ``True`` or ``False``) is the default of
     ``paddle.infer(..., sparse=...)``: whether pruned fc/conv layers run sparse kernels
     (``'auto'``: per layer, where measured faster on this machine; see ``minidl.sparse``).
@@ -142,8 +143,8 @@ def init(**kwargs):
         _warned_trainer_count = True
     if "sparse" in options:
         options["sparse"] = sparse_mode(options["sparse"], "paddle.init: sparse")
-    if options.get("seed") is not None:
-        _random.seed(options["seed"])
+    seed = options.get("seed")
+    _random.seed(_random.DEFAULT_SEED if seed is None else (None if seed == 0 else seed))
     settings.update(**{key: options[key] for key in settings.DEFAULTS if key in options})
     settings.update(backend=backend or settings.get("backend"))
     # under MPI: join the job now, so that only the main rank prints from here on
