@@ -108,9 +108,8 @@ def create(layers):
     """
     network = Network(layers)
     parameters = Parameters()
-    rng = get_rng()
     for spec in network.param_specs.values():
-        parameters._add(config_for(spec), initial_value(spec, rng), spec)
+        parameters.add_initialised(spec)
     return parameters
 
 
@@ -166,6 +165,11 @@ class Parameters:
         self._values[name] = backends.xp().asarray(value)
         if spec is not None:
             self._specs[name] = spec
+
+    def add_initialised(self, spec):
+        """Add the parameter ``spec`` describes, initialised as :func:`create` does (used by
+        the trainer for layers given as ``extra_layers`` only)."""
+        self._add(config_for(spec), initial_value(spec, get_rng()), spec)
 
     def __append_config__(self, param_conf):
         """Declare a parameter by its ``ParameterConfig`` (value zeros), as Paddle's did."""

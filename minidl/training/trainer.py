@@ -47,6 +47,7 @@ from .evaluators import declared as declared_evaluators
 from .feeding import Feeder, FeedError
 from ..functions.basic import add, sum_all
 from ..hooks.runtime import build_update_hooks
+from ..layers.cost import CostLayer
 from ..layers.data import DataLayer
 from ..layers.graph import Network, RunContext
 
@@ -125,7 +126,11 @@ def evaluators_for(cost_layers, reachable):
 class SGD:
     """Trains ``cost`` with ``update_equation`` (an optimizer from ``paddle.optimizer``).
 
-    ``extra_layers``: more outputs to compute (e.g. for evaluators not on the cost's path).
+    ``extra_layers``: more layers to run, off the cost's path: outputs for evaluators, or
+    more cost layers (GoogLeNet's auxiliary classifiers). As in Paddle, every cost layer of
+    the network is trained -- an extra cost adds its gradient -- while the reported cost is
+    ``cost``'s alone; parameters of extra layers missing from ``parameters`` are added and
+    initialised as ``paddle.parameters.create`` would.
     ``is_local`` / ``pserver_spec`` are accepted for compatibility; there are no parameter
     servers: several processes train together under MPI (:mod:`minidl.distributed`).
     """
@@ -142,13 +147,20 @@ class SGD:
         self.cost_layers = _as_list(cost)
         if not self.cost_layers:
             raise ValueError("SGD needs a cost layer")
-        self.network = Network(self.cost_layers + _as_list(extra_layers))
+        extra_layers = _as_list(extra_layers)
+        self.network = Network(self.cost_layers + extra_layers)
+        self.extra_costs = [layer for layer in extra_layers if isinstance(layer, CostLayer)
+                            and layer not in self.cost_layers]
         self.parameters = parameters
         self.specs = dict(self.network.param_specs)
+        main_specs = Network(self.cost_layers).param_specs
         for name, spec in self.specs.items():
             if not parameters.has_key(name):
-                raise ValueError(f"parameter {name} of layer {spec.owner} is missing from "
-                                 "parameters; create them with paddle.parameters.create(cost)")
+                if name in main_specs:
+                    raise ValueError(f"parameter {name} of layer {spec.owner} is missing from "
+                                     "parameters; create them with "
+                                     "paddle.parameters.create(cost)")
+                parameters.add_initialised(spec)   # only an extra layer uses it
             if tuple(parameters.get_shape(name)) != spec.shape:
                 raise ValueError(f"parameter {name}: parameters hold shape "
                                  f"{tuple(parameters.get_shape(name))}, layer {spec.owner} "
@@ -170,11 +182,15 @@ class SGD:
                                    requires_grad=is_train and not spec.static)
         ctx = RunContext(tensors, is_train=is_train, rng=self.comm.rng())
         outputs = self.network.forward(feed, ctx)
+        return outputs, self._cost_sum(outputs, self.cost_layers), tensors, ctx
+
+    @staticmethod
+    def _cost_sum(outputs, cost_layers):
         total = None
-        for cost in self.cost_layers:
+        for cost in cost_layers:
             term = sum_all(outputs[cost.name])
             total = term if total is None else add(total, term)
-        return outputs, total, tensors, ctx
+        return total
 
     @staticmethod
     def _host_outputs(outputs, evaluators):
@@ -193,7 +209,9 @@ class SGD:
             grads = {name: self.parameters.value(name) * 0 for name in self.trainable}
             return grads, {}, 0.0, [None] * len(self.evaluators), None
         outputs, total, tensors, ctx = self._forward(feeder(minibatch), is_train=True)
-        run_backward(total)
+        # the reported cost is the main costs'; training follows every cost layer
+        run_backward(total if not self.extra_costs else
+                     add(total, self._cost_sum(outputs, self.extra_costs)))
         grads = {}
         for name in self.trainable:
             value, grad = self.parameters.value(name), tensors[name].grad
