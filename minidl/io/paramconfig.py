@@ -50,13 +50,14 @@ HOOK_CONFIG_FIELDS = (
     (2, "sparsity_ratio", "double", "optional", "0.8"),
 )
 
-_TYPES = {"string": _F.TYPE_STRING, "uint64": _F.TYPE_UINT64, "double": _F.TYPE_DOUBLE,
-          "int32": _F.TYPE_INT32, "bool": _F.TYPE_BOOL}
+_TYPES = {"string": _F.TYPE_STRING, "uint64": _F.TYPE_UINT64, "uint32": _F.TYPE_UINT32,
+          "double": _F.TYPE_DOUBLE, "float": _F.TYPE_FLOAT, "int32": _F.TYPE_INT32,
+          "bool": _F.TYPE_BOOL}
 _LABELS = {"required": _F.LABEL_REQUIRED, "optional": _F.LABEL_OPTIONAL,
            "repeated": _F.LABEL_REPEATED}
 
 
-def _add_message(file_proto, name, fields):
+def add_message(file_proto, name, fields):
     message = file_proto.message_type.add(name=name)
     for number, field_name, type_name, label, default in fields:
         field = message.field.add(name=field_name, number=number, label=_LABELS[label])
@@ -69,23 +70,30 @@ def _add_message(file_proto, name, fields):
             field.default_value = default
 
 
-def _message_class(descriptor):
+def message_class(descriptor):
     get_message_class = getattr(message_factory, "GetMessageClass", None)
     if get_message_class is not None:  # protobuf >= 4.22
         return get_message_class(descriptor)
     return message_factory.MessageFactory(descriptor.file.pool).GetPrototype(descriptor)
 
 
+#: A pool of our own: nothing else registering "paddle.ParameterConfig" can clash.
+#: :mod:`.modelconfig` adds Paddle's ModelConfig messages to it.
+POOL = descriptor_pool.DescriptorPool()
+
+#: the file name ParameterConfig is registered under (others import it by this name)
+PARAMETER_CONFIG_FILE = "minidl/paddle/ParameterConfig.proto"
+
+
 def _build():
     file_proto = descriptor_pb2.FileDescriptorProto(
-        name="minidl/paddle/ParameterConfig.proto", package="paddle", syntax="proto2")
-    _add_message(file_proto, "ParameterUpdaterHookConfig", HOOK_CONFIG_FIELDS)
-    _add_message(file_proto, "ParameterConfig", PARAMETER_CONFIG_FIELDS)
-    # A pool of our own: nothing else registering "paddle.ParameterConfig" can clash.
-    pool = descriptor_pool.DescriptorPool()
+        name=PARAMETER_CONFIG_FILE, package="paddle", syntax="proto2")
+    add_message(file_proto, "ParameterUpdaterHookConfig", HOOK_CONFIG_FIELDS)
+    add_message(file_proto, "ParameterConfig", PARAMETER_CONFIG_FIELDS)
+    pool = POOL
     pool.AddSerializedFile(file_proto.SerializeToString())
-    return (_message_class(pool.FindMessageTypeByName("paddle.ParameterConfig")),
-            _message_class(pool.FindMessageTypeByName("paddle.ParameterUpdaterHookConfig")))
+    return (message_class(pool.FindMessageTypeByName("paddle.ParameterConfig")),
+            message_class(pool.FindMessageTypeByName("paddle.ParameterUpdaterHookConfig")))
 
 
 ParameterConfig, ParameterUpdaterHookConfig = _build()

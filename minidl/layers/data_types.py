@@ -26,12 +26,24 @@ class SequenceType:
     SUB_SEQUENCE = 2
 
 
+class DataType:
+    """v2's ``InputType.type`` values: how one sample's slot is stored."""
+
+    Dense = 0
+    SparseNonValue = 1
+    SparseValue = 2
+    Index = 3
+
+
 _SUFFIX = {0: "", 1: "_sequence", 2: "_sub_sequence"}
+_DATA_TYPE = {"dense": DataType.Dense, "sparse_binary": DataType.SparseNonValue,
+              "sparse_float": DataType.SparseValue, "index": DataType.Index}
 
 
 class InputType:
     """``kind``: ``'dense'``, ``'index'``, ``'sparse_binary'`` or ``'sparse_float'``;
-    ``seq_type``: a :class:`SequenceType` value."""
+    ``seq_type``: a :class:`SequenceType` value; ``type``: the kind as v2's
+    :class:`DataType` value."""
 
     def __init__(self, dim, kind, seq_type=SequenceType.NO_SEQUENCE, type_name=None):
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
@@ -43,6 +55,7 @@ class InputType:
         self.kind = kind
         self.seq_type = seq_type
         self.type_name = (type_name or kind) + _SUFFIX[seq_type]
+        self.type = _DATA_TYPE[kind]
 
     @property
     def is_sparse(self):
@@ -89,7 +102,7 @@ sparse_float_vector_sub_sequence = partial(sparse_float_vector,
                                            seq_type=SequenceType.SUB_SEQUENCE)
 sparse_vector_sub_sequence = sparse_float_vector_sub_sequence
 
-__all__ = ["InputType", "SequenceType", "dense_array", "dense_vector", "dense_vector_sequence",
+__all__ = ["DataType", "InputType", "SequenceType", "dense_array", "dense_vector", "dense_vector_sequence",
            "dense_vector_sub_sequence", "integer_value", "integer_value_sequence",
            "integer_value_sub_sequence", "sparse_binary_vector", "sparse_binary_vector_sequence",
            "sparse_binary_vector_sub_sequence", "sparse_float_vector",

@@ -6,6 +6,7 @@ Builders describe the network; nothing is computed until a trainer or ``infer`` 
 from ..layers.base import reset_names
 from ..layers.data import data
 from ..layers.fc import fc
+from ..layers.topology import parse_network
 
 # -- images: conv, depthwise conv, pooling, normalisation --
 from ..layers.conv import img_conv
