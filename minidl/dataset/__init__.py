@@ -10,7 +10,9 @@ real MNIST subset shipped with minidl.
 
 from . import cifar, common, flowers, imdb, imikolov, mnist, movielens, sentiment, uci_housing
 from . import conll05, wmt14
+from . import image, mq2007, voc2012, wmt16
 from .common import DatasetFormatError, DatasetNotFound
 
 __all__ = ["DatasetFormatError", "DatasetNotFound", "cifar", "common", "conll05", "flowers",
-           "imdb", "imikolov", "mnist", "movielens", "sentiment", "uci_housing", "wmt14"]
+           "image", "imdb", "imikolov", "mnist", "movielens", "mq2007", "sentiment",
+           "uci_housing", "voc2012", "wmt14", "wmt16"]

@@ -6,16 +6,24 @@ already there with the right md5 is used as is; otherwise it is downloaded (to a
 md5-checked, then renamed into place). ``MINIDL_OFFLINE=1`` forbids downloading. When a file can
 be neither found nor downloaded, :class:`DatasetNotFound` says which files to put where.
 Nothing here touches the network at import time.
+
+v2's ``DATA_HOME`` reads as the current cache root; assigning ``common.DATA_HOME = path``
+overrides the variable, as it did in v2. :func:`split`, :func:`cluster_files_reader` and
+:func:`convert` write a reader's samples to files (pickles, RecordIO) and read them back.
 """
 
+import glob
 import hashlib
 import os
+import pickle
 import sys
 import tempfile
 from collections import namedtuple
 
-__all__ = ["DatasetFormatError", "DatasetNotFound", "RemoteFile", "data_home", "download",
-           "fetch", "md5file"]
+# DATA_HOME is served by the module's __getattr__ below
+__all__ = ["DATA_HOME", "DatasetFormatError",  # noqa: F822 "DatasetNotFound", "RemoteFile",
+           "cluster_files_reader", "convert", "data_home", "download", "fetch", "md5file",
+           "split"]
 
 DOWNLOAD_TIMEOUT_S = 15  # per blocking socket operation, so a dead mirror fails fast
 _CHUNK = 1 << 20
@@ -34,9 +42,18 @@ RemoteFile = namedtuple("RemoteFile", ["name", "md5", "urls"])
 
 
 def data_home():
-    """The root of the dataset cache (``$MINIDL_DATA_HOME`` or ``~/.cache/minidl/dataset``)."""
-    home = os.environ.get("MINIDL_DATA_HOME") or os.path.join("~", ".cache", "minidl", "dataset")
+    """The root of the dataset cache: ``common.DATA_HOME`` if a script assigned it, else
+    ``$MINIDL_DATA_HOME``, else ``~/.cache/minidl/dataset``."""
+    home = (globals().get("DATA_HOME") or os.environ.get("MINIDL_DATA_HOME")
+            or os.path.join("~", ".cache", "minidl", "dataset"))
     return os.path.expanduser(home)
+
+
+def __getattr__(name):
+    # DATA_HOME is looked up when read (until a script assigns it), so it follows the variable
+    if name == "DATA_HOME":
+        return data_home()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def module_dir(module_name):
@@ -143,3 +160,72 @@ def download(url, module_name, md5sum, save_name=None):
     """
     name = save_name or url.rstrip("/").split("/")[-1]
     return fetch(module_name, [RemoteFile(name, md5sum, (url,))])[0]
+
+
+def _groups(reader, line_count):
+    """The samples of ``reader`` in v2's file groups: the first holds ``line_count + 1``
+    samples (v2 closes a group after sample ``i`` when ``i % line_count == 0`` and
+    ``i >= line_count``), the others ``line_count``, the last the rest."""
+    samples = []
+    for i, sample in enumerate(reader()):
+        samples.append(sample)
+        if i >= line_count and i % line_count == 0:
+            yield samples
+            samples = []
+    yield samples
+
+
+def split(reader, line_count, suffix="%05d.pickle", dumper=pickle.dump):
+    """Write ``reader``'s samples to files ``suffix % 0``, ``suffix % 1``, ...: one
+    ``dumper(list_of_samples, binary_file)`` per file, grouped as :func:`_groups` says (no
+    file for an empty last group)."""
+    if not callable(dumper):
+        raise TypeError("split: dumper must be callable (called as dumper(samples, file))")
+    if isinstance(line_count, bool) or not isinstance(line_count, int) or line_count < 1:
+        raise ValueError(f"split: line_count must be a positive integer, got {line_count!r}")
+    for index, samples in enumerate(_groups(reader, line_count)):
+        if samples:
+            with open(suffix % index, "wb") as f:
+                dumper(samples, f)
+
+
+def cluster_files_reader(files_pattern, trainer_count, trainer_id, loader=pickle.load):
+    """A reader over this trainer's share of the files :func:`split` wrote.
+
+    The files matching ``files_pattern`` are sorted by name; trainer ``trainer_id`` of
+    ``trainer_count`` takes those whose position ``i`` has ``i % trainer_count == trainer_id``
+    and yields every sample of ``loader(binary_file)`` from each in turn. The default loader
+    unpickles, so read only files you trust.
+    """
+    if not callable(loader):
+        raise TypeError("cluster_files_reader: loader must be callable (called as loader(file))")
+    if not 0 <= trainer_id < trainer_count:
+        raise ValueError(f"cluster_files_reader: trainer_id must be in [0, {trainer_count}), "
+                         f"got {trainer_id!r}")
+
+    def reader():
+        files = sorted(glob.glob(files_pattern))
+        for name in files[trainer_id::trainer_count]:
+            with open(name, "rb") as f:
+                yield from loader(f)
+
+    return reader
+
+
+def convert(output_path, reader, line_count, name_prefix):
+    """Write ``reader``'s samples as RecordIO files ``<output_path>/<name_prefix>-00000``, ...
+    (one pickled sample a record, grouped into files as :func:`split` groups them); read them
+    back with ``paddle.reader.creator.recordio``. Returns the paths written."""
+    from ..reader.recordio import Writer
+
+    if isinstance(line_count, bool) or not isinstance(line_count, int) or line_count < 1:
+        raise ValueError(f"convert: line_count must be a positive integer, got {line_count!r}")
+    paths = []
+    for index, samples in enumerate(_groups(reader, line_count)):
+        path = os.path.join(output_path, f"{name_prefix}-{index:05d}")
+        # v2 writes the last file even when its group is empty
+        with Writer(path) as writer:
+            for sample in samples:
+                writer.write(pickle.dumps(sample))
+        paths.append(path)
+    return paths

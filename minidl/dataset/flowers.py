@@ -9,13 +9,14 @@ numbers of each split). The official test split is the largest (6,149 images), s
 swapped it with the training split: ``train()`` reads ``tstid``, ``test()`` reads ``trnid``
 (1,020 images), ``valid()`` reads ``valid`` (1,020 images). minidl keeps Paddle's choice.
 
-Samples are ``(float32[3*224*224], int label 0..101)``, made by :func:`default_mapper` as in
-Paddle's ``image.simple_transform``: decode to BGR, resize so the shorter side is 256 (bicubic),
-crop 224×224 (training: random position, then a horizontal flip with probability 1/2, both
-drawn from ``minidl.random.get_rng()``; test and valid: the centre), transpose to CHW, convert
-to float32 and subtract the per-channel BGR mean ``[103.94, 116.78, 123.68]`` (pixels stay in the
-0..255 scale). Images are read in archive order. JPEG decoding needs Pillow (``pip install
-pillow``); Paddle used OpenCV, so resized pixels may differ slightly from Paddle's.
+Samples are ``(float32[3*224*224], int label 0..101)``, made by :func:`default_mapper` with
+``paddle.image.simple_transform`` (:mod:`minidl.dataset.image`): decode to BGR, resize so the
+shorter side is 256 (bicubic), crop 224×224 (training: random position, then a horizontal
+flip with probability 1/2, both drawn from ``minidl.random.get_rng()``; test and valid: the
+centre), transpose to CHW, convert to float32 and subtract the per-channel BGR mean
+``[103.94, 116.78, 123.68]`` (pixels stay in the 0..255 scale). Images are read in archive
+order. JPEG decoding needs Pillow (``pip install pillow``); Paddle used OpenCV, so resized
+pixels may differ slightly from Paddle's.
 
 Notation::
 
@@ -24,15 +25,14 @@ Notation::
 """
 
 import functools
-import io
 import os
 import tarfile
 
 import numpy as np
 
-from ..core import random as _random
 from ..reader import map_readers, xmap_readers
 from . import common
+from .image import require_pillow, load_image_bytes, resize_short, simple_transform
 
 __all__ = ["default_mapper", "fetch", "load_image_bytes", "reader_creator", "simple_transform",
            "test", "test_mapper", "train", "train_mapper", "valid"]
@@ -51,62 +51,15 @@ MEAN_BGR = [103.94, 116.78, 123.68]
 RESIZE_SHORT, CROP = 256, 224
 
 
-def _pillow():
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ImportError("minidl.dataset.flowers decodes JPEG images with Pillow, which is not "
-                          "installed: pip install pillow") from None
-    return Image
-
-
-def load_image_bytes(data):
-    """Decode image bytes to an ``(H, W, 3)`` uint8 array in BGR order (as OpenCV gives)."""
-    image = _pillow().open(io.BytesIO(data)).convert("RGB")
-    return np.asarray(image)[:, :, ::-1]
-
-
-def _resize_short(image, size):
-    """Resize ``(H, W, 3)`` so the shorter side is ``size``, keeping the aspect (floored)."""
-    h, w = image.shape[:2]
-    if h > w:
-        new_h, new_w = size * h // w, size
-    else:
-        new_h, new_w = size, size * w // h
-    Image = _pillow()
-    resized = Image.fromarray(np.ascontiguousarray(image)).resize((new_w, new_h), Image.BICUBIC)
-    return np.asarray(resized)
-
-
-def simple_transform(image, resize_size, crop_size, is_train, mean=None, rng=None):
-    """Paddle's ``image.simple_transform`` for a colour ``(H, W, 3)`` image; returns ``(3, S, S)``.
-
-    Training crops at a random position and flips left-right when ``rng.integers(2) == 0``;
-    otherwise the centre is cropped. ``mean`` (one value per channel) is subtracted after the
-    conversion to float32.
-    """
-    image = _resize_short(image, resize_size)
-    h, w = image.shape[:2]
-    if is_train:
-        rng = rng if rng is not None else _random.get_rng()
-        top = int(rng.integers(0, h - crop_size + 1))
-        left = int(rng.integers(0, w - crop_size + 1))
-        image = image[top:top + crop_size, left:left + crop_size]
-        if rng.integers(2) == 0:
-            image = image[:, ::-1]
-    else:
-        top, left = (h - crop_size) // 2, (w - crop_size) // 2
-        image = image[top:top + crop_size, left:left + crop_size]
-    image = image.transpose(2, 0, 1).astype(np.float32)
-    if mean is not None:
-        image -= np.asarray(mean, dtype=np.float32)[:, None, None]
-    return image
+# the name the image module's resize had when it lived here
+_resize_short = resize_short
 
 
 def default_mapper(is_train, sample):
     """``(jpeg bytes, label)`` -> ``(float32[3*224*224], label)``."""
     data, label = sample
-    image = simple_transform(load_image_bytes(data), RESIZE_SHORT, CROP, is_train, MEAN_BGR)
+    image = simple_transform(load_image_bytes(data), RESIZE_SHORT, CROP, is_train,
+                             mean=MEAN_BGR)
     return image.reshape(-1), label
 
 
@@ -162,7 +115,7 @@ def _files():
 
 def _split(flag, mapper, buffered_size, use_xmap, default):
     if mapper is default:
-        _pillow()  # fail now, not inside a worker thread during the first pass
+        require_pillow()  # fail now, not inside a worker thread during the first pass
     return reader_creator(*_files(), flag, mapper, buffered_size, use_xmap)
 
 
