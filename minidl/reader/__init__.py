@@ -8,6 +8,7 @@ pipeline is built by composition and nothing is read until the trainer calls the
                           batch_size=128)
 """
 
+from . import creator
 from .decorator import (
     ComposeNotAligned,
     buffered,
@@ -19,6 +20,7 @@ from .decorator import (
     shuffle,
     xmap_readers,
 )
+from .pipe import PipeReader
 
-__all__ = ["ComposeNotAligned", "buffered", "cache", "chain", "compose", "firstn",
-           "map_readers", "shuffle", "xmap_readers"]
+__all__ = ["ComposeNotAligned", "PipeReader", "buffered", "cache", "chain", "compose",
+           "creator", "firstn", "map_readers", "shuffle", "xmap_readers"]

@@ -33,16 +33,17 @@ def shuffle(reader, buf_size):
     random order, and collection starts again; the last partial buffer is shuffled too. So the
     shuffle is global only when ``buf_size`` is at least the dataset size. The order is drawn from
     ``minidl.random.get_rng()`` at the start of every pass: ``paddle.init(seed=...)`` makes it
-    reproducible, and each pass still gets a different order.
+    reproducible, and each pass still gets a different order. ``buf_size=0`` passes the samples
+    through in their order, as in v2 (where every window then holds one sample).
     """
-    check_count("shuffle", "buf_size", buf_size)
+    check_count("shuffle", "buf_size", buf_size, allow_zero=True)
 
     def data_reader():
         rng = _random.get_rng()
         buf = []
         for sample in reader():
             buf.append(sample)
-            if len(buf) >= buf_size:
+            if len(buf) >= buf_size:  # buf_size 0: windows of one sample
                 yield from _shuffled(buf, rng)
                 buf = []
         if buf:

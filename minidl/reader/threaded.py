@@ -55,8 +55,9 @@ def buffered(reader, size):
     """A reader whose samples are read ahead by a background thread, at most ``size`` at a time.
 
     The order of the samples is unchanged; reading overlaps with whatever the consumer does.
+    ``size=0`` sets no bound (the thread reads ahead as far as it can), as in v2.
     """
-    check_count("buffered", "size", size)
+    check_count("buffered", "size", size, allow_zero=True)
 
     def fill(q, stop):
         try:
@@ -68,7 +69,7 @@ def buffered(reader, size):
             _put(q, _Failure(error), stop)
 
     def data_reader():
-        q = queue.Queue(maxsize=size)
+        q = queue.Queue(maxsize=size)  # maxsize 0: unbounded
         stop = threading.Event()
         _start(fill, q, stop)
         try:
