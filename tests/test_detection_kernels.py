@@ -164,6 +164,46 @@ def test_matching_by_hand():
     assert match.tolist() == [0, 0, -1, 1, -1]
 
 
+def naive_match(priors, gt, threshold):
+    """Matching as loops: the greedy bipartite round over (prior, box) pairs in order, then
+    each free prior's best box over the threshold."""
+    iou = [[naive_iou(p, g) for g in gt] for p in priors]
+    match, overlap = [-1] * len(priors), [max([0.0] + [v for v in row if v > 1e-6])
+                                          for row in iou]
+    boxes_left = list(range(len(gt)))
+    while boxes_left:
+        best = None
+        for i in range(len(priors)):
+            for j in boxes_left:
+                if match[i] == -1 and iou[i][j] > 1e-6 and (best is None or
+                                                            iou[i][j] > iou[best[0]][best[1]]):
+                    best = (i, j)
+        if best is None:
+            break
+        match[best[0]], overlap[best[0]] = best[1], iou[best[0]][best[1]]
+        boxes_left.remove(best[1])
+    for i in range(len(priors)):
+        if match[i] == -1:
+            good = [j for j in range(len(gt)) if iou[i][j] > 1e-6 and iou[i][j] >= threshold]
+            if good:
+                match[i] = max(good, key=lambda j: (iou[i][j], -j))
+    return match, overlap
+
+
+@settings(max_examples=30)
+@given(st.integers(0, 2 ** 32 - 1), st.integers(1, 10), st.integers(0, 4),
+       st.sampled_from([0.0, 0.3, 0.5]))
+def test_matching_matches_loops(seed, num_priors, num_gt, threshold):
+    rng = np.random.default_rng(seed)
+    # coordinates on a coarse grid: equal overlaps (ties) are common
+    priors = np.round(random_boxes(rng, num_priors) * 4) / 4 + [0, 0, 0.25, 0.25]
+    gt = np.round(random_boxes(rng, num_gt) * 4) / 4 + [0, 0, 0.25, 0.25]
+    match, overlap = match_priors(priors, gt, threshold)
+    expected_match, expected_overlap = naive_match(priors, gt, threshold)
+    assert match.tolist() == expected_match
+    np.testing.assert_allclose(overlap, expected_overlap, rtol=1e-12)
+
+
 def test_bipartite_round_gives_each_box_a_prior_even_when_another_box_overlaps_it_more():
     priors = np.array([[0.0, 0.0, 0.5, 0.5], [0.0, 0.0, 0.45, 0.5]])
     gt = np.array([[0.0, 0.0, 0.5, 0.5], [0.0, 0.0, 0.4, 0.5]])
