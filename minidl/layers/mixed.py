@@ -19,8 +19,9 @@ every term that fixes a size must agree with it.
 from .activations import Linear
 from .attrs import ParamAttr
 from .base import Layer, as_param_attr, default_name
+from ..functions.basic import reshape
 from ..functions.misc import add_n
-from .projections import ConvOperator, Operator, Projection, _check_count
+from .projections import Operator, Projection, _check_count
 
 
 class MixedLayer(Layer):
@@ -99,7 +100,7 @@ class MixedLayer(Layer):
         for term in terms:
             term.check(name, size)
         image_shape = None
-        convs = [term for term in terms if isinstance(term, ConvOperator)]
+        convs = [term for term in terms if hasattr(term, "output_image")]  # conv terms
         if convs:
             image_shape = convs[0].output_image(name)
         self.__dict__["_complete"] = True
@@ -112,15 +113,26 @@ class MixedLayer(Layer):
                 dims = term.param_dims(term.origin.size, size)
                 if dims is not None:
                     spec = self.add_param(f"w{index}", dims, term.param_attr_for(name),
-                                          default_std=term.default_std(dims))
+                                          default_std=term.default_std(dims),
+                                          **getattr(term, "param_options", dict)())
             self._specs.append(spec)
         self.bias = None
         if bias_attr is True:
             bias_attr = ParamAttr(initial_std=0.0, initial_mean=0.0)
+        # conv_projection terms first: one bias per filter, shared by the pixels (Paddle's
+        # shared_biases); every term must then say how many values it adds
+        self._bias_blocks = None
+        if hasattr(terms[0], "shared_bias_size"):
+            if not all(hasattr(term, "shared_bias_size") for term in terms):
+                raise ValueError(f"layer {name} (mixed): its first term is a conv_projection, "
+                                 "so every term must be one (they share the filter biases)")
+            self._bias_blocks = sum(term.shared_bias_size() for term in terms)
         if bias_attr not in (None, False):
-            self.bias = self.add_param("wbias", (1, size),
+            blocks = self._bias_blocks
+            self.bias = self.add_param("wbias", (1, blocks or size),
                                        as_param_attr(bias_attr, f"layer {name} bias_attr"),
-                                       is_bias=True)
+                                       is_bias=True,
+                                       compute_shape=None if blocks is None else (1, blocks, 1))
 
     def _resolve_size(self, size):
         """The layer size: given, or the first a term fixes; every fixed size must agree."""
@@ -149,6 +161,11 @@ class MixedLayer(Layer):
         terms = [term.compute(ctx, [xs[p] for p in positions], spec, self.size)
                  for term, positions, spec in zip(self._terms, self._positions, self._specs)]
         y = add_n(terms)
+        if self.bias is not None and self._bias_blocks is not None:
+            # row = bias-blocks consecutive runs of values, run b shifted by bias[b]
+            n = y.shape[0]
+            return reshape(self.plus_bias(ctx, reshape(y, (n, self._bias_blocks, -1))),
+                           (n, self.size))
         return self.plus_bias(ctx, y)
 
     @property
