@@ -426,7 +426,14 @@ def bidirectional_gru(input, size, name=None, return_seq=False, fwd_mixed_param_
     return _bidirectional(simple_gru2, locals())
 
 
-__all__ = ["bidirectional_gru", "bidirectional_lstm", "gru_group", "gru_unit",
+def dropout_layer(input, dropout_rate, name=None):
+    """v2's ``networks.dropout_layer``: ``input`` passed on with dropout at ``dropout_rate``
+    while training -- an ``addto`` layer of the one input, linear, no bias, with
+    ``ExtraAttr(drop_rate=dropout_rate)``; ``name`` defaults to ``__dropout_N__``."""
+    return dropout(input=input, dropout_rate=dropout_rate, name=name)
+
+
+__all__ = ["bidirectional_gru", "bidirectional_lstm", "dropout_layer", "gru_group", "gru_unit",
            "img_conv_bn_pool", "img_conv_group", "img_separable_conv", "lstmemory_group",
            "lstmemory_unit", "sequence_conv_pool", "simple_attention", "simple_gru",
            "simple_gru2", "simple_img_conv_pool", "simple_lstm", "small_vgg", "text_conv_pool",
