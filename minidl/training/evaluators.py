@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.xp import as_numpy
 from ..layers.base import Layer, default_name
+from . import roc
 
 #: evaluators declared with the functions below, picked up by trainers whose network
 #: contains their input layers (Paddle collected them in its global config the same way)
@@ -19,6 +20,9 @@ declared = []
 
 
 class Evaluator:
+    #: True for evaluators that read the gradient of a layer's output (``(name, "grad")``)
+    reads_gradients = False
+
     def __init__(self, name, inputs):
         for layer in inputs:
             if layer is not None and not isinstance(layer, Layer):
@@ -102,13 +106,9 @@ class SumEvaluator(_WeightedMean):
 
 
 class Auc(Evaluator):
-    """Area under the ROC curve of a binary classifier (score = last column of ``input``).
-
-    Accumulates a 200-bin histogram of positive and negative scores per pass, so the pass
-    value is exact up to the binning, as Paddle's AucEvaluator did.
-    """
-
-    bins = 200
+    """Area under the ROC curve of a binary classifier, weighted: the score is the last
+    column of ``input`` (in [0, 1]), label 0 is negative and any other label positive.
+    Scores are binned as Paddle's AucEvaluator did: see :mod:`minidl.training.roc`."""
 
     def __init__(self, input, label, name=None, weight=None):
         self.input, self.label, self.weight = input, label, weight
@@ -119,26 +119,19 @@ class Auc(Evaluator):
         labels = outputs[self.label.name].reshape(-1)
         weight = (np.ones(len(labels)) if self.weight is None
                   else outputs[self.weight.name].reshape(-1))
-        index = np.clip((scores * self.bins).astype(np.int64), 0, self.bins - 1)
-        positive = np.bincount(index, weight * (labels > 0), self.bins)
-        negative = np.bincount(index, weight * (labels <= 0), self.bins)
-        return [positive, negative]
+        return [roc.binned(scores, labels, weight,
+                           f"evaluator {self.name}: input {self.input.name}")]
 
     @staticmethod
     def value(stats):
-        positive, negative = stats
-        # Walk bins from the highest score down; trapezoids under the (FPR, TPR) curve.
-        tp = np.concatenate([[0.0], np.cumsum(positive[::-1])])
-        fp = np.concatenate([[0.0], np.cumsum(negative[::-1])])
-        if tp[-1] == 0 or fp[-1] == 0:
-            return 0.0
-        return float(np.sum((fp[1:] - fp[:-1]) * (tp[1:] + tp[:-1]) / 2) / (tp[-1] * fp[-1]))
+        return roc.area(stats[0])
 
 
 class PrecisionRecall(Evaluator):
     """Macro-averaged precision, recall and F1 over classes; ``value`` returns F1.
 
-    ``positive_label`` restricts the statistics to one class, as Paddle allowed.
+    ``positive_label`` restricts the statistics to one class, as Paddle allowed. As in
+    Paddle, a class never predicted has precision 1, a class never present recall 1.
     """
 
     def __init__(self, input, label, name=None, weight=None, positive_label=None):
@@ -166,8 +159,8 @@ class PrecisionRecall(Evaluator):
             keep = [self.positive_label]
             tp, predicted_count, label_count = tp[keep], predicted_count[keep], label_count[keep]
         with np.errstate(invalid="ignore", divide="ignore"):
-            precision = np.nan_to_num(tp / predicted_count).mean()
-            recall = np.nan_to_num(tp / label_count).mean()
+            precision = np.where(predicted_count > 0, tp / predicted_count, 1.0).mean()
+            recall = np.where(label_count > 0, tp / label_count, 1.0).mean()
         return float(2 * precision * recall / (precision + recall)) if precision + recall else 0.0
 
 
@@ -350,6 +343,8 @@ def host_outputs(outputs, evaluators):
                 host[layer.name, "seq"] = tensor.seq
                 if getattr(tensor, "ids", None) is not None:
                     host[layer.name, "ids"] = as_numpy(tensor.ids)
+            if evaluator.reads_gradients and outputs[layer.name].grad is not None:
+                host[layer.name, "grad"] = as_numpy(outputs[layer.name].grad)
     return host
 
 
