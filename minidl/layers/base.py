@@ -96,6 +96,11 @@ _serial = itertools.count()
 #: ``get_output`` layer a memory reads)
 build_listeners = []
 
+#: layer arithmetic (``a + b``, ``2 * a``, ``-a``): {operator: builder(layer, *other)}, filled
+#: by minidl.layers.arithmetic when imported (paddle.op imports it); this module cannot
+#: import the layers the operators build, since they import it
+arithmetic = {}
+
 
 class Layer:
     """A node of the network description.
@@ -205,6 +210,34 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name} size={self.size}>"
+
+    # -- arithmetic on layers (v2's paddle.op): see minidl.layers.arithmetic ---------------
+    __array_ufunc__ = None   # a NumPy number on the left defers to the operators below
+
+    def _arithmetic(self, op, *other):
+        if op not in arithmetic:
+            raise TypeError(f"layer {self.name}: arithmetic on layers is defined by "
+                            "minidl.layers.arithmetic, which is not imported")
+        return arithmetic[op](self, *other)
+
+    def __add__(self, other):
+        return self._arithmetic("add", other)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return self._arithmetic("sub", other)
+
+    def __rsub__(self, other):
+        return self._arithmetic("rsub", other)
+
+    def __mul__(self, other):
+        return self._arithmetic("mul", other)
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return self._arithmetic("neg")
 
 
 def with_layout(tensor, layout):
