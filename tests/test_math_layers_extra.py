@@ -170,10 +170,9 @@ def test_repeat_layer(rng, lengths, as_row):
 
 
 def test_repeat_layer_applies_its_activation(rng):
-    layer = L.repeat(L.data("x", dense(2)), 2, act=paddle.activation.Relu())
-    x = rng.standard_normal((3, 2))
-    np.testing.assert_array_equal(run_layer(layer, [(x, None)]).data,
-                                  np.maximum(np.tile(x, 2), 0))
+    layer, x = L.repeat(L.data("x", dense(2)), 2, act=paddle.activation.Relu()), rng.random((3, 2))
+    np.testing.assert_array_equal(run_layer(layer, [(x - 0.5, None)]).data,
+                                  np.maximum(np.tile(x - 0.5, 2), 0))
 
 
 def test_resize_layer(rng):

@@ -61,7 +61,7 @@ def test_multiplex_with_ids_from_max_id(rng):
     scores = L.data("scores", dt.dense_vector(2))
     a, b = L.data("a", dt.dense_vector(3)), L.data("b", dt.dense_vector(3))
     layer = L.multiplex([L.max_id(scores), a, b])
-    s, av, bv = rng.standard_normal((5, 2)), rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
+    s, av, bv = (rng.standard_normal((5, width)) for width in (2, 3, 3))
     y = run_layer(layer.inputs[0], [(s, None)])
     assert y.data.dtype.kind == "i"
     out = run_layer(layer, [(y.data, None), (av, None), (bv, None)]).data

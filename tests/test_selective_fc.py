@@ -140,6 +140,16 @@ def test_rows_selecting_different_counts(rng):
         run_layer(softmax_layer, inputs, _params(rng, softmax_layer))
 
 
+def test_a_float_select_counts_only_its_pattern(rng):
+    layer = L.selective_fc(input=L.data("x", dt.dense_vector(3)), size=4, name="f",
+                           select=L.data("s", dt.sparse_float_vector(4)))
+    params, xv = _params(rng, layer), rng.standard_normal((2, 3))
+    binary = SparseRows([0, 2, 3], [0, 3, 1], None, 4)
+    floats = SparseRows([0, 2, 3], [0, 3, 1], [5.0, -2.0, 0.5], 4)
+    np.testing.assert_array_equal(run_layer(layer, [(xv, None), (floats, None)], params).data,
+                                  run_layer(layer, [(xv, None), (binary, None)], params).data)
+
+
 def test_without_select_it_is_an_fc_with_transposed_weights(rng):
     layer = L.selective_fc(input=L.data("x", dt.dense_vector(3)), size=4, name="full")
     params = _params(rng, layer)
@@ -230,6 +240,9 @@ def test_build_errors():
         L.selective_fc(x, 5, select=sparse5, has_selected_colums=False, name="f")
     with pytest.raises(ValueError, match=r"layer f: mul_ratio=2 must be a number in \[0, 1\]"):
         L.selective_fc(x, 5, mul_ratio=2, name="f")
+    with pytest.raises(ValueError, match=r"layer f \(selective_fc\): act=SequenceSoftmax "
+                                         r"normalises over timesteps"):
+        L.selective_fc(x, 5, select=sparse5, act=paddle.activation.SequenceSoftmax(), name="f")
     with pytest.raises(ValueError, match=r"layer f: size=0 must be a positive integer"):
         L.selective_fc(x, 0, name="f")
     with pytest.raises(ValueError, match=r"layer f: 2 param_attr for 1 inputs"):

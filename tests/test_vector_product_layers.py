@@ -86,7 +86,7 @@ LENGTHS = [None] + list(RAGGED_LENGTHS)
 
 def _pair(rng, lengths, width_a, width_b):
     if lengths is None:
-        return [(rng.standard_normal((4, width_a)), None), (rng.standard_normal((4, width_b)), None)]
+        return [(rng.standard_normal((4, width)), None) for width in (width_a, width_b)]
     (a, layout), (b, _) = ragged(rng, lengths, width_a), ragged(rng, lengths, width_b)
     return [(a, layout), (b, layout)]
 

@@ -9,14 +9,16 @@ sparse ``select`` input names, row by row.
 
 Paddle stores each weight transposed, ``(size, input size)``, one row per output column,
 so a column's value needs only its own row of the weight. Without ``select`` the layer is
-an fc layer (with those transposed weights).
+an fc layer (with those transposed weights). A ``sparse_float_vector`` select works too:
+only which columns it names counts, not its values. ``pass_generation`` and ``mul_ratio``
+chose Paddle's storage and kernel; the values are the same whatever they are.
 """
 
 import math
 
 import numpy as np
 
-from .activations import Tanh
+from .activations import SequenceSoftmax, Tanh
 from ..functions.basic import add, matmul, reshape
 from ..functions.dropout import dropout
 from ..functions.rowwise import transpose
@@ -24,9 +26,6 @@ from ..functions.selective_fc import entries_of, entries_to_dense, selected_prod
 from ..core.sequence import same_layout
 from .base import Layer, as_layer_list, as_param_attr, default_name, with_layout
 from .sequence import check_dense, rows
-
-#: activations that mix the entries of a row (the others act on each entry alone)
-_ROW_ACTIVATIONS = ("softmax", "sequence_softmax")
 
 
 class SelectiveFcLayer(Layer):
@@ -62,6 +61,9 @@ class SelectiveFcLayer(Layer):
             if not has_selected_colums:
                 raise ValueError(f"layer {name}: has_selected_colums=False says there is no "
                                  f"select input, but select={select.name} was given")
+            if isinstance(act, SequenceSoftmax):
+                raise ValueError(f"layer {name} (selective_fc): act=SequenceSoftmax normalises "
+                                 "over timesteps, not over the selected columns; use Softmax")
             if select.size != size:
                 raise ValueError(f"layer {name}: select {select.name} has size {select.size}; "
                                  f"expected the layer's size {size}")
@@ -76,7 +78,6 @@ class SelectiveFcLayer(Layer):
         parents = inputs + ([select] if select is not None else [])
         super().__init__(name, parents, size, act=Tanh() if act is None else act,
                          layer_attr=layer_attr)
-        # how Paddle picks a kernel; the result is the same either way
         self.pass_generation, self.mul_ratio = bool(pass_generation), float(mul_ratio)
         self.has_selected_colums = select is not None
         self.weights = [self.add_param(f"w{k}", (size, parent.size), attr,
@@ -126,7 +127,7 @@ class SelectiveFcLayer(Layer):
         counts = np.diff(select.indptr)
         if counts.size and (counts == counts[0]).all():
             return reshape(values, (len(counts), int(counts[0])))
-        if getattr(self.act, "name", None) in _ROW_ACTIVATIONS:
+        if getattr(self.act, "name", None) == "softmax":   # the others act entry by entry
             raise ValueError(f"layer {self.name} (selective_fc): activation {self.act.name} "
                              "normalises each row over its selected columns, which needs every "
                              f"row to select the same number of columns; got {counts.tolist()}")
