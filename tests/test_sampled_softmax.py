@@ -303,3 +303,20 @@ def test_hsigmoid_trains():
 def test_nce_trains():
     first, last = _train(lambda h, y: paddle.layer.nce(input=h, label=y, num_neg_samples=3))
     assert last < 0.75 * first
+
+
+def test_an_extra_cost_layer_is_trained_too():
+    """Every layer of this file is a CostLayer: given to SGD as an extra layer, it trains."""
+    x = paddle.layer.data("x", dense(6))
+    label = paddle.layer.data("label", ids(6))
+    hidden = paddle.layer.fc(x, size=4, act=paddle.activation.Tanh())
+    main = paddle.layer.classification_cost(
+        input=paddle.layer.fc(hidden, size=6, act=paddle.activation.Softmax()), label=label)
+    extra = paddle.layer.hsigmoid(input=hidden, label=label)
+    params = paddle.parameters.create(main)
+    trainer = paddle.trainer.SGD(main, params, paddle.optimizer.Momentum(learning_rate=0.1),
+                                 extra_layers=[extra])
+    before = params.get("___hsigmoid_0__.w0").copy()
+    data = [(np.eye(6, dtype=np.float32)[c], c) for c in range(6)]
+    trainer.train(paddle.batch(lambda: iter(data), 6), num_passes=1)
+    assert not np.allclose(params.get("___hsigmoid_0__.w0"), before)

@@ -38,8 +38,8 @@ def _size_one(parent, what, layer_name):
 
 
 def init_cost(layer, name, inputs, coeff, layer_attr):
-    """Set up a cost layer whose inputs are not CostLayer's ``[input, label, weight]``: one
-    value per row, ``coeff`` checked and kept."""
+    """Set up a CostLayer whose inputs are not ``[input, label, weight]`` (so it skips
+    CostLayer's own constructor): one value per row, ``coeff`` checked and kept."""
     if isinstance(coeff, bool) or not isinstance(coeff, numbers.Real):
         raise ValueError(f"layer {name}: coeff={coeff!r} must be a number")
     Layer.__init__(layer, name, inputs, 1, layer_attr=layer_attr)
@@ -108,9 +108,9 @@ class MultiBinaryLabelCrossEntropyLayer(CostLayer):
 
     def _targets(self, label, width, dtype):
         """The label as ``(N, width)`` 0/1 values."""
-        xp = label.xp if not isinstance(label.data, SparseRows) else None
-        if xp is None:
+        if isinstance(label.data, SparseRows):
             return label.data.to_dense(dtype)
+        xp = label.xp
         if label.dtype.kind in "iu":   # one class id per row: one-hot
             ids = self._labels(label, width)
             return xp.eye(width, dtype=dtype)[ids]
@@ -131,7 +131,7 @@ def multi_binary_label_cross_entropy_cost(input, label, name=None, coeff=1.0, la
 
 # --- ranking --------------------------------------------------------------------------------
 
-class RankCostLayer(Layer):
+class RankCostLayer(CostLayer):
     """RankNet's pairwise cost; inputs ``[left, right, label]`` plus ``weight``."""
 
     type = "rank-cost"
@@ -163,7 +163,7 @@ def rank_cost(left, right, label, weight=None, name=None, coeff=1.0, layer_attr=
     return RankCostLayer(left, right, label, weight, name, coeff, layer_attr)
 
 
-class LambdaCostLayer(Layer):
+class LambdaCostLayer(CostLayer):
     """LambdaRank over the lists (sequences) of a batch: inputs ``[input, score]``."""
 
     type = "lambda_cost"
@@ -209,7 +209,7 @@ def lambda_cost(input, score, name=None, NDCG_num=5, max_sort_size=-1, layer_att
 
 # --- sum ------------------------------------------------------------------------------------
 
-class SumCostLayer(Layer):
+class SumCostLayer(CostLayer):
     """The sum of the input's row as the cost."""
 
     type = "sum_cost"

@@ -19,6 +19,7 @@ costs 0 and gives no gradient, as in v2.
 from ..core.xp import as_numpy
 from ..functions.ctc import ctc_cost, warp_ctc_cost
 from .base import SEQUENCE_LEVELS, Layer, default_name, with_layout
+from .cost import CostLayer
 from .cost_extra import init_cost
 from .data import DataLayer
 from .projections import describe_input, gives_ids
@@ -50,7 +51,7 @@ def _check_size(size, input, label, name):
     return size
 
 
-class CTCLayer(Layer):
+class CTCLayer(CostLayer):
     """v2's ``ctc`` layer: inputs ``[input, label]``."""
 
     type = "ctc"
@@ -73,7 +74,7 @@ class CTCLayer(Layer):
         self.norm_by_times = bool(norm_by_times)
         self.seq_level = 0   # one cost per sequence
 
-    def _labels(self, label, num_sequences):
+    def _label_sequences(self, label, num_sequences):
         ids = label.data.reshape(-1)
         if ids.dtype.kind not in "iu":
             raise ValueError(f"layer {self.name} ({self.type}): labels must be integer ids, "
@@ -96,7 +97,7 @@ class CTCLayer(Layer):
             raise ValueError(f"layer {self.name} ({self.type}): its input carries no sequence "
                              "layout (feed it through paddle's feeder)")
         starts = xs[0].seq.starts
-        labels, label_starts = self._labels(xs[1], len(starts) - 1)
+        labels, label_starts = self._label_sequences(xs[1], len(starts) - 1)
         cost = self._cost(x, labels, starts, label_starts)
         return with_layout(cost, None)
 

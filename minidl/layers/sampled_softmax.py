@@ -24,7 +24,8 @@ from ..core.sparse_rows import SparseRows
 from ..core.xp import as_numpy
 from ..functions.basic import add, reshape
 from ..functions.sampled_softmax import hsigmoid_cost, nce_cost, picked_bias, picked_row_scores
-from .base import Layer, as_layer_list, as_param_attr, default_name
+from .base import as_layer_list, as_param_attr, default_name
+from .cost import CostLayer
 from .cost_extra import init_cost
 from .data import DataLayer
 from .projections import describe_input
@@ -96,7 +97,7 @@ def _scores(layer, ctx, xs, index, sample_rows=None, mask=None):
     return z
 
 
-class HSigmoidLayer(Layer):
+class HSigmoidLayer(CostLayer):
     """v2's ``hsigmoid``: inputs ``[input_1, ..., input_n, label]``."""
 
     type = "hsigmoid"
@@ -138,7 +139,7 @@ class NoiseSampler:
         return rng.choice(self.num_classes, size=count, p=self.distribution).astype(np.int64)
 
 
-class NCELayer(Layer):
+class NCELayer(CostLayer):
     """v2's ``nce``: inputs ``[input_1, ..., input_n, label]`` plus ``weight``."""
 
     type = "nce"
@@ -206,6 +207,10 @@ class NCELayer(Layer):
         classes = np.concatenate([true_classes, noise_classes])
         is_true = np.arange(len(classes)) < len(true_rows)
         noise = self.num_neg_samples * self.noise_probs[classes]
+        # the samples live where the inputs do
+        xp = xs[0].xp
+        sample_rows, classes = xp.asarray(sample_rows), xp.asarray(classes)
+        is_true, noise = xp.asarray(is_true), xp.asarray(noise)
         z = _scores(self, ctx, xs[:self.num_inputs], classes, sample_rows)
         weight = xs[-1] if len(xs) > self.num_inputs + 1 else None
         if weight is not None:
