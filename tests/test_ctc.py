@@ -210,3 +210,27 @@ def test_run_time_label_errors(rng):
         run_layer(c, [(probs, layout), (np.array([2]), one)])
     with pytest.raises(ValueError, match="1 input sequences but 2 label sequences"):
         run_layer(c, [(probs, layout), (np.array([0, 1]), SequenceLayout.from_lengths([1, 1]))])
+
+
+@pytest.mark.parametrize("which", ["ctc", "warp_ctc"])
+def test_training_through_the_feeder_lowers_the_cost(which):
+    """Labels shorter than their input sequences, fed and trained by SGD."""
+    paddle.init(seed=2)
+    x = paddle.layer.data("x", dense_seq(3))
+    y = paddle.layer.data("y", ids_seq(2))
+    if which == "ctc":
+        out = paddle.layer.fc(x, size=3, act=paddle.activation.Softmax())
+        cost = paddle.layer.ctc(input=out, label=y)
+    else:
+        out = paddle.layer.fc(x, size=3, act=paddle.activation.Linear())
+        cost = paddle.layer.warp_ctc(input=out, label=y, blank=2)
+    rng = np.random.default_rng(0)
+    data = [(rng.standard_normal((n, 3)).tolist(), rng.integers(0, 2, m).tolist())
+            for n, m in [(4, 2), (3, 1), (5, 3), (2, 1)]]
+    params = paddle.parameters.create(cost)
+    costs = []
+    trainer = paddle.trainer.SGD(cost, params, paddle.optimizer.Momentum(learning_rate=0.1))
+    trainer.train(paddle.batch(lambda: iter(data), 4), num_passes=15,
+                  event_handler=lambda e: costs.append(e.cost)
+                  if isinstance(e, paddle.event.EndIteration) else None)
+    assert np.isfinite(costs).all() and costs[-1] < 0.8 * costs[0]
