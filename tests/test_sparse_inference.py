@@ -1,5 +1,5 @@
 """``paddle.infer(..., sparse=...)``: same results as dense, layouts reused and rebuilt, and
-the 'auto' choice (its timing mocked where the choice itself is tested)."""
+the 'auto' plan (decided by an injected cost model where the choice itself is tested)."""
 
 import numpy as np
 import pytest
@@ -9,41 +9,41 @@ from minidl.layers import activations as activation, data_types as data_type
 from minidl.v2 import layer
 from minidl.backends import current_backend, set_backend
 from minidl.core import settings
+from minidl.sparse_inference import calibration
 from minidl.sparse_inference import layout as layouts
 from minidl.sparse_inference import plan as plans
 
 from conftest import BACKENDS_PRESENT
 
-MEASURE_NETWORK = plans.measure_network  # the real one (the fixture below replaces it)
 needs_numba = pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
 
 
-@pytest.fixture(autouse=True)
-def fresh_measurements(monkeypatch):
-    """Each test measures afresh and leaves paddle.init's sparse default as it found it.
+class RatioModel:
+    """A stand-in cost model: every layer's dense forward 1 ms, its sparse forward
+    ``ratio(work)`` ms (a callable of the layer's :class:`Work`, or a number)."""
 
-    The network check's timing is replaced by one where the per-layer choices win (a real
-    timing would let the machine's load decide what these tests see); the tests of the
-    check itself set their own."""
+    def __init__(self, ratio):
+        self.ratio = ratio if callable(ratio) else (lambda work: ratio)
+
+    def knows(self, kind, regime):
+        return True
+
+    def predict(self, work, forward):
+        return 1e-3 if forward == "dense" else 1e-3 * self.ratio(work)
+
+
+@pytest.fixture(autouse=True)
+def fresh_measurements(monkeypatch, tmp_path):
+    """Each test measures afresh with a stand-in cost model (sparse predicted at half the
+    dense time) and a cache directory of its own, and leaves paddle.init's sparse default
+    as it found it. No timing decides what these tests see."""
     plans.clear_measurements()
-    monkeypatch.setattr(plans, "measure_network", network_timing({"plan": 1.0}))
-    monkeypatch.setattr(plans, "QUIET_S", 0.001)  # no other work to wait for in a test
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(calibration, "cost_model", lambda: RatioModel(0.5))
     saved = settings.get("sparse")
     yield
     settings.update(sparse=saved)
     plans.clear_measurements()
-
-
-def network_timing(seconds, calls=None):
-    """A stand-in for ``plans.measure_network``: runs each forward once (so the settings
-    really run), records the settings asked for, returns ``seconds`` (others: 2.0)."""
-    def measure_network(forwards):
-        for forward in forwards.values():
-            forward()
-        if calls is not None:
-            calls.append(sorted(forwards))
-        return {setting: seconds.get(setting, 2.0) for setting in forwards}
-    return measure_network
 
 
 def pruned_network(rng, densities=(0.3, 0.2, 0.1, 0.05, 0.4), unshared=False):
@@ -153,44 +153,6 @@ def test_training_updates_invalidate_the_layouts(rng):
                                rtol=1e-4, atol=1e-6)
 
 
-@needs_numba
-def test_auto_keeps_the_forward_measured_faster(rng, monkeypatch):
-    set_backend("cpu")
-    calls = []
-
-    def fake_measure(sparse_ratio):
-        def measure(dense, sparse, before=None):
-            calls.append(before)
-            return 1.0, sparse_ratio, dense(), sparse()
-        return measure
-
-    out, parameters = pruned_network(rng, densities=(0.3, 0.2, 0.1, 0.9, 0.4))
-    data = samples(rng, 2)
-    monkeypatch.setattr(plans, "measure", fake_measure(0.5))
-    first = paddle.inference.Inference(out, parameters, sparse="auto")
-    first.infer(data)
-    by_layer = {r.layer: r for r in first.sparse_plan.rows()}
-    assert by_layer["__fc_layer_0__"].choice == "dense"
-    # its two weights: 200 x 20 at density 0.1 and 726 x 20 at 0.9
-    assert "density 0.727 > 0.5" in by_layer["__fc_layer_0__"].reason
-    measured = [r for r in by_layer.values() if r.reason.startswith("measured")]
-    assert len(measured) == len(calls) == 3
-    assert all(r.choice == "sparse" and r.dense_ms == 1000.0 for r in measured)
-
-    again = paddle.inference.Inference(out, parameters, sparse="auto")
-    again.infer(data)
-    assert len(calls) == 3  # the break-even is cached per shape, density and batch
-    assert all(r.reason.endswith("(cached)") for r in again.sparse_plan.rows()
-               if r.layer != "__fc_layer_0__")
-
-    plans.clear_measurements()
-    monkeypatch.setattr(plans, "measure", fake_measure(plans.MARGIN + 0.01))
-    slower = paddle.inference.Inference(out, parameters, sparse="auto")
-    slower.infer(data)
-    assert {r.choice for r in slower.sparse_plan.rows()} == {"dense"}
-    assert "__conv_0__" in str(slower.sparse_plan)
-
-
 def test_auto_stays_dense_without_sparse_kernels_of_the_backend(rng):
     previous = current_backend().name
     set_backend("numpy")
@@ -239,6 +201,7 @@ def test_parameter_versions_move_on_every_possible_write(rng):
 @needs_numba
 def test_auto_times_cold_caches_only_for_models_larger_than_the_cache(rng, monkeypatch):
     set_backend("cpu")
+    monkeypatch.setattr(calibration, "cost_model", lambda: RatioModel(1.0))   # all unsure
     seen = []
 
     def measure(dense, sparse, before=None):
@@ -278,73 +241,6 @@ def count_kernel_calls(monkeypatch, op):
     return calls
 
 
-@needs_numba
-def test_the_network_check_can_overrule_the_per_layer_choices(rng, monkeypatch):
-    """Per layer, dense measured faster; timed as a whole network, all sparse wins: the
-    measured layers then run sparse, the verdict is shown and reused by later calls."""
-    set_backend("cpu")
-    monkeypatch.setattr(plans, "measure",
-                        lambda dense, sparse, before=None: (1.0, 2.0, dense(), sparse()))
-    checks = []
-    monkeypatch.setattr(plans, "measure_network",
-                        network_timing({"plan": 1.0, "sparse": 0.5, "dense": 3.0}, checks))
-    out, parameters = pruned_network(rng)
-    data = samples(rng, 3)
-    expected = paddle.infer(out, parameters, data, sparse=False)
-    inference = paddle.inference.Inference(out, parameters, sparse="auto")
-    got = inference.infer(data)
-    assert checks == [["plan", "sparse"]]  # all measured dense: no separate all-dense run
-    assert {r.choice for r in inference.sparse_plan.rows()} == {"sparse"}
-    assert all(r.reason.endswith("network check: all sparse")
-               for r in inference.sparse_plan.rows())
-    assert "-> all measured layers sparse" in str(inference.sparse_plan)
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
-
-    convs = count_kernel_calls(monkeypatch, "direct_sparse_conv2d")
-    np.testing.assert_allclose(inference.infer(data), expected, rtol=1e-4, atol=1e-6)
-    assert len(convs) == 2  # both convs ran sparse although measured slower alone
-
-    # paddle.infer: its second call reuses the first call's Inference, so its plan
-    for _ in range(2):
-        np.testing.assert_allclose(paddle.infer(out, parameters, data), expected,
-                                   rtol=1e-4, atol=1e-6)
-    assert len(convs) == 4
-    assert checks == [["plan", "sparse"]]  # the verdict was reused, not timed again
-    # the per-layer measurements themselves still say dense
-    assert all(d.choice == "dense" for d in plans._MEASURED.values())
-
-
-@needs_numba
-def test_the_network_check_keeps_the_per_layer_choices_unless_clearly_beaten(rng,
-                                                                            monkeypatch):
-    set_backend("cpu")
-    monkeypatch.setattr(plans, "measure",
-                        lambda dense, sparse, before=None: (1.0, 0.5, dense(), sparse()))
-    checks = []
-    # all layers already sparse: only 'plan' against 'dense'; dense within the margin
-    monkeypatch.setattr(plans, "measure_network",
-                        network_timing({"plan": 1.0, "dense": plans.MARGIN + 0.01}, checks))
-    out, parameters = pruned_network(rng)
-    plan = paddle.sparse.explain(out, parameters, samples(rng, 2))
-    assert checks == [["dense", "plan"]]
-    assert {r.choice for r in plan.rows()} == {"sparse"}
-    assert "-> per-layer choices" in str(plan)
-    convs = count_kernel_calls(monkeypatch, "direct_sparse_conv2d")
-    paddle.infer(out, parameters, samples(rng, 2))
-    assert len(convs) == 2
-
-
-def test_measure_network_times_every_setting_and_keeps_the_fastest_run(monkeypatch):
-    runs = {"plan": 0, "dense": 0}
-
-    def forward(setting):
-        runs[setting] += 1
-    seconds = MEASURE_NETWORK({s: lambda s=s: forward(s) for s in runs})
-    each = plans.NETWORK_ROUNDS * (plans.NETWORK_RUNS + 1)
-    assert runs == {"plan": each, "dense": each}
-    assert set(seconds) == {"plan", "dense"} and all(0 <= t < 0.1 for t in seconds.values())
-
-
 @pytest.mark.parametrize("mode", [False, "auto"])
 def test_infer_reuses_its_inference_but_sees_new_parameter_values(rng, mode):
     out, parameters = pruned_network(rng)
@@ -361,21 +257,6 @@ def test_infer_reuses_its_inference_but_sees_new_parameter_values(rng, mode):
     for n in parameters.names():
         other_params.set(n, parameters.get(n))
     assert paddle.infer(other, other_params, data, sparse=mode).shape == (2, 3)
-
-
-@needs_numba
-def test_the_network_check_is_skipped_when_it_would_cost_too_much(rng, monkeypatch):
-    set_backend("cpu")
-    monkeypatch.setattr(plans, "measure",
-                        lambda dense, sparse, before=None: (1.0, 2.0, dense(), sparse()))
-    checks = []
-    monkeypatch.setattr(plans, "measure_network", network_timing({"sparse": 0.1}, checks))
-    monkeypatch.setattr(plans, "NETWORK_BUDGET_S", 0.0)
-    out, parameters = pruned_network(rng)
-    plan = paddle.sparse.explain(out, parameters, samples(rng, 2))
-    assert checks == []
-    assert {r.choice for r in plan.rows()} == {"dense"}  # the per-layer choices stay
-    assert "network check at batch 2: skipped: 12 forwards of" in str(plan)
 
 
 def test_infer_keeps_no_parameters_alive(rng):

@@ -6,7 +6,9 @@ from ..core import Tensor, as_numpy, no_grad, settings
 from .feeding import Feeder
 from ..layers.graph import Network, RunContext
 from ..core.random import get_rng
-from ..sparse_inference.plan import SparsePlan, sparse_mode
+from ..sparse_inference.plan import sparse_mode
+from ..sparse_inference.planner import batch_shapes, make_plan
+from ..sparse_inference.sparse_plan import SparsePlan
 
 
 def _inference_values(parameters, specs):
@@ -32,10 +34,13 @@ def _inference_values(parameters, specs):
 class Inference:
     """Holds the network of ``output_layer`` and the parameters; ``infer`` runs batches.
 
-    ``sparse``: ``True``, ``False`` or ``'auto'`` -- run pruned fc/conv layers with the
-    sparse kernels (see :mod:`minidl.sparse_inference.plan`); None takes
+    ``sparse``: ``True``, ``False`` or ``'auto'`` -- run pruned fc/conv/recurrent layers
+    with the sparse kernels (see :mod:`minidl.sparse_inference.plan`); None takes
     ``paddle.init(sparse=...)``.
-    After a run, ``print(inference.sparse_plan)`` shows what each layer ran and why.
+
+    Each batch is planned, then run: :meth:`plan` decides per layer (once per batch
+    shape), :meth:`run` computes the outputs reading that plan. After a run,
+    ``print(inference.sparse_plan)`` shows what each layer ran and why.
     """
 
     def __init__(self, output_layer, parameters, sparse=None):
@@ -55,26 +60,33 @@ class Inference:
         """Yield ``[array per output layer]`` for each batch of ``input``."""
         feeder = Feeder(self.network.data_layers, feeding)
         values, averaged = _inference_values(self.parameters, self.network.param_specs)
-        mode = self._sparse_setting()
-        if mode != self.sparse_plan.mode:
-            self.sparse_plan = SparsePlan(mode, self.parameters)
-        plan = self.sparse_plan.bind(averaged) if mode is not False else None
         samples = list(input)
         if not samples:
             raise ValueError("infer: input is empty; pass a list of sample tuples")
         step = batch_size or len(samples)
         with no_grad():
             for start in range(0, len(samples), step):
-                feed = feeder(samples[start:start + step])
-
-                def forward(feed=feed):
-                    ctx = RunContext(values, is_train=False, rng=get_rng())
-                    ctx.sparse_plan = plan
-                    return self.network.forward(feed, ctx, upto=self.outputs)
-                outputs = forward()
-                if plan is not None:  # 'auto': time the whole network once per batch size
-                    plan.settle(len(samples[start:start + step]), forward)
+                batch = samples[start:start + step]
+                feed = feeder(batch)
+                plan = self.plan(values, feed, len(batch), averaged)
+                outputs = self.run(values, feed, plan)
                 yield [_host(outputs[layer.name]) for layer in self.outputs]
+
+    def plan(self, values, feed, samples, averaged=()):
+        """The sparse plan of this batch (``feed`` of ``samples`` samples), or None when
+        every layer runs dense: made before the forward, once per batch shape."""
+        mode = self._sparse_setting()
+        if mode != self.sparse_plan.mode:
+            self.sparse_plan = SparsePlan(mode, self.parameters)
+        if mode is False:
+            return None
+        return self.sparse_plan.plan(self.network.layers, values, feed, samples, averaged)
+
+    def run(self, values, feed, plan):
+        """{layer name: Tensor}: the forward of ``feed``, reading ``plan`` (None: dense)."""
+        ctx = RunContext(values, is_train=False, rng=get_rng())
+        ctx.sparse_plan = plan
+        return self.network.forward(feed, ctx, upto=self.outputs)
 
     def infer(self, input, field="value", feeding=None, batch_size=None):
         fields = [field] if isinstance(field, str) else list(field)
@@ -148,13 +160,29 @@ def infer(output_layer, parameters, input, feeding=None, field="value", sparse=N
 
 
 def explain(output_layer, parameters, input, feeding=None, sparse="auto"):
-    """Run one batch (``input``: a list of sample tuples) and return the :class:`SparsePlan`.
-
-    ``print`` the result for a table of each fc/conv layer's choice and its reason.
+    """Run one batch (``input``: a list of sample tuples) and return the :class:`SparsePlan`
+    it was run with. ``print`` the result for a table of each fc/conv/recurrent layer's
+    choice and its reason.
     """
     inference = Inference(output_layer, parameters, sparse=sparse)
     inference.infer(input, feeding=feeding)
     return inference.sparse_plan
 
 
-__all__ = ["Inference", "explain", "infer"]
+def plan(output_layer, parameters, batch_size=1, sparse="auto", sequence_length=1):
+    """The sparse :class:`~minidl.sparse_inference.plan.Plan` of ``output_layer`` (or a list
+    of them) for batches of ``batch_size`` samples, without running the network: the
+    shapes come from the topology (sequence inputs: ``sequence_length`` rows each).
+    ``print`` it for each layer's choice and its reason."""
+    outputs = list(output_layer) if isinstance(output_layer, (list, tuple)) else [output_layer]
+    network = Network(outputs)
+    values, averaged = _inference_values(parameters, network.param_specs)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"plan: batch_size={batch_size!r} must be a positive integer")
+    shapes = batch_shapes(network.layers, batch_size, sequence_length=sequence_length)
+    with no_grad():
+        return make_plan(network.layers, values, parameters, sparse_mode(sparse), shapes,
+                         averaged=frozenset(averaged))
+
+
+__all__ = ["Inference", "explain", "infer", "plan"]

@@ -1,0 +1,245 @@
+"""The cost model of this machine: calibrated once, kept in the user's cache directory.
+
+:func:`cost_model` returns the model for the current backend and thread count: from
+memory, else from ``<cache>/minidl/cost_model-<key>.json``, else by :func:`calibrate`
+(a few seconds, once per machine; a line on stderr says so) and then saved there.
+``<cache>`` is ``$XDG_CACHE_HOME`` or ``~/.cache``. The file holds the machine it was
+measured on (CPU model, cores, threads, backend, NumPy/Numba/minidl versions); a file
+of another machine, or one that cannot be read, is ignored and a new calibration
+replaces it. A directory that cannot be written only means the model lives in memory
+for this process.
+
+:func:`calibrate` times the dense and the sparse forward of real fc, conv and lstmemory
+layers at a few representative sizes, densities and batch regimes (the sparse ones
+first, after a quiet pause, then the dense ones: see :mod:`.timing`) and fits a
+:class:`CostModel` to them.
+"""
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from ..backends import current_backend
+from ..core.tensor import Tensor
+from ..core.sequence import SequenceLayout
+from ..io.atomic import atomic_write
+from ..layers.graph import RunContext
+from . import sparse_forward as forwards
+from .cost_model import CostModel, Work
+from .timing import QUIET_S, fastest_time, note_dense_run, quiet
+
+#: bump when the calibration or the model's form changes: older files are recalibrated
+FORMAT = 1
+#: a progress line is printed once the calibration has run this long
+PROGRESS_AFTER_S = 1.0
+
+#: fc (inputs, outputs); conv (channels, height, width, filters), 3x3, padding 1;
+#: lstmemory hidden sizes -- each at batch one and many
+FC_SHAPES = ((256, 256), (1024, 1024), (4096, 512), (2048, 4096))
+CONV_SHAPES = ((3, 32, 32, 64), (16, 32, 32, 32), (64, 16, 16, 64), (128, 8, 8, 128),
+               (256, 4, 4, 256), (512, 2, 2, 512))
+#: lstmemory (hidden size, sequence length)
+RECURRENT_SHAPES = ((64, 16), (128, 8), (256, 4))
+#: batch sizes of the 'many' regime (fc/conv rows; recurrent sequences)
+MANY_ROWS, SEQUENCES = 16, 8
+DENSITIES = (0.05, 0.3)
+
+_models = {}   # machine key (JSON text) -> CostModel of this process
+
+
+def threads():
+    """Numba's thread count (1 without Numba: the numpy backend has no threads of its own)."""
+    try:
+        import numba
+        return numba.get_num_threads()
+    except Exception:  # no Numba, or a broken one: no threads of our own
+        return 1
+
+
+def _minidl_version():
+    try:
+        return importlib.metadata.version("minidl")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        return None
+
+
+def machine():
+    """What a cost model depends on: {name: value} (also its cache file's key)."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f
+                         if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        import numba
+        numba_version = numba.__version__
+    except Exception:  # no Numba
+        numba_version = None
+    return {"format": FORMAT, "cpu": model, "cores": os.cpu_count(), "threads": threads(),
+            "backend": current_backend().name, "numpy": np.__version__,
+            "numba": numba_version, "minidl": _minidl_version()}
+
+
+def cache_dir():
+    """``$XDG_CACHE_HOME/minidl``, else ``~/.cache/minidl``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "minidl")
+
+
+def cache_path(key):
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return os.path.join(cache_dir(), f"cost_model-{digest}.json")
+
+
+def load(path, key):
+    """The model saved at ``path`` for machine ``key``, or None (absent, unreadable,
+    corrupt, or another machine's)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            model = CostModel.from_json(json.load(f))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return model if model.machine == key else None
+
+
+def save(path, model):
+    """Write ``model`` atomically; False (with a warning) when the directory is not
+    writable."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with atomic_write(path) as f:
+            f.write(json.dumps(model.to_json(), indent=1, sort_keys=True).encode())
+        return True
+    except OSError as error:
+        warnings.warn(f"minidl: the sparse inference cost model stays in memory: {error}",
+                      RuntimeWarning, stacklevel=3)
+        return False
+
+
+def cost_model():
+    """This machine's :class:`CostModel` (memory, else the cache file, else calibrated)."""
+    key = machine()
+    text = json.dumps(key, sort_keys=True)
+    model = _models.get(text)
+    if model is None:
+        path = cache_path(key)
+        model = load(path, key)
+        if model is None:
+            model = calibrate(key)
+            save(path, model)
+        _models[text] = model
+    return model
+
+
+def forget():
+    """Drop the models held in memory (the next :func:`cost_model` reads the file)."""
+    _models.clear()
+
+
+# --- the calibration ------------------------------------------------------------------
+
+def _cases(rng):
+    """(kind, regime, layer, its inputs, {parameter: Tensor}) of every calibration layer."""
+    from ..layers.activations import Linear, Relu
+    from ..layers.conv import ConvLayer
+    from ..layers.data import data
+    from ..layers.data_types import dense_vector, dense_vector_sequence
+    from ..layers.fc import FcLayer
+    from ..layers.recurrent import LstmemoryLayer
+
+    def values(layer):
+        return {s.name: Tensor(rng.standard_normal(s.compute_shape).astype(np.float32) * 0.1)
+                for s in layer.params}
+
+    # explicit names: the calibration never moves the user's default-name counters
+    for inputs, outputs in FC_SHAPES:
+        x = data("calibration_fc_x", dense_vector(inputs))
+        layer = FcLayer(x, outputs, act=Relu(), name="calibration_fc")
+        for regime, rows in (("one", 1), ("many", MANY_ROWS)):
+            xs = [Tensor(rng.standard_normal((rows, inputs)).astype(np.float32))]
+            yield "fc", regime, layer, xs, values(layer)
+    for channels, height, width, filters in CONV_SHAPES:
+        x = data("calibration_conv_x", dense_vector(channels * height * width), height=height,
+                 width=width)
+        layer = ConvLayer(x, 3, filters, name="calibration_conv", padding=1, act=Relu())
+        for regime, rows in (("one", 1), ("many", MANY_ROWS)):
+            xs = [Tensor(rng.standard_normal((rows, channels * height * width))
+                         .astype(np.float32))]
+            yield "conv", regime, layer, xs, values(layer)
+    for hidden, steps in RECURRENT_SHAPES:
+        x = data("calibration_recurrent_x", dense_vector_sequence(4 * hidden))
+        layer = LstmemoryLayer(x, name="calibration_lstm", act=Linear())
+        for regime, sequences in (("one", 1), ("many", SEQUENCES)):
+            starts = np.arange(sequences + 1) * steps
+            xs = [Tensor(rng.standard_normal((sequences * steps, 4 * hidden))
+                         .astype(np.float32), seq=SequenceLayout(starts))]
+            yield "recurrent", regime, layer, xs, values(layer)
+
+
+def _work(kind, layer, xs, weights, nonzeros, csr=None):
+    sequences = len(xs[0].seq.starts) - 1 if kind == "recurrent" else xs[0].shape[0]
+    pixels = layer.size // layer.num_filters if kind == "conv" else 1
+    index_bytes = csr[0].indices.dtype.itemsize if csr else 4
+    return Work(kind, sequences, xs[0].shape[0], weights, nonzeros, layer.inputs[0].size,
+                layer.size // pixels, pixels, index_bytes)
+
+
+def _sparse_step(layer, kind, ctx, xs, csr):
+    return lambda: forwards.sparse_forward(layer, kind, ctx, xs, csr)
+
+
+def calibrate(key=None, rng=None):
+    """Time the calibration layers and fit this machine's :class:`CostModel`."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    began, shown = time.perf_counter(), False
+    timings, dense_steps = {}, []
+
+    def progress():
+        nonlocal shown
+        if not shown and time.perf_counter() - began > PROGRESS_AFTER_S:
+            print("minidl: calibrating the sparse inference cost model of this machine "
+                  f"(once; saved in {cache_dir()})...", file=sys.stderr, flush=True)
+            shown = True
+
+    quiet()
+    for kind, regime, layer, xs, values in _cases(rng):
+        ctx = RunContext(values, is_train=False)
+        weight_spec = forwards.weight_specs(layer, kind)[0]
+        dense_weight = values[weight_spec.name].data
+        total = dense_weight.size
+        dense_steps.append((kind, regime, _work(kind, layer, xs, total, total),
+                            lambda layer=layer, ctx=ctx, xs=xs:
+                            forwards.dense_forward(layer, ctx, xs)))
+        for density in DENSITIES:
+            pruned = dense_weight * (rng.random(dense_weight.shape) < density)
+            pruned_values = dict(values, **{weight_spec.name: Tensor(pruned)})
+            csr = forwards.csr_layouts(layer, kind, pruned_values, None)
+            step = _sparse_step(layer, kind, RunContext(pruned_values, is_train=False), xs, csr)
+            step()   # loads (or compiles) the kernel of this index type
+            seconds, _ = fastest_time(step)
+            work = _work(kind, layer, xs, total, int(np.count_nonzero(pruned)), csr)
+            timings.setdefault((kind, "sparse", regime), []).append((work, seconds))
+            progress()
+    # after every sparse block, and after a pause: Numba's threads may still be awake, and
+    # a BLAS call sharing the cores with them runs many times slower (see .timing)
+    time.sleep(QUIET_S)
+    for kind, regime, work, step in dense_steps:
+        step()
+        seconds, _ = fastest_time(step)
+        note_dense_run(seconds)
+        timings.setdefault((kind, "dense", regime), []).append((work, seconds))
+        progress()
+    model = CostModel.fit(timings, key if key is not None else machine())
+    if shown:
+        print(f"minidl: calibrated in {time.perf_counter() - began:.1f} s", file=sys.stderr,
+              flush=True)
+    return model

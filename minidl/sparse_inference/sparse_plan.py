@@ -1,0 +1,96 @@
+"""The plans one ``Inference`` makes: one per batch shape, remade when a weight changes.
+
+:meth:`SparsePlan.plan` returns the :class:`~.plan.Plan` of a network for a fed batch
+(made by :func:`.planner.make_plan` the first time that batch shape is seen, and again
+when a weight's version, the backend or the dtype changed). ``print(sparse_plan)`` shows
+the decisions of every plan made so far.
+
+:meth:`SparsePlan.forward` serves code that runs single layers through
+``Layer.compute`` without a network (the layer benchmarks): the layer is planned alone,
+for the rows it is given, before it runs.
+"""
+
+import numpy as np
+
+from .plan import format_table, sparse_mode
+from ..core import config
+from .planner import batch_shapes, make_plan, stamp
+
+
+class SparsePlan:
+    """The plans of one ``Inference`` (``mode``: True, False or 'auto')."""
+
+    def __init__(self, mode, parameters=None, model=None):
+        self.mode = sparse_mode(mode)
+        self.parameters = parameters
+        self.model = model     # a CostModel, or None: this machine's
+        self.plans = {}        # (batch signature, averaged names) -> Plan
+
+    def plan(self, layers, values, feed, samples, averaged=frozenset()):
+        """The Plan of ``layers`` for the batch ``feed`` ({data layer name: array or
+        Tensor}) of ``samples`` samples; ``values``: {parameter name: Tensor}."""
+        signature = tuple(sorted((name, _rows(fed), _dtype(fed)) for name, fed in feed.items()))
+        dtype = next((d for _, _, d in signature if d.kind == "f"),
+                     np.dtype(config.default_dtype))
+        key = (samples, signature, frozenset(averaged))
+        known = self.plans.get(key)
+        if _current(known, layers, self.parameters, dtype):
+            return known
+        self.plans.pop(key, None)   # (re-inserted last: the table shows the latest last)
+        shapes = batch_shapes(layers, samples, feed)
+        made = self.plans[key] = make_plan(layers, values, self.parameters, self.mode, shapes,
+                                           dtype, frozenset(averaged), self.model)
+        return made
+
+    def forward(self, layer, ctx, xs):
+        """``Layer.compute``'s hook for a layer run on its own: plan it for these inputs
+        (once per row count), then read the plan."""
+        seq = xs[0].seq
+        rows = xs[0].shape[0]
+        sequences = len(seq.starts) - 1 if seq is not None else rows
+        key = (layer.name, rows, sequences, xs[0].data.dtype.name)
+        known = self.plans.get(key)
+        if not _current(known, [layer], self.parameters, xs[0].data.dtype):
+            shapes = {layer.name: (rows, sequences)}
+            known = self.plans[key] = make_plan([layer], ctx.params, self.parameters,
+                                                self.mode, shapes, xs[0].data.dtype,
+                                                model=self.model)
+        return known.forward(layer, ctx, xs)
+
+    @property
+    def decisions(self):
+        """{(layer name, batch): Decision} of every plan made so far (the latest wins)."""
+        merged = {}
+        for plan in self.plans.values():
+            for decision in plan.decisions.values():
+                merged.pop((decision.layer, decision.batch), None)
+                merged[(decision.layer, decision.batch)] = decision
+        return merged
+
+    def rows(self, batch=None):
+        """The decisions so far (of one ``batch`` size), in the order they were made."""
+        return [d for d in self.decisions.values() if batch is None or d.batch == batch]
+
+    def table(self, batch=None):
+        return format_table(self.mode, self.rows(batch))
+
+    def __str__(self):
+        return self.table()
+
+    __repr__ = __str__
+
+
+def _rows(fed):
+    return fed.shape[0] if hasattr(fed, "shape") else None
+
+
+def _dtype(fed):
+    data = getattr(fed, "data", fed)
+    return np.dtype(getattr(data, "dtype", config.default_dtype))
+
+
+def _current(plan, layers, parameters, dtype):
+    """True when ``plan`` still holds: made for these weight versions, backend and dtype
+    (without versions a value change could not be seen: never)."""
+    return plan is not None and plan.stamp[0] is not None and \
+        plan.stamp == stamp(layers, parameters, dtype)
