@@ -1,6 +1,6 @@
 """Per-layer sparsities chosen by sensitivity analysis, against hand-picked ones.
 
-    python examples/pruning_choice.py             # about 25 minutes on 2 shared cores
+    python examples/pruning_choice.py             # about 13 minutes on 2 shared cores
     python examples/pruning_choice.py --quick     # a smoke run: seconds, numbers meaningless
 
 The VGG-style network of pruning_experiment.py on the shipped MNIST subset:

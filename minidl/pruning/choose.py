@@ -17,10 +17,11 @@ Objectives, maximised with the summed predicted loss at most ``budget``:
   the ratio, both the compact writer's real sizes (a weight below the writer's density
   threshold is stored dense and saves nothing);
 * ``'latency'`` -- milliseconds saved by the owning layer's forward at the table's timing
-  batch size, from the sparse planner's measured times: a ratio saves ``dense - sparse``
-  only where the sparse forward beats the dense one by the planner's margin
-  (``sparse <= MARGIN * dense``); below that break-even it buys no speed and, costing
-  accuracy for nothing, is not chosen. ``dense`` is the fastest dense time measured.
+  batch size, from the sparse planner's per-layer times (its cost model's or measured): a
+  ratio saves ``dense - sparse`` only where the sparse forward beats the dense one by the
+  planner's margin (``sparse <= MARGIN * dense``); below that break-even it buys no speed
+  and, costing accuracy for nothing, is not chosen. ``dense`` is the layer's fastest dense
+  time over the ratios.
 
 The search is exact: a dynamic programme over the weights keeps every partial choice not
 beaten in both loss and gain (a Pareto front; with accuracy measured on N samples the

@@ -1,16 +1,18 @@
-"""Per-layer forward times at each ratio, as the sparse planner measures them.
+"""Per-layer forward times at each ratio, as the sparse planner sees them.
 
 For each ratio, every selected weight is pruned to it and one batch runs through
-``minidl.sparse.explain`` (``sparse='auto'``): the planner times each fc, conv and
-recurrent layer it covers, dense and sparse, on this machine and this batch size, and its
-decisions keep both times. Those per-layer times are the cost model of
-:func:`~minidl.pruning.choose` for ``objective='latency'``.
+``minidl.sparse.explain`` (``sparse='auto'``): the planner gives each fc, conv and
+recurrent layer it covers a dense and a sparse time for this machine and batch size --
+predicted by its cost model or measured, whichever it does for that layer -- and its
+decisions keep both. Those per-layer times are what :func:`~minidl.pruning.choose` weighs
+for ``objective='latency'``.
 
 Pruning all the weights at once (not one at a time) costs one planner run per ratio; a
 layer's two forwards depend on its own weights and its input's shape, not on the values
 the layers before it compute. The planner does not time a layer denser than
 ``AUTO_MAX_DENSITY`` (it keeps it dense: nothing to gain), nor any layer on a backend
 without its own sparse kernels (``paddle.init(backend='numpy')``): those get no times.
+Neither does a layer the planner does not cover (depthwise convolutions, embeddings).
 """
 
 from ..sparse_inference.plan import AUTO_MAX_DENSITY
