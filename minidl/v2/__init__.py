@@ -10,16 +10,18 @@ from .. import backends, dataset, pruning, reader
 from ..reader.minibatch import batch
 from ..training import progress
 from ..training.inference import infer
-from . import (activation, attr, data_type, evaluator, event, inference, layer, minibatch,
-               networks, optimizer, parameters, plot, pooling, sparse, topology, trainer)
+from . import (activation, attr, data_feeder, data_type, evaluator, event, image, inference,
+               layer, minibatch, networks, op, optimizer, parameters, plot, pooling, sparse,
+               topology, trainer)
 from .init import init
 
 #: the v2 module names (``paddle.<name>``) this package provides
-MODULES = ("activation", "attr", "data_type", "evaluator", "event", "inference", "layer",
-           "minibatch", "networks", "optimizer", "parameters", "plot", "pooling", "sparse",
-           "topology", "trainer")
+MODULES = ("activation", "attr", "data_feeder", "data_type", "evaluator", "event", "image",
+           "inference", "layer", "minibatch", "networks", "op", "optimizer", "parameters", "plot",
+           "pooling", "sparse", "topology", "trainer")
 
-__all__ = ["activation", "attr", "backends", "batch", "data_type", "dataset", "evaluator",
-           "event", "infer", "inference", "init", "layer", "minibatch", "networks", "optimizer",
+__all__ = ["activation", "attr", "backends", "batch", "data_feeder", "data_type", "dataset",
+           "evaluator", "event", "image", "infer", "inference", "init", "layer", "minibatch",
+           "networks", "op", "optimizer",
            "parameters", "plot", "pooling", "progress", "pruning", "reader", "sparse", "topology",
            "trainer"]

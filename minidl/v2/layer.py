@@ -47,20 +47,42 @@ from ..layers.recurrent_inputs import (BaseGeneratedInput, GeneratedInput, Stati
                                        SubsequenceInput, memory)
 from ..layers.recurrent_step import get_output, gru_step, gru_step_naive, lstm_step
 
-# -- image layers: conv_projection, conv_shift, row_conv, spp, maxout, roi_pool, cross_channel_norm, block_expand, rotate, bilinear_interp, pad, prelu --
-# (end of image layers: conv_projection, conv_shift, row_conv, spp, maxout, roi_pool, cross_channel_norm, block_expand, rotate, bilinear_interp, pad, prelu)
+# -- more image layers: projections, pooling pyramids, normalisation, resampling --
+from ..layers.block_expand import block_expand
+from ..layers.channel_norm import cross_channel_norm
+from ..layers.conv_projection import conv_projection
+from ..layers.prelu import prelu
+from ..layers.region_pool import maxout, roi_pool, spp
+from ..layers.shift import conv_shift, row_conv
+from ..layers.spatial import bilinear_interp, pad, rotate
 
-# -- math layers: selective_fc, row_l2_norm, repeat, scale_shift, slope_intercept, clip, resize, linear_comb, out_prod, tensor, gated_unit, multiplex, sampling_id --
-# (end of math layers: selective_fc, row_l2_norm, repeat, scale_shift, slope_intercept, clip, resize, linear_comb, out_prod, tensor, gated_unit, multiplex, sampling_id)
+# -- more math layers --
+from ..layers.gated_unit import gated_unit
+from ..layers.multiplex import multiplex
+from ..layers.sampling_id import sampling_id
+from ..layers.selective_fc import selective_fc
+from ..layers.unary_math import clip, repeat, resize, row_l2_norm, scale_shift, slope_intercept
+from ..layers.vector_products import convex_comb, linear_comb, out_prod, tensor
 
-# -- sequence layers: recurrent, slice_projection, seq_slice, kmax_sequence_score, sub_nested_seq, eos --
-# (end of sequence layers: recurrent, slice_projection, seq_slice, kmax_sequence_score, sub_nested_seq, eos)
+# -- more sequence layers: the simple RNN, slicing, beam-training ids --
+from ..layers.sequence_ids import eos, kmax_seq_score
+from ..layers.sequence_select import seq_slice, sub_nested_seq
+from ..layers.simple_recurrent import recurrent
+from ..layers.slice_projection import slice_projection
 
-# -- costs: cross_entropy_with_selfnorm, multi_binary_label, lambda, rank, sum, ctc, warp_ctc, nce, hsigmoid --
-# (end of costs: cross_entropy_with_selfnorm, multi_binary_label, lambda, rank, sum, ctc, warp_ctc, nce, hsigmoid)
+# -- more costs --
+from ..layers.cost_extra import (cross_entropy_with_selfnorm_cost, lambda_cost,
+                                 multi_binary_label_cross_entropy_cost, rank_cost, sum_cost)
+from ..layers.ctc import ctc, warp_ctc
+from ..layers.sampled_softmax import hsigmoid, nce
 
-# -- detection: priorbox, multibox_loss, detection_output --
-# (end of detection: priorbox, multibox_loss, detection_output)
+# -- SSD detection --
+from ..layers.detection_output import detection_output
+from ..layers.multibox_loss import multibox_loss
+from ..layers.priorbox import priorbox
+
+#: the name v2's reference documents for ``kmax_seq_score``
+kmax_sequence_score = kmax_seq_score
 
 __all__ = sorted(name for name, value in dict(globals()).items()
                  if callable(value) and not name.startswith("_"))
