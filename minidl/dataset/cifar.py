@@ -8,17 +8,18 @@ Samples are ``(float32[3072] = data / 255 in [0, 1], int label)``. Batches are r
 they appear in the archive (as Paddle did): CIFAR-10 training = members ``data_batch_*``,
 test = ``test_batch``; CIFAR-100 training = ``train``, test = ``test``.
 
-Pickles can run arbitrary code when loaded, so batches go through :class:`RestrictedUnpickler`,
-which only lets through the three NumPy functions that rebuild an array.
+Pickles can run arbitrary code when loaded, so batches go through
+:class:`~minidl.reader.safe_pickle.RestrictedUnpickler`, which lets through only plain
+data and the NumPy functions that rebuild an array.
 """
 
 import os
-import pickle
 import tarfile
 
 import numpy as np
 
 from . import common
+from ..reader.safe_pickle import RestrictedUnpickler, UnsafePickleError
 
 __all__ = ["RestrictedUnpickler", "UnsafePickleError", "fetch", "reader_creator", "test10",
            "test100", "train10", "train100"]
@@ -33,49 +34,6 @@ _IMAGE_SIZE = 3 * 32 * 32
 #: classes of each label key: CIFAR-10's labels, CIFAR-100's fine and coarse labels
 NUM_CLASSES = {"labels": 10, "fine_labels": 100, "coarse_labels": 20}
 _SCALE_ROWS = 1000  # rows converted to float at a time, to keep a pass's memory small
-
-
-class UnsafePickleError(pickle.UnpicklingError):
-    """A pickle asked for a Python object the restricted unpickler does not allow."""
-
-
-def _numpy_reconstruct():
-    try:  # NumPy >= 2 moved the module; older pickles still name numpy.core
-        from numpy._core.multiarray import _reconstruct
-    except ImportError:  # pragma: no cover - NumPy 1.x
-        from numpy.core.multiarray import _reconstruct
-    return _reconstruct
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """Unpickles plain data and NumPy arrays, and refuses every other global.
-
-    A NumPy array pickles as ``_reconstruct(ndarray, shape, dtype)`` plus its bytes, so those
-    three names are all the CIFAR batches need; anything else (``os.system``, ``eval``, ...)
-    raises :class:`UnsafePickleError`. ``encoding="latin1"`` is how NumPy arrays pickled by
-    Python 2, as the CIFAR files were, are read. Python 3 pickles of protocol 3 and 4 load too;
-    protocol 5 arrays (``_frombuffer``) and protocol 2 bytes (``_codecs.encode``) are refused,
-    since no CIFAR file needs them.
-    """
-
-    ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
-        ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
-        ("numpy", "ndarray"): lambda: np.ndarray,
-        ("numpy", "dtype"): lambda: np.dtype,
-    }
-
-    def __init__(self, file, source="<pickle>"):
-        super().__init__(file, encoding="latin1")
-        self.source = source
-
-    def find_class(self, module, name):
-        resolve = self.ALLOWED.get((module, name))
-        if resolve is None:
-            raise UnsafePickleError(
-                f"{self.source}: refusing to unpickle {module}.{name}; a CIFAR batch holds only "
-                "plain data and NumPy arrays, so this file is not a genuine CIFAR batch")
-        return resolve()
 
 
 def load_batch(file, source, label_key):

@@ -20,8 +20,10 @@ import sys
 import tempfile
 from collections import namedtuple
 
+from ..reader import safe_pickle
+
 # DATA_HOME is served by the module's __getattr__ below
-__all__ = ["DATA_HOME", "DatasetFormatError",  # noqa: F822 "DatasetNotFound", "RemoteFile",
+__all__ = ["DATA_HOME", "DatasetFormatError", "DatasetNotFound", "RemoteFile",  # noqa: F822
            "cluster_files_reader", "convert", "data_home", "download", "fetch", "md5file",
            "split"]
 
@@ -189,13 +191,13 @@ def split(reader, line_count, suffix="%05d.pickle", dumper=pickle.dump):
                 dumper(samples, f)
 
 
-def cluster_files_reader(files_pattern, trainer_count, trainer_id, loader=pickle.load):
+def cluster_files_reader(files_pattern, trainer_count, trainer_id, loader=safe_pickle.load):
     """A reader over this trainer's share of the files :func:`split` wrote.
 
     The files matching ``files_pattern`` are sorted by name; trainer ``trainer_id`` of
     ``trainer_count`` takes those whose position ``i`` has ``i % trainer_count == trainer_id``
     and yields every sample of ``loader(binary_file)`` from each in turn. The default loader
-    unpickles, so read only files you trust.
+    unpickles plain data and NumPy arrays only (:mod:`minidl.reader.safe_pickle`).
     """
     if not callable(loader):
         raise TypeError("cluster_files_reader: loader must be callable (called as loader(file))")

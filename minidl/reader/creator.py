@@ -1,8 +1,8 @@
 """``paddle.reader.creator``: readers made from an array, a text file or RecordIO files."""
 
-import pickle
 
 from . import recordio as _recordio
+from . import safe_pickle
 from ._validate import check_count
 from .threaded import buffered
 
@@ -37,7 +37,8 @@ def recordio(paths, buf_size=100):
     """A reader of the samples stored in RecordIO files by ``paddle.dataset.common.convert``.
 
     ``paths`` is a string of comma-separated glob patterns or a list of patterns. Each record
-    is a pickled sample, so read only files you trust. Samples are read ahead ``buf_size`` at a
+    is a pickled sample, read by :mod:`minidl.reader.safe_pickle` (plain data and NumPy arrays
+    only: a record naming any other Python object raises). Samples are read ahead ``buf_size`` at a
     time by a background thread (:func:`~minidl.reader.buffered`), as in v2.
     """
     check_count("recordio", "buf_size", buf_size, allow_zero=True)
@@ -45,6 +46,6 @@ def recordio(paths, buf_size=100):
 
     def reader():
         for record in _recordio.read_records(paths):
-            yield pickle.loads(record)
+            yield safe_pickle.loads(record, "recordio record")
 
     return buffered(reader, buf_size)
