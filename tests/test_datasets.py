@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from minidl.core import random as minidl_random
-from minidl.dataset import cifar, common, flowers, mnist, uci_housing
+from minidl.dataset import cifar, common, flowers, image, mnist, uci_housing
 from minidl.dataset.common import DatasetFormatError, DatasetNotFound
 
 #: every download fails here, as on a machine without network (conftest.offline)
@@ -441,9 +441,9 @@ def test_simple_transform_crops_and_flips_like_paddle():
 def test_flowers_resize_keeps_the_aspect_ratio():
     pytest.importorskip("PIL")
     tall = np.zeros((300, 200, 3), np.uint8)
-    assert flowers._resize_short(tall, 256).shape == (384, 256, 3)
+    assert image.resize_short(tall, 256).shape == (384, 256, 3)
     wide = np.zeros((100, 333, 3), np.uint8)
-    assert flowers._resize_short(wide, 256).shape == (256, 852, 3)
+    assert image.resize_short(wide, 256).shape == (256, 852, 3)
 
 
 def test_flowers_without_pillow_says_how_to_install_it(home, monkeypatch):

@@ -71,9 +71,9 @@ def test_shuffle_keeps_tuple_and_array_samples_intact():
     assert all(np.array_equal(image, np.full(3, label)) for image, label in out)
 
 
-@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+@pytest.mark.parametrize("bad", [-1, 2.5, True])
 def test_shuffle_rejects_bad_buffer_size(bad):
-    with pytest.raises(ValueError, match="shuffle: buf_size must be a positive integer"):
+    with pytest.raises(ValueError, match="shuffle: buf_size must be a non-negative integer"):
         R.shuffle(counting(3), bad)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..reader import map_readers, xmap_readers
 from . import common
-from .image import require_pillow, load_image_bytes, resize_short, simple_transform
+from .image import require_pillow, load_image_bytes, simple_transform
 
 __all__ = ["default_mapper", "fetch", "load_image_bytes", "reader_creator", "simple_transform",
            "test", "test_mapper", "train", "train_mapper", "valid"]
@@ -49,10 +49,6 @@ VALID_FLAG = "valid"
 
 MEAN_BGR = [103.94, 116.78, 123.68]
 RESIZE_SHORT, CROP = 256, 224
-
-
-# the name the image module's resize had when it lived here
-_resize_short = resize_short
 
 
 def default_mapper(is_train, sample):
