@@ -141,3 +141,20 @@ def test_printers_in_training_print_each_batch_and_add_no_metric(capsys):
     printed = capsys.readouterr().out
     assert printed.count(f"layer={out.name} value matrix:") == 2
     assert trainer.test(lambda: iter(batches[:1]), feeding={"x": 0, "t": 1}).metrics == {}
+
+
+def test_gradient_printer_prints_during_training(capsys):
+    """The trainer keeps layer-output gradients when a printer reads them."""
+    x = paddle.layer.data("gx", dense(2))
+    target = paddle.layer.data("gy", dense(1))
+    hidden = paddle.layer.fc(input=x, size=1, act=paddle.activation.Linear(), name="gp_hidden",
+                             bias_attr=False,
+                             param_attr=paddle.attr.Param(initial_std=0, initial_mean=0))
+    cost = paddle.layer.square_error_cost(input=hidden, label=target)
+    gradient_printer(input=hidden)
+    parameters = paddle.parameters.create(cost)
+    trainer = paddle.trainer.SGD(cost=cost, parameters=parameters,
+                                 update_equation=paddle.optimizer.Momentum(learning_rate=0.0))
+    trainer.train(lambda: iter([[([1.0, 2.0], [1.5]), ([0.0, 1.0], [-2.0])]]), num_passes=1)
+    # hidden = 0 (zero weights): d/dh sum (h - t)^2 = 2 (h - t)
+    assert "layer=gp_hidden grad matrix:\n-3\n4\n" in capsys.readouterr().out

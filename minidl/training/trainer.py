@@ -209,9 +209,11 @@ class SGD:
             grads = {name: self.parameters.value(name) * 0 for name in self.trainable}
             return grads, {}, 0.0, [None] * len(self.evaluators), None
         outputs, total, tensors, ctx = self._forward(feeder(minibatch), is_train=True)
-        # the reported cost is the main costs'; training follows every cost layer
+        # the reported cost is the main costs'; training follows every cost layer.
+        # Layer-output gradients are freed during the sweep unless an evaluator prints them.
         run_backward(total if not self.extra_costs else
-                     add(total, self._cost_sum(outputs, self.extra_costs)))
+                     add(total, self._cost_sum(outputs, self.extra_costs)),
+                     retain_grad=any(e.reads_gradients for e in self.evaluators))
         grads = {}
         for name in self.trainable:
             value, grad = self.parameters.value(name), tensors[name].grad
