@@ -227,8 +227,8 @@ def test_static_parameter_is_skipped(how, xp):
 def test_l2_rate_overrides_the_global_rate(xp):
     """A rate of 0 is "not set" in Paddle's parameter config: the global rate applies."""
     w0, grads = random_problem(seed=11)
-    specs = {"zero": spec("zero", w0.shape, l2_rate=0.0), "own": spec("own", w0.shape, l2_rate=0.05),
-             "global": spec("global", w0.shape)}
+    specs = {"zero": spec("zero", w0.shape, l2_rate=0.0),
+             "own": spec("own", w0.shape, l2_rate=0.05), "global": spec("global", w0.shape)}
     values = {name: xp.array(w0) for name in specs}
     train(opt.Momentum(momentum=0.5, learning_rate=0.1,
                        regularization=opt.L2Regularization(0.4)).create_updater(specs),

@@ -97,7 +97,8 @@ def init(**kwargs):
     ``use_gpu=True`` selects the ``gpu`` backend (or raises, saying what is missing);
     ``backend=`` names one of ``numpy``, ``cpu``, ``gpu``; ``seed=`` seeds the random state
     (initial weights, dropout, shuffling): 1 by default, as Paddle's, so a script starts
-    the same way every run; ``seed=0`` seeds from the clock (a different run each time); ``trainer_count > 1`` is accepted with a warning (one process trains).
+    the same way every run; ``seed=0`` seeds from the clock (a different run each time);
+    ``trainer_count > 1`` is accepted with a warning (one process trains).
     ``sparse=`` (``'auto'`` by default, ``True`` or ``False``) is the default of
     ``paddle.infer(..., sparse=...)``: whether pruned fc/conv layers run sparse kernels
     (``'auto'``: per layer, where measured faster on this machine; see ``minidl.sparse``).
