@@ -13,7 +13,7 @@ import numpy as np
 import minidl as paddle
 from minidl.core import Tensor, no_grad
 from minidl.layers.graph import RunContext
-from minidl.sparse_inference.plan import SparsePlan
+from minidl.sparse_inference import SparsePlan
 from timing import median_ms, rounds_ms  # noqa: F401  (re-exported)
 
 
