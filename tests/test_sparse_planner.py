@@ -238,3 +238,60 @@ def test_a_saved_model_round_trips_and_rejects_bad_terms():
                 {"terms": []}, []):
         with pytest.raises(ValueError, match="not a saved cost model"):
             CostModel.from_json(bad)
+
+
+# --- settling a plan on real batches ---------------------------------------------------------
+
+def test_settling_keeps_the_fastest_variant_after_warm_ups(monkeypatch):
+    from minidl.sparse_inference import settling
+    clock = {"now": 0.0}
+    monkeypatch.setattr(settling.time, "perf_counter", lambda: clock["now"])
+    race = settling.Settling({"plan": dict, "sparse": dict, "dense": dict}, margin=0.95)
+    cost = {"plan": 0.010, "sparse": 0.006, "dense": 0.020}
+    order = []
+    while race.verdict is None:
+        name = race.next()
+        order.append(name)
+        seconds = cost[name] * (5 if order.count(name) == 1 else 1)   # a slow first run
+        clock["now"] += seconds
+        race.record(name, seconds)
+    # each variant as one block, in order, its warm-up (first run and QUIET_S) untimed
+    blocks = [name for i, name in enumerate(order) if i == 0 or order[i - 1] != name]
+    assert blocks == ["plan", "sparse", "dense"]
+    assert race.verdict == "sparse" and race.best["sparse"] == pytest.approx(0.006)
+    assert race.next() == "sparse"
+    assert "-> all candidates sparse" in race.describe()
+
+
+def test_settling_keeps_the_plan_unless_another_is_clearly_faster(monkeypatch):
+    from minidl.sparse_inference import settling
+    clock = {"now": 0.0}
+    monkeypatch.setattr(settling.time, "perf_counter", lambda: clock["now"])
+    race = settling.Settling({"plan": dict, "sparse": dict}, margin=0.95)
+    while race.verdict is None:
+        name = race.next()
+        seconds = 0.010 if name == "plan" else 0.0098   # 2 % faster: within the margin
+        clock["now"] += seconds
+        race.record(name, seconds)
+    assert race.verdict == "plan"
+
+
+@needs_numba
+def test_real_batches_try_every_variant_then_run_the_verdict(rng, monkeypatch, cpu):
+    """The same results under every variant; after settling the plan's table says which."""
+    from minidl.sparse_inference import settling
+    monkeypatch.setattr(calibration, "cost_model", lambda: RatioModel(
+        lambda work: 0.2 if work.kind == "conv" else 3.0))     # convs sparse, fcs dense
+    monkeypatch.setattr(plans, "TINY_MACS", 0)
+    monkeypatch.setattr(settling, "QUIET_S", 0.0)
+    out, parameters = pruned_network(rng, densities=(0.3, 0.2, 0.1, 0.05, 0.4))
+    data = samples(rng, 2)
+    dense = paddle.infer(out, parameters, data, sparse=False)
+    inference = paddle.inference.Inference(out, parameters, sparse="auto")
+    fcs = count_kernel_calls(monkeypatch, "csr_matmul")
+    for _ in range(3 * (settling.RUNS + 1) + 1):
+        np.testing.assert_allclose(inference.infer(data), dense, rtol=1e-4, atol=1e-6)
+    assert fcs      # the all-sparse variant ran the fc layers through csr_matmul
+    (plan,) = inference.sparse_plan.plans.values()
+    assert plan.settling.verdict in ("plan", "sparse", "dense")
+    assert "settled on real batches" in inference.sparse_plan.table()

@@ -19,7 +19,9 @@ takes one of:
 
 A :class:`Plan` is made before the forward pass, for one batch shape, and the forward
 only reads it: ``Layer.compute`` asks :meth:`Plan.forward` for a layer's sparse output
-(None: run dense). ``print(plan)`` shows each layer's choice, its density, the predicted
+(None: run dense). Under ``'auto'`` the first real batches of the shape also try the
+plan's variants -- every candidate sparse, every candidate dense -- and keep the fastest
+(:mod:`.settling`). ``print(plan)`` shows each layer's choice, its density, the predicted
 (``~``) or measured times and the reason.
 """
 
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import calibration
+from .settling import Settling, settled_decisions
 from .sparse_forward import sparse_forward
 from .timing import (QUIET_S, CacheFlusher, last_level_cache_bytes, measure,  # noqa: F401
                      measure_network)
@@ -92,11 +95,38 @@ class Plan:
     that run sparse. ``stamp``: what the plan was made for (weight versions, backend,
     dtype); the owner makes a new plan when it changes."""
 
-    def __init__(self, mode, decisions, sparse, stamp=None):
+    def __init__(self, mode, decisions, sparse, stamp=None, variants=None, candidates=()):
         self.mode = mode
         self.decisions = dict(decisions)   # layer name -> Decision, in topological order
         self.sparse = dict(sparse)         # layer name -> (kind, [CsrWeight])
         self.stamp = stamp
+        # 'auto' with candidates: {name: callable -> sparse dict}, tried on real batches
+        self.settling = Settling(variants, MARGIN) if variants else None
+        self.candidates = list(candidates)  # the layers 'auto' decided (variants change them)
+        self._variant_layouts = {"plan": self.sparse}
+        self._running = None
+
+    # -- running a variant on a real batch (see settling) ----------------------------------
+    def begin_run(self):
+        """Choose what the next forward runs (the settled variant, or one still on trial)."""
+        if self.settling is None:
+            return
+        name = self._running = self.settling.next()
+        if name not in self._variant_layouts:
+            self._variant_layouts[name] = self.settling.variants[name]()
+        self.sparse = self._variant_layouts[name]
+
+    def end_run(self, seconds):
+        """The forward begun by :meth:`begin_run` took ``seconds``."""
+        if self.settling is None or self._running is None:
+            return
+        already = self.settling.verdict
+        verdict = self.settling.record(self._running, seconds)
+        self._running = None
+        if verdict is not None and already is None:
+            self.decisions = settled_decisions(self.decisions, verdict, self.candidates)
+            self.sparse = self._variant_layouts[verdict]
+            self._variant_layouts = {verdict: self.sparse}
 
     def forward(self, layer, ctx, xs):
         """The activated output of ``layer`` computed sparse, or None to run it dense."""
@@ -110,7 +140,8 @@ class Plan:
         return [d for d in self.decisions.values() if batch is None or d.batch == batch]
 
     def table(self, batch=None):
-        return format_table(self.mode, self.rows(batch))
+        text = format_table(self.mode, self.rows(batch))
+        return text if self.settling is None else text + "\n" + self.settling.describe()
 
     def __str__(self):
         return self.table()

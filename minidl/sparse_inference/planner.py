@@ -139,7 +139,28 @@ def make_plan(layers, values, parameters, mode, shapes, dtype=np.float32,
             csr = forwards.csr_layouts(layer, decision.kind, values, parameters, averaged, xp)
             sparse[layer.name] = (decision.kind, csr)
     ordered = {layer.name: decisions[layer.name] for layer in layers if layer.name in decisions}
-    return plans.Plan(mode, ordered, sparse, stamp(layers, parameters, dtype))
+    variants = _variants(candidates, decisions, sparse, values, parameters, averaged, xp)
+    return plans.Plan(mode, ordered, sparse, stamp(layers, parameters, dtype), variants,
+                      [c.layer.name for c in candidates])
+
+
+def _variants(candidates, decisions, sparse, values, parameters, averaged, xp):
+    """{name: callable -> sparse layouts} of the plan's variants to settle on real batches
+    (:mod:`.settling`): the plan, every candidate sparse, every candidate dense -- those
+    that differ from the plan. None when there is nothing to try, and on a device (its
+    kernels run asynchronously: a host clock would not time them)."""
+    if xp is not np:
+        return None
+    to_sparse = [c for c in candidates if decisions[c.layer.name].choice == "dense"]
+    names = {c.layer.name for c in candidates}
+    variants = {"plan": lambda: sparse}
+    if to_sparse:
+        variants["sparse"] = lambda: {**sparse, **{
+            c.layer.name: (c.kind, forwards.csr_layouts(c.layer, c.kind, values, parameters,
+                                                        averaged, xp)) for c in to_sparse}}
+    if len(to_sparse) < len(candidates):
+        variants["dense"] = lambda: {name: v for name, v in sparse.items() if name not in names}
+    return variants if len(variants) > 1 else None
 
 
 def _model_for(backend, xp):

@@ -72,7 +72,12 @@ class SparsePlan:
         return [d for d in self.decisions.values() if batch is None or d.batch == batch]
 
     def table(self, batch=None):
-        return format_table(self.mode, self.rows(batch))
+        lines = [format_table(self.mode, self.rows(batch))]
+        for key, plan in self.plans.items():
+            samples = key[0]   # a network plan's key: (samples, feed signature, averaged)
+            if len(key) == 3 and plan.settling is not None and batch in (None, samples):
+                lines.append(f"batch {samples}: {plan.settling.describe()}")
+        return "\n".join(lines)
 
     def __str__(self):
         return self.table()

@@ -1,5 +1,7 @@
 """``paddle.infer`` and ``paddle.inference.Inference``: run trained layers on new samples."""
 
+import time
+
 import numpy as np
 
 from ..core import Tensor, as_numpy, no_grad, settings
@@ -83,10 +85,19 @@ class Inference:
         return self.sparse_plan.plan(self.network.layers, values, feed, samples, averaged)
 
     def run(self, values, feed, plan):
-        """{layer name: Tensor}: the forward of ``feed``, reading ``plan`` (None: dense)."""
+        """{layer name: Tensor}: the forward of ``feed``, reading ``plan`` (None: dense).
+
+        The run is timed for the plan: its first batches try its variants (see
+        :mod:`minidl.sparse_inference.settling`)."""
         ctx = RunContext(values, is_train=False, rng=get_rng())
         ctx.sparse_plan = plan
-        return self.network.forward(feed, ctx, upto=self.outputs)
+        if plan is None:
+            return self.network.forward(feed, ctx, upto=self.outputs)
+        plan.begin_run()
+        start = time.perf_counter()
+        outputs = self.network.forward(feed, ctx, upto=self.outputs)
+        plan.end_run(time.perf_counter() - start)
+        return outputs
 
     def infer(self, input, field="value", feeding=None, batch_size=None):
         fields = [field] if isinstance(field, str) else list(field)
