@@ -1,5 +1,7 @@
 """Shared fixtures: every kernel test body runs once per backend present on this machine."""
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
@@ -34,6 +36,19 @@ def fresh_names():
     """Each test builds its network with Paddle's first default names."""
     reset_names()
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """The tests' own cache directory: the sparse planner's cost model (calibrated once per
+    test session) never lands in the user's ~/.cache."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
 
 
 def to_numpy(array):
