@@ -7,11 +7,7 @@ Notation: ``x: (N, D)`` rows; ``w: (N, 1)`` one scalar per row.
 
 from ..backends import kernel
 from ..core.tensor import Function
-
-
-def _wanted(grads, needs):
-    """Drop the gradients nobody asked for."""
-    return tuple(g if need else None for g, need in zip(grads, needs))
+from .kernel_pair import KernelPair, wanted
 
 
 class CosSim(Function):
@@ -29,47 +25,28 @@ class CosSim(Function):
     def backward(self, gy):
         a, b, y = self.saved
         grads = kernel("cos_sim_backward")(a, b, y, gy, self.scale)
-        return _wanted(grads, self.needs_input_grad)
+        return wanted(grads, self.needs_input_grad)
 
 
-class _KernelPair(Function):
-    """A row-wise Function by a pair of kernels: ``<kernels>_forward(*inputs) -> y`` and
-    ``<kernels>_backward(*inputs, gy)`` (``(*inputs, y, gy)`` where ``keeps_output``) -> one
-    gradient per input."""
-
-    #: the kernel family (``dot_prod``, ``scaling``, ...)
-    kernels = None
-    keeps_output = False
-
-    def forward(self, *inputs):
-        y = kernel(f"{self.kernels}_forward")(*inputs)
-        self.save_for_backward(*(inputs + (y,) if self.keeps_output else inputs))
-        return y
-
-    def backward(self, gy):
-        grads = kernel(f"{self.kernels}_backward")(*self.saved, gy)
-        return _wanted(grads, self.needs_input_grad)
-
-
-class DotProd(_KernelPair):
+class DotProd(KernelPair):
     """``y[i] = <a[i], b[i]>``: ``(N, D), (N, D) -> (N, 1)``."""
 
     kernels = "dot_prod"
 
 
-class Scaling(_KernelPair):
+class Scaling(KernelPair):
     """``y[i] = w[i] * x[i]``: ``(N, 1), (N, D) -> (N, D)``."""
 
     kernels = "scaling"
 
 
-class Interpolation(_KernelPair):
+class Interpolation(KernelPair):
     """``y[i] = w[i] x1[i] + (1 - w[i]) x2[i]``: ``(N, 1), (N, D), (N, D) -> (N, D)``."""
 
     kernels = "interpolation"
 
 
-class Power(_KernelPair):
+class Power(KernelPair):
     """``y[i, j] = x[i, j] ** w[i]``: ``(N, 1), (N, D) -> (N, D)``."""
 
     kernels = "power"

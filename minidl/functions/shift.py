@@ -5,10 +5,7 @@
 from ..backends import kernel
 from ..backends.numpy_ref import conv_shift as _shift, row_conv as _row  # noqa: F401  registers
 from ..core.tensor import Function
-
-
-def _wanted(grads, needs):
-    return tuple(g if need else None for g, need in zip(grads, needs))
+from .kernel_pair import wanted
 
 
 class ConvShift(Function):
@@ -21,7 +18,7 @@ class ConvShift(Function):
 
     def backward(self, gy):
         a, b = self.saved
-        return _wanted(kernel("conv_shift_backward")(a, b, gy), self.needs_input_grad)
+        return wanted(kernel("conv_shift_backward")(a, b, gy), self.needs_input_grad)
 
 
 class RowConv(Function):
@@ -37,7 +34,7 @@ class RowConv(Function):
 
     def backward(self, gy):
         x, w = self.saved
-        return _wanted(kernel("row_conv_backward")(x, w, gy, self.starts), self.needs_input_grad)
+        return wanted(kernel("row_conv_backward")(x, w, gy, self.starts), self.needs_input_grad)
 
 
 def conv_shift(a, b):

@@ -3,45 +3,23 @@
 ``tensor`` product.
 """
 
-from ..backends import kernel
 from ..backends.numpy_ref import vector_products as _reference  # noqa: F401  (registers kernels)
-from ..core.tensor import Function
+from .kernel_pair import KernelPair
 
 
-def _wanted(grads, needs):
-    """Drop the gradients nobody asked for."""
-    return tuple(g if need else None for g, need in zip(grads, needs))
-
-
-class _TwoInputProduct(Function):
-    """``<kernels>_forward(*inputs) -> y`` and ``<kernels>_backward(*inputs, gy)`` -> one
-    gradient per input; every input is kept for backward (each gradient reads the others)."""
-
-    #: the kernel family
-    kernels = None
-
-    def forward(self, *inputs):
-        self.save_for_backward(*inputs)
-        return kernel(f"{self.kernels}_forward")(*inputs)
-
-    def backward(self, gy):
-        grads = kernel(f"{self.kernels}_backward")(*self.saved, gy)
-        return _wanted(grads, self.needs_input_grad)
-
-
-class OutProd(_TwoInputProduct):
+class OutProd(KernelPair):
     """``y[i] = flatten(a[i]^T b[i])``: ``(N, M), (N, K) -> (N, M*K)``."""
 
     kernels = "out_prod"
 
 
-class LinearComb(_TwoInputProduct):
+class LinearComb(KernelPair):
     """``z[i] = w[i] V[i]`` with ``V[i] = v[i]`` as ``(M, D)``: ``(N, M), (N, M*D) -> (N, D)``."""
 
     kernels = "linear_comb"
 
 
-class BilinearTensor(_TwoInputProduct):
+class BilinearTensor(KernelPair):
     """``y[i, s] = a[i] W_s b[i]^T``: ``(N, M), (N, K), (S, M, K) -> (N, S)``."""
 
     kernels = "tensor"
