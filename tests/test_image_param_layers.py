@@ -133,6 +133,25 @@ def test_two_conv_projections_share_the_bias_blocks_as_paddle(rng):
     np.testing.assert_allclose(out, expected, rtol=1e-12)
 
 
+def test_transposed_conv_projection_equals_img_conv_trans(rng):
+    """mixed(conv_projection(trans=True)) computes what img_conv(trans=True) computes."""
+    x = image("x", 2, 3, 3)
+    mixed = L.mixed(input=L.conv_projection(input=x, filter_size=2, num_filters=4, stride=2,
+                                            groups=2, trans=True),
+                    bias_attr=False, name="tmix")
+    conv = L.img_conv(input=x, filter_size=2, num_filters=4, stride=2, groups=2, trans=True,
+                      act=paddle.activation.Linear(), bias_attr=False, name="tconv")
+    assert mixed.image_shape == conv.image_shape == (4, 6, 6)
+    parameters = paddle.parameters.create([mixed, conv])
+    assert parameters.get_shape("_tmix.w0") == parameters.get_shape("_tconv.w0") == (1, 16)
+    parameters.set("_tconv.w0", parameters.get("_tmix.w0"))
+    data = [(row,) for row in rng.standard_normal((2, 18)).astype(np.float32)]
+    np.testing.assert_allclose(paddle.infer(output_layer=mixed, parameters=parameters,
+                                            input=data),
+                               paddle.infer(output_layer=conv, parameters=parameters,
+                                            input=data), rtol=1e-5, atol=1e-6)
+
+
 def test_conv_projection_errors():
     x = image("x", 4, 5, 5)
     flat = L.data(name="flat", type=dense(10))
@@ -144,8 +163,6 @@ def test_conv_projection_errors():
          r"filter \(7, 7\) .* does not fit the 5x5 image"),
         (lambda: L.conv_projection(input=flat, filter_size=1, num_filters=2),
          r"cannot infer num_channels"),
-        (lambda: L.conv_projection(input=x, filter_size=1, num_filters=2, trans=True),
-         r"trans=True"),
         (lambda: L.mixed(input=[L.conv_projection(input=x, filter_size=1, num_filters=1),
                                 L.identity_projection(input=image("y", 1, 5, 5))]),
          r"first term is a conv_projection, so every term must be one"),

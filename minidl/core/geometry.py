@@ -19,6 +19,12 @@ def conv_output_size(size, kernel, stride, padding, dilation=1):
     return 1 + (size + 2 * padding - extent) // stride
 
 
+def transposed_conv_output_size(size, kernel, stride, padding, dilation=1):
+    """Output length along one axis of a transposed convolution: the input length of the
+    convolution it is the transpose of (Paddle's ``imageSize`` in caffe mode)."""
+    return (size - 1) * stride - 2 * padding + (kernel - 1) * dilation + 1
+
+
 def pool_output_size(size, window, stride, padding, ceil_mode=True):
     """Output length along one axis (Paddle's ``cnn_output_size``; ceil unless told)."""
     span = size + 2 * padding - window

@@ -20,7 +20,9 @@ Parameters, in Paddle's names and dims:
 
 from .activations import Relu
 from ..functions.basic import reshape
+from ..core.geometry import transposed_conv_output_size
 from ..functions.conv import conv2d, conv_output_size
+from ..functions.conv_transpose import conv_transpose2d
 from .base import (Layer, as_layer_list, as_param_attr, check_output_image, default_name,
                    image_geometry, pair)
 
@@ -57,16 +59,16 @@ class ConvLayer(Layer):
                  groups=1, stride=1, padding=0, dilation=1, bias_attr=None, param_attr=None,
                  shared_biases=True, layer_attr=None, filter_size_y=None, stride_y=None,
                  padding_y=None, dilation_y=None, trans=False, layer_type=None):
+        del trans   # the class says it: ConvLayer or ConvTransLayer
         name = name or default_name("conv")
         inputs = as_layer_list(input, name)
         if len(inputs) != 1:
             raise ValueError(f"layer {name}: img_conv takes one input layer, got {len(inputs)}")
-        if trans or layer_type in _TRANS_TYPES:
-            raise ValueError(f"layer {name}: trans=True / layer_type={layer_type!r} "
-                             "(deconvolution) is not supported by minidl")
-        if layer_type not in _CONV_TYPES:
-            raise ValueError(f"layer {name}: layer_type={layer_type!r}; expected one of "
-                             f"{[t for t in _CONV_TYPES if t]} or None")
+        allowed = _TRANS_TYPES + (None,) if self.transposed else _CONV_TYPES
+        if layer_type not in allowed:
+            raise ValueError(f"layer {name}: layer_type={layer_type!r} with trans="
+                             f"{self.transposed}; expected one of "
+                             f"{[t for t in allowed if t]} or None")
         for what, v in (("num_filters", num_filters), ("groups", groups)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"layer {name}: {what}={v!r} must be a positive integer")
@@ -82,7 +84,7 @@ class ConvLayer(Layer):
         if channels % groups or num_filters % groups:
             raise ValueError(f"layer {name}: groups={groups} must divide both the input "
                              f"channels ({channels}) and num_filters ({num_filters})")
-        out_h, out_w = (conv_output_size(size, k, s, p, d) for size, k, s, p, d in zip(
+        out_h, out_w = (self.output_size(size, k, s, p, d) for size, k, s, p, d in zip(
             (height, width), self.filter_size, self.stride, self.padding, self.dilation))
         check_output_image(name, (out_h, out_w), (height, width),
                            f"filter {self.filter_size}, stride {self.stride}, padding "
@@ -93,7 +95,7 @@ class ConvLayer(Layer):
         self.input_shape = (channels, height, width)
 
         fh, fw = self.filter_size
-        weight_shape = (num_filters, channels // groups, fh, fw)
+        weight_shape = self.weight_shape(num_filters, channels, groups, fh, fw)
         weight_size = num_filters * (channels // groups) * fh * fw
         self.weight = self.add_param(
             "w0", (1, weight_size), as_param_attr(param_attr, f"{name} param_attr"),
@@ -110,19 +112,53 @@ class ConvLayer(Layer):
                 self.bias = self.add_param("wbias", (self.size, 1), attr, is_bias=True,
                                            compute_shape=(1, num_filters, out_h, out_w))
 
+    #: ConvTransLayer: the transposed convolution
+    transposed = False
+
+    @staticmethod
+    def output_size(size, kernel, stride, padding, dilation):
+        return conv_output_size(size, kernel, stride, padding, dilation)
+
+    @staticmethod
+    def weight_shape(num_filters, channels, groups, fh, fw):
+        return (num_filters, channels // groups, fh, fw)
+
     def forward(self, ctx, xs):
         (x,) = xs
         x = reshape(x, (x.shape[0],) + self.input_shape)
-        y = conv2d(x, ctx.param(self.weight), self.stride, self.padding, self.dilation,
-                   self.groups)
+        convolve = conv_transpose2d if self.transposed else conv2d
+        y = convolve(x, ctx.param(self.weight), self.stride, self.padding, self.dilation,
+                     self.groups)
         return self.plus_bias(ctx, y)  # broadcast over the batch (and pixels if shared)
+
+
+class ConvTransLayer(ConvLayer):
+    """Paddle's ``exconvt`` (``img_conv(trans=True)``): the transposed convolution, images
+    ``(N, C, H, W)`` -> ``(N, F, OH, OW)`` with ``OH = (H - 1) * stride - 2 * padding +
+    filter_size`` (the input size of the convolution it transposes). Weights in ``(C,
+    F/groups, fh, fw)`` order -- the filters of that convolution -- with the same size,
+    names and initialisation as ``exconv``'s."""
+
+    type = "exconvt"
+    transposed = True
+
+    @staticmethod
+    def output_size(size, kernel, stride, padding, dilation):
+        return transposed_conv_output_size(size, kernel, stride, padding, dilation)
+
+    @staticmethod
+    def weight_shape(num_filters, channels, groups, fh, fw):
+        return (channels, num_filters // groups, fh, fw)
 
 
 def img_conv(input, filter_size, num_filters, name=None, num_channels=None, act=None, groups=1,
              stride=1, padding=0, dilation=1, bias_attr=None, param_attr=None,
              shared_biases=True, layer_attr=None, filter_size_y=None, stride_y=None,
              padding_y=None, dilation_y=None, trans=False, layer_type=None):
-    """Paddle's ``img_conv`` (default activation Relu, default name ``__conv_N__``)."""
-    return ConvLayer(input, filter_size, num_filters, name, num_channels, act, groups, stride,
+    """Paddle's ``img_conv`` (default activation Relu, default name ``__conv_N__``);
+    ``trans=True`` (or a transposed ``layer_type`` such as ``'exconvt'``) makes the
+    transposed convolution, :class:`ConvTransLayer`."""
+    layer_class = ConvTransLayer if trans or layer_type in _TRANS_TYPES else ConvLayer
+    return layer_class(input, filter_size, num_filters, name, num_channels, act, groups, stride,
                      padding, dilation, bias_attr, param_attr, shared_biases, layer_attr,
                      filter_size_y, stride_y, padding_y, dilation_y, trans, layer_type)

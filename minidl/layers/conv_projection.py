@@ -11,13 +11,18 @@ Parameter ``_<mixed>.w<i>``: ``num_filters * C/groups * fy * fx`` values in
 ``(1, size)``. Default initial value ``N(0, sqrt(2 / (filter_size^2 * C)))`` (Paddle's
 formula, with the x filter size and all channels). A mixed layer whose first term is a
 conv_projection has one bias per filter (``(1, sum of num_filters)``), shared by the pixels.
+
+``trans=True`` is the transposed convolution (Paddle's ``ConvTransProjection``, as
+``img_conv(trans=True)``): ``OH = (H - 1) sy - 2 py + fy``, filters in ``(C, F/groups, fy,
+fx)`` order, the same size and initialisation.
 """
 
 import math
 
-from ..core.geometry import conv_output_size
+from ..core.geometry import conv_output_size, transposed_conv_output_size
 from ..functions.basic import reshape
 from ..functions.conv import conv2d
+from ..functions.conv_transpose import conv_transpose2d
 from .base import image_geometry
 from .conv import _split_xy
 from .image_checks import count
@@ -31,8 +36,10 @@ class ConvProjection(Projection):
     builder = "conv_projection"
 
     def __init__(self, input, filter_size, num_filters, num_channels=None, stride=1, padding=0,
-                 filter_size_y=None, stride_y=None, padding_y=None, groups=1, param_attr=None):
+                 filter_size_y=None, stride_y=None, padding_y=None, groups=1, param_attr=None,
+                 trans=False):
         super().__init__(input, 0, param_attr)
+        self.trans = bool(trans)
         what = "conv_projection"
         self.num_filters = count(num_filters, "num_filters", what)
         self.groups = count(groups, "groups", what)
@@ -47,13 +54,15 @@ class ConvProjection(Projection):
         if channels % self.groups or self.num_filters % self.groups:
             raise ValueError(f"layer {what}: groups={self.groups} must divide both the input "
                              f"channels ({channels}) and num_filters ({self.num_filters})")
-        self.out_hw = tuple(conv_output_size(size, k, s, p) for size, k, s, p in zip(
+        output_size = transposed_conv_output_size if self.trans else conv_output_size
+        self.out_hw = tuple(output_size(size, k, s, p) for size, k, s, p in zip(
             (height, width), self.filter_hw, self.stride, self.padding))
         if min(self.out_hw) < 1:
             raise ValueError(f"layer {what}: filter {self.filter_hw} with padding "
                              f"{self.padding} does not fit the {height}x{width} image of "
                              f"{self.origin.name}")
-        self.filter_shape = (self.num_filters, channels // self.groups) + self.filter_hw
+        self.filter_shape = ((channels, self.num_filters // self.groups) if self.trans else
+                             (self.num_filters, channels // self.groups)) + self.filter_hw
 
     def output_size(self):
         return self.num_filters * self.out_hw[0] * self.out_hw[1]
@@ -69,7 +78,8 @@ class ConvProjection(Projection):
         return (1, math.prod(self.filter_shape))
 
     def param_options(self):
-        """How the layer declares the filters: kernels see ``(F, C/groups, fy, fx)``."""
+        """How the layer declares the filters: kernels see ``(F, C/groups, fy, fx)``
+        (transposed: ``(C, F/groups, fy, fx)``)."""
         return {"compute_shape": self.filter_shape,
                 "extra": {"config_dims": (), "initial_smart": False}}
 
@@ -81,24 +91,22 @@ class ConvProjection(Projection):
         (x,) = xs
         n = x.shape[0]
         w = reshape(ctx.param(spec), self.filter_shape)   # (1, size) where a layer stores it so
-        y = conv2d(reshape(x, (n,) + self.image), w, self.stride, self.padding, (1, 1),
-                   self.groups)
+        convolve = conv_transpose2d if self.trans else conv2d
+        y = convolve(reshape(x, (n,) + self.image), w, self.stride, self.padding, (1, 1),
+                     self.groups)
         return reshape(y, (n, -1))
 
     def __repr__(self):
         return (f"conv_projection(input={self.origin.name}, num_filters={self.num_filters}, "
-                f"filter_size={self.filter_hw})")
+                f"filter_size={self.filter_hw}, trans={self.trans})")
 
 
 def conv_projection(input, filter_size, num_filters, num_channels=None, stride=1, padding=0,
                     filter_size_y=None, stride_y=None, padding_y=None, groups=1,
                     param_attr=None, trans=False):
-    """v2's ``conv_projection``; ``trans=True`` (the transposed convolution) is refused."""
-    if trans:
-        raise ValueError("conv_projection(trans=True) (Paddle's ConvTransProjection) is not "
-                         "supported; only the convolution")
+    """v2's ``conv_projection``; ``trans=True``: the transposed convolution."""
     return ConvProjection(input, filter_size, num_filters, num_channels, stride, padding,
-                          filter_size_y, stride_y, padding_y, groups, param_attr)
+                          filter_size_y, stride_y, padding_y, groups, param_attr, trans)
 
 
 __all__ = ["ConvProjection", "conv_projection"]
