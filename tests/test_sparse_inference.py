@@ -13,9 +13,7 @@ from minidl.sparse_inference import calibration
 from minidl.sparse_inference import layout as layouts
 from minidl.sparse_inference import plan as plans
 
-from conftest import BACKENDS_PRESENT
 
-needs_numba = pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
 
 
 class RatioModel:
@@ -198,7 +196,6 @@ def test_parameter_versions_move_on_every_possible_write(rng):
     assert seen[0] < seen[1] < seen[2] == seen[3]
 
 
-@needs_numba
 def test_auto_times_cold_caches_only_for_models_larger_than_the_cache(rng, monkeypatch):
     set_backend("cpu")
     monkeypatch.setattr(calibration, "cost_model", lambda: RatioModel(1.0))   # all unsure

@@ -15,11 +15,7 @@ from minidl.sparse_inference import calibration
 from minidl.sparse_inference import plan as plans
 from minidl.sparse_inference.cost_model import CostModel, Work, features, fit_terms
 
-from conftest import BACKENDS_PRESENT
 from test_sparse_inference import RatioModel, count_kernel_calls, pruned_network, samples
-
-needs_numba = pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
-
 
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch, tmp_path):
@@ -40,7 +36,6 @@ def by_layer(plan):
 
 # --- the plan, before any forward ---------------------------------------------------------
 
-@needs_numba
 def test_a_plan_is_printed_without_samples_and_without_running_the_network(rng, monkeypatch,
                                                                           cpu, capsys):
     monkeypatch.setattr(calibration, "cost_model", lambda: RatioModel(0.3))
@@ -60,7 +55,6 @@ def test_a_plan_is_printed_without_samples_and_without_running_the_network(rng, 
         paddle.sparse.plan(out, parameters, batch_size=0)
 
 
-@needs_numba
 def test_the_forward_reads_the_plan_it_was_given(rng, monkeypatch, cpu):
     """Inference.plan, then Inference.run: the run follows the plan's choices."""
     monkeypatch.setattr(calibration, "cost_model", lambda: RatioModel(
@@ -80,7 +74,6 @@ def test_the_forward_reads_the_plan_it_was_given(rng, monkeypatch, cpu):
 
 # --- decisions from the cost model --------------------------------------------------------
 
-@needs_numba
 def test_decisions_follow_the_cost_model_and_only_the_unsure_are_measured(rng, monkeypatch,
                                                                          cpu):
     ratios = {"__conv_0__": 0.2, "__conv_1__": 3.0, "__fc_layer_1__": 1.0}
@@ -115,7 +108,6 @@ def test_decisions_follow_the_cost_model_and_only_the_unsure_are_measured(rng, m
     assert len(measured) == 2                      # another batch size: measured again
 
 
-@needs_numba
 def test_small_layers_are_measured_and_the_measuring_has_a_budget(rng, monkeypatch, cpu):
     monkeypatch.setattr(calibration, "cost_model", lambda: RatioModel(0.1))   # sure: sparse
     measured = []
@@ -141,7 +133,6 @@ def test_small_layers_are_measured_and_the_measuring_has_a_budget(rng, monkeypat
                                         and d.choice == "sparse" for d in unmeasured)
 
 
-@needs_numba
 def test_auto_results_equal_dense_with_a_real_measurement(rng, monkeypatch, cpu):
     monkeypatch.setattr(calibration, "cost_model", lambda: RatioModel(1.0))   # all unsure
     monkeypatch.setattr(plans, "CONFIRM_BUDGET_S", 60.0)
@@ -207,7 +198,6 @@ def test_an_unwritable_cache_directory_keeps_the_model_in_memory(monkeypatch, tm
     assert calibration.cost_model() is model and len(calls) == 1
 
 
-@needs_numba
 def test_the_calibration_fits_every_kind_and_regime(cpu, capsys):
     model = calibration.calibrate()
     for kind in ("fc", "conv", "recurrent"):
@@ -276,7 +266,6 @@ def test_settling_keeps_the_plan_unless_another_is_clearly_faster(monkeypatch):
     assert race.verdict == "plan"
 
 
-@needs_numba
 def test_real_batches_try_every_variant_then_run_the_verdict(rng, monkeypatch, cpu):
     """The same results under every variant; after settling the plan's table says which."""
     from minidl.sparse_inference import settling
