@@ -1,18 +1,21 @@
 """What the trainer's NaN/inf check costs per training step (``paddle.init(check_nan_inf=...)``).
 
-Every batch the trainer checks that the cost is finite and that the squared norm of each
-gradient is (one BLAS dot product per gradient and one host transfer; see
-``minidl.training.trainer._all_finite``). Two measurements per network and batch size:
+Every batch the trainer checks that the cost is finite and that each gradient is: an fc
+weight gradient whose layer bounded it (``x^T gy`` from the squared norms of ``x`` and
+``gy``, cheaper at small batches; ``minidl.functions.certified_matmul``) is proven finite
+without being read, every other gradient by its squared norm (one BLAS dot product each;
+``minidl.training.trainer._all_finite``). Measurements per network and batch size:
 
-* ``check``: that check alone, on the gradients of a real step (median of many runs);
+* ``check``: that work alone for a real step -- the bounds' dot products and the dot
+  products of the gradients left to read (median of many runs);
 * ``on`` / ``off``: whole training steps (forward, backward, update) with the check on and
   off, each the best of ``--rounds`` rounds of a block of ``--repeats`` passes of
   ``--steps`` batches (``timing.rounds_ms``), divided by the steps;
-* ``in-step``: the time spent in the check during the timed steps with the check on,
+* ``in-step``: the time spent reading gradients during the timed steps with the check on,
   over the time of those steps (both clocked in the same run, so a busy machine slows
-  both alike).
+  both alike; the bounds, computed inside backward, are not in it).
 
-``check / off`` and ``in-step`` are the share of a step the check takes; ``on / off - 1``
+``check / off`` is the share of a step the check takes; ``on / off - 1``
 is the measured difference of whole steps, which on a shared machine is mostly noise at
 this size.
 
@@ -33,7 +36,8 @@ from minidl.layers.base import reset_names
 from minidl.models.book_mnist import build_conv_network
 from minidl.training.feeding import Feeder
 from minidl.training import trainer as trainer_module
-from minidl.training.trainer import _all_finite
+from minidl.functions.certified_matmul import CertifiedMatMul
+from minidl.training.trainer import _all_finite, _unproven
 
 
 def mlp_network():
@@ -87,12 +91,45 @@ def measure(build, batch_size, steps, repeats, rounds):
         trainer_module._all_finite = _all_finite
     # the check of the cost: a float already on the host, isfinite on it is ~0.1 us
     in_step = clock["check"] / clock["steps"]
-    feeder = Feeder(trainer.network.data_layers)
-    grads, _, cost_sum, _, _ = trainer._forward_backward(feeder, minibatch)
-    check_ms = median_ms(lambda: math.isfinite(cost_sum) and _all_finite(grads.values()),
-                         repeats=101)
-    size = sum(int(np.prod(g.shape)) for g in grads.values())
+    check_ms = _check_alone(trainer, minibatch)
+    size = sum(int(np.prod(parameters.get_shape(name))) for name in trainer.trainable)
     return per_block["on"] / steps, per_block["off"] / steps, check_ms, in_step, size
+
+
+def _check_alone(trainer, minibatch):
+    """Milliseconds of one step's check: the bounds' products and the gradients read."""
+    products = []
+    real_backward = CertifiedMatMul.backward
+
+    def recording_backward(self, gy):
+        before = self.bounds[self.name].bounded
+        result = real_backward(self, gy)
+        if self.bounds[self.name].bounded > before:
+            products.append((self.saved[0].reshape(-1), gy.reshape(-1)))
+        return result
+    CertifiedMatMul.backward = recording_backward
+    bounds = {}
+    real_forward = trainer._forward
+
+    def keeping_bounds(*args, **kw):
+        outputs, total, tensors, ctx = real_forward(*args, **kw)
+        bounds.update(ctx.gradient_bounds or {})
+        return outputs, total, tensors, ctx
+    trainer._forward = keeping_bounds
+    try:
+        settings.update(check_nan_inf=True)
+        feeder = Feeder(trainer.network.data_layers)
+        grads, _, cost_sum, _, _ = trainer._forward_backward(feeder, minibatch, check=True)
+    finally:
+        CertifiedMatMul.backward = real_backward
+        del trainer._forward
+    unproven = _unproven(grads, bounds)
+
+    def check():
+        for a, gy in products:
+            math.sqrt(float(np.dot(a, a)) * float(np.dot(gy, gy)))
+        return math.isfinite(cost_sum) and _all_finite(unproven)
+    return median_ms(check, repeats=101)
 
 
 def main():

@@ -158,8 +158,9 @@ def test_a_nan_gradient_with_a_finite_cost_is_caught(monkeypatch):
         def grad(self):
             return self.tensor.grad * np.float32(np.nan)
 
-    def forward(self, feed, is_train, values=None):
-        outputs, total, tensors, ctx = real_forward(self, feed, is_train, values)
+    def forward(self, feed, is_train, values=None, bound_gradients=False):
+        outputs, total, tensors, ctx = real_forward(self, feed, is_train, values,
+                                                    bound_gradients)
         tensors = dict(tensors)
         tensors["___fc_layer_1__.wbias"] = NanGrad(tensors["___fc_layer_1__.wbias"])
         return outputs, total, tensors, ctx
@@ -213,3 +214,65 @@ def test_all_finite_is_exact():
     assert trainer_module._all_finite([big, np.ones(3, np.float32)])
     assert not trainer_module._all_finite([big, np.array([np.nan], np.float32)])
     assert trainer_module._all_finite([])
+
+
+# --- the fc layers' gradient bounds ----------------------------------------------------------
+
+def test_fc_weight_gradients_are_proven_finite_without_being_read(monkeypatch):
+    """At a small batch the fc products bound their weight gradients (Cauchy-Schwarz), and
+    only the other gradients are read; the bound holds for the real gradient."""
+    from minidl.functions import certified_matmul
+    bounds_seen = []
+    real_backward = certified_matmul.CertifiedMatMul.backward
+
+    def backward(self, gy):
+        ga, gb = real_backward(self, gy)
+        entry = self.bounds[self.name]
+        if entry.bounded:
+            bounds_seen.append((self.name, float(np.abs(gb).max()), entry.bound))
+        return ga, gb
+    monkeypatch.setattr(certified_matmul.CertifiedMatMul, "backward", backward)
+    read = []
+    real_all_finite = trainer_module._all_finite
+    monkeypatch.setattr(trainer_module, "_all_finite",
+                        lambda arrays: read.append([a.shape for a in arrays]) or
+                        real_all_finite(arrays))
+    x = paddle.layer.data("x", paddle.data_type.dense_vector(64))
+    label = paddle.layer.data("label", paddle.data_type.integer_value(3))
+    hidden = paddle.layer.fc(input=x, size=48, act=paddle.activation.Tanh())
+    cost = paddle.layer.classification_cost(
+        input=paddle.layer.fc(input=hidden, size=3, act=paddle.activation.Softmax()),
+        label=label)
+    trainer = paddle.trainer.SGD(cost, paddle.parameters.create(cost),
+                                 paddle.optimizer.Momentum(learning_rate=0.01))
+    rng = np.random.default_rng(0)
+    batch = [(rng.standard_normal(64).astype(np.float32), int(rng.integers(3)))
+             for _ in range(4)]
+    trainer.train(lambda: iter([batch]), num_passes=1)
+    # the 64x48 weight was bounded (4*64 + 4*48 values < 3072); the 48x3 one was not
+    assert {name for name, _, _ in bounds_seen} == {"___fc_layer_0__.w0"}
+    assert all(largest <= bound for _, largest, bound in bounds_seen)
+    assert read and (64, 48) not in read[0] and (48, 3) in read[0]
+
+
+def test_a_nan_in_a_bounded_product_is_still_caught():
+    """A NaN input makes the bound NaN: the gradient is then read and the NaN found."""
+    x = paddle.layer.data("x", paddle.data_type.dense_vector(64))
+    label = paddle.layer.data("label", paddle.data_type.integer_value(3))
+    cost = paddle.layer.classification_cost(
+        input=paddle.layer.fc(input=x, size=3, act=paddle.activation.Softmax()), label=label)
+    params = paddle.parameters.create(cost)
+    trainer = paddle.trainer.SGD(cost, params, paddle.optimizer.Momentum(learning_rate=0.01))
+    sample = np.ones(64, np.float32)
+    sample[5] = np.nan
+    with pytest.raises(NonFiniteError):
+        trainer.train(lambda: iter([[(sample, 1)]]), num_passes=1)
+
+
+def test_a_bound_counts_only_when_it_covers_every_use():
+    from minidl.functions.certified_matmul import GradientBound
+    assert GradientBound(reads=2, bounded=2, bound=1.0).proves_finite(10.0)
+    assert not GradientBound(reads=2, bounded=1, bound=1.0).proves_finite(10.0)
+    assert not GradientBound(reads=1, bounded=1, bound=float("nan")).proves_finite(10.0)
+    assert not GradientBound(reads=1, bounded=1, bound=20.0).proves_finite(10.0)
+    assert not GradientBound().proves_finite(10.0)

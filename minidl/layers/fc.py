@@ -4,6 +4,7 @@ import math
 
 from .activations import Tanh
 from ..functions.basic import add, matmul, reshape
+from ..functions.certified_matmul import certified_matmul
 from ..functions.sparse_input import is_sparse_rows, sparse_rows_matmul
 from .base import Layer, as_layer_list, as_param_attr, default_name
 
@@ -55,6 +56,9 @@ class FcLayer(Layer):
         for x, spec in zip(xs, self.params):
             if is_sparse_rows(x):
                 term = sparse_rows_matmul(x, ctx.param(spec), spec.attr.sparse_update)
+            elif ctx.gradient_bounds is not None:   # training under the NaN/inf check
+                term = certified_matmul(reshape(x, (x.shape[0], -1)), ctx.param(spec),
+                                        ctx.gradient_bounds, spec.name)
             else:
                 term = matmul(reshape(x, (x.shape[0], -1)), ctx.param(spec))
             y = term if y is None else add(y, term)

@@ -39,12 +39,19 @@ class RunContext:
         self.updates = {}
         #: inference only: a minidl.sparse.SparsePlan that may run fc/conv layers sparse
         self.sparse_plan = None
+        #: training with the NaN/inf check: {parameter name: GradientBound}, counting every
+        #: read of a parameter, so the trainer trusts a bound only when it covers every use
+        #: (see minidl.functions.certified_matmul)
+        self.gradient_bounds = None
 
     def param(self, spec):
         try:
-            return self.params[spec.name]
+            value = self.params[spec.name]
         except KeyError:
             raise KeyError(f"parameter {spec.name} of layer {spec.owner} has no value") from None
+        if self.gradient_bounds is not None:
+            self.gradient_bounds[spec.name].reads += 1
+        return value
 
 
 class Network:

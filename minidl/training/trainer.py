@@ -32,6 +32,7 @@ Guards (on by default):
 import copy
 import math
 import numbers
+from collections import defaultdict
 
 import numpy as np
 
@@ -46,6 +47,7 @@ from .evaluators import ClassificationError, host_outputs
 from .evaluators import declared as declared_evaluators
 from .feeding import Feeder, FeedError
 from ..functions.basic import add, sum_all
+from ..functions.certified_matmul import GradientBound
 from ..hooks.runtime import build_update_hooks
 from ..layers.cost import CostLayer
 from ..layers.data import DataLayer
@@ -83,6 +85,17 @@ def _all_finite(arrays):
     if math.isfinite(float(total)):
         return True
     return all(bool(_finite(array)) for array in arrays)
+
+
+#: a gradient bound below this proves float32 entries finite, with room for the rounding of
+#: the float32 sums that computed them
+_PROVEN_LIMIT = float(np.finfo(np.float32).max) / 4
+
+
+def _unproven(grads, bounds):
+    """The gradients whose finiteness their layers' bounds do not prove (those are read)."""
+    return [grad for name, grad in grads.items()
+            if name not in bounds or not bounds[name].proves_finite(_PROVEN_LIMIT)]
 
 
 def _finite(array):
@@ -174,13 +187,15 @@ class SGD:
         self.comm = get_comm()   # one process, or this rank of an MPI job
 
     # -- one batch ------------------------------------------------------------------------
-    def _forward(self, feed, is_train, values=None):
+    def _forward(self, feed, is_train, values=None, bound_gradients=False):
         tensors = {}
         for name, spec in self.specs.items():
             array = values[name] if values is not None else self.parameters.value(name)
             tensors[name] = Tensor(array.reshape(spec.compute_shape),
                                    requires_grad=is_train and not spec.static)
         ctx = RunContext(tensors, is_train=is_train, rng=self.comm.rng())
+        if bound_gradients:   # fc products then prove their weight gradients finite
+            ctx.gradient_bounds = defaultdict(GradientBound)
         outputs = self.network.forward(feed, ctx)
         return outputs, self._cost_sum(outputs, self.cost_layers), tensors, ctx
 
@@ -208,7 +223,8 @@ class SGD:
         if len(minibatch) == 0:   # under MPI, a batch smaller than the number of ranks
             grads = {name: self.parameters.value(name) * 0 for name in self.trainable}
             return grads, {}, 0.0, [None] * len(self.evaluators), None
-        outputs, total, tensors, ctx = self._forward(feeder(minibatch), is_train=True)
+        outputs, total, tensors, ctx = self._forward(feeder(minibatch), is_train=True,
+                                                     bound_gradients=check)
         # the reported cost is the main costs'; training follows every cost layer.
         # Layer-output gradients are freed during the sweep unless an evaluator prints them.
         run_backward(total if not self.extra_costs else
@@ -225,7 +241,8 @@ class SGD:
                 grads[name] = grad.reshape(value.shape)
         cost_sum = float(as_numpy(total.data))
         problem = None
-        if check and not (math.isfinite(cost_sum) and _all_finite(grads.values())):
+        if check and not (math.isfinite(cost_sum) and _all_finite(
+                _unproven(grads, ctx.gradient_bounds))):
             problem = self._diagnose(outputs, grads)
         host = self._host_outputs(outputs, self.evaluators)
         stats = [evaluator.batch_stats(host) for evaluator in self.evaluators]
