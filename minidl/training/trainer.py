@@ -16,8 +16,10 @@ those steps do nothing. See :mod:`minidl.distributed`.
 
 Guards (on by default):
 
-* **Non-finite values.** Every batch the trainer checks the cost and the squared norm of
-  each gradient (a NaN or inf anywhere makes it non-finite). At the first NaN or inf it raises
+* **Non-finite values.** Every batch the trainer checks the cost and each gradient: an fc
+  weight gradient its layer bounded in backward (``minidl.functions.certified_matmul``) is
+  proven finite without being read; every other one by its squared norm (a NaN or inf
+  anywhere makes it non-finite). At the first NaN or inf it raises
   :class:`NonFiniteError` naming the pass, the batch, the first layer (in forward order)
   whose output was not finite -- for a data layer, the samples -- or the first parameter
   whose gradient was not, *before* the update: parameters, optimizer state and batch-norm
