@@ -230,30 +230,38 @@ def _lstm_step(x, bias, product, zero, rows, prev_rows, first, count, act, gate_
     """One step for ``count`` running sequences (entries ``first .. first + count``).
     ``product[k]`` holds ``h[t-1] @ w``; at a sequence's first step ``zero`` stands for it
     and for ``c[t-1]``. The gates are computed in place in the packed ``gates`` row."""
+    for k in prange(count):
+        _lstm_entry(x, bias, product, zero, rows, prev_rows, first, k, act, gate_act,
+                    state_act, h, cell, gates, cell_act, h_steps)
+
+
+@njit(error_model="numpy", fastmath={"contract"}, cache=True)
+def _lstm_entry(x, bias, product, zero, rows, prev_rows, first, k, act, gate_act, state_act,
+                h, cell, gates, cell_act, h_steps):
+    """:func:`_lstm_step` for running sequence k alone, on the calling thread."""
     hidden = h.shape[1]
     check_i, check_f = bias[4 * hidden:5 * hidden], bias[5 * hidden:6 * hidden]
     check_o = bias[6 * hidden:]
-    for k in prange(count):
-        row, prev = rows[first + k], prev_rows[first + k]
-        z_rec = product[k] if prev >= 0 else zero
-        c_prev = cell[prev] if prev >= 0 else zero      # zero: 4H >= H zeros
-        z, c_out, s_out = gates[row], cell[row], cell_act[row]
-        x_row, h_out, h_step = x[row], h[row], h_steps[first + k]
-        for j in range(4 * hidden):
-            z[j] = x_row[j] + bias[j] + z_rec[j]
-        for j in range(hidden):       # input and forget gates see the old cell
-            z[hidden + j] += c_prev[j] * check_i[j]
-            z[2 * hidden + j] += c_prev[j] * check_f[j]
-        _activate(act, z[:hidden])
-        _activate(gate_act, z[hidden:3 * hidden])
-        for j in range(hidden):       # the new cell; the output gate sees it
-            c = z[j] * z[hidden + j] + c_prev[j] * z[2 * hidden + j]
-            c_out[j] = s_out[j] = c
-            z[3 * hidden + j] += c * check_o[j]
-        _activate(gate_act, z[3 * hidden:])
-        _activate(state_act, s_out)
-        for j in range(hidden):
-            h_out[j] = h_step[j] = z[3 * hidden + j] * s_out[j]
+    row, prev = rows[first + k], prev_rows[first + k]
+    z_rec = product[k] if prev >= 0 else zero
+    c_prev = cell[prev] if prev >= 0 else zero      # zero: 4H >= H zeros
+    z, c_out, s_out = gates[row], cell[row], cell_act[row]
+    x_row, h_out, h_step = x[row], h[row], h_steps[first + k]
+    for j in range(4 * hidden):
+        z[j] = x_row[j] + bias[j] + z_rec[j]
+    for j in range(hidden):       # input and forget gates see the old cell
+        z[hidden + j] += c_prev[j] * check_i[j]
+        z[2 * hidden + j] += c_prev[j] * check_f[j]
+    _activate(act, z[:hidden])
+    _activate(gate_act, z[hidden:3 * hidden])
+    for j in range(hidden):       # the new cell; the output gate sees it
+        c = z[j] * z[hidden + j] + c_prev[j] * z[2 * hidden + j]
+        c_out[j] = s_out[j] = c
+        z[3 * hidden + j] += c * check_o[j]
+    _activate(gate_act, z[3 * hidden:])
+    _activate(state_act, s_out)
+    for j in range(hidden):
+        h_out[j] = h_step[j] = z[3 * hidden + j] * s_out[j]
 
 
 @register("lstm_forward", backend="cpu")

@@ -10,9 +10,8 @@ the dense forward calls BLAS, ``h[t-1] @ w``, this one multiplies with the CSR r
   (:func:`_csr_dot`). A batch-1 step is memory bound -- the dense product reads all
   ``4 H^2`` weights every step -- and at 90 % sparsity the step reads about a sixth of the
   bytes (6 bytes per kept weight: a float32 value and a uint16 column index). The whole
-  loop over time then runs in ONE Numba call (:func:`_lstm_one_sequence`): from Python,
-  calling the product and the gate pass costs ~20 us per step, as much as the product of
-  a 512-unit layer;
+  loop over time then runs in ONE Numba call, for the LSTM with its threads sharing each
+  step's product (``csr_steps.py``);
 * several: per step, each nonzero multiply-adds the running sequences' values of its
   column (``sparse._rows_runs`` over ``h[t-1].T``: the weights are read once for the
   batch), then the product is transposed back; the gate pass as in the dense kernel.
@@ -24,31 +23,11 @@ import numpy as np
 from numba import njit
 
 from ..registry import register
+from .csr_steps import (_chunk_bounds, _csr_dot, _lstm_one_sequence,
+                        _lstm_one_sequence_parallel, _sharing_threads)
 from .recurrent import _codes, _gru_gates, _gru_output, _lstm_step, _Steps
 from .sparse import SERIAL_BELOW, SERIAL_DOT_BELOW, _checked, _rows_dot, _rows_runs
 from .threads import one_thread_below
-
-
-@njit(fastmath=True, cache=True)
-def _csr_dot(indptr, indices, values, x, out):
-    """``out[f] = sum_j values[j] * x[indices[j]]`` over the nonzeros of CSR row f, on the
-    calling thread (``sparse._rows_dot`` without its threads, bias and ReLU)."""
-    for f in range(out.shape[0]):
-        acc = np.float32(0.0)
-        for j in range(indptr[f], indptr[f + 1]):  # uint32 bounds: an unsigned loop
-            acc += values[j] * x[indices[j]]
-        out[f] = acc
-
-
-@njit(cache=True)
-def _lstm_one_sequence(x, bias, indptr, indices, values, product, zero, rows, prev_rows, act,
-                       gate_act, state_act, h, cell, gates, cell_act, h_steps):
-    """Every step of a batch of one sequence: the CSR product, then the gates."""
-    for t in range(rows.shape[0]):
-        if t:
-            _csr_dot(indptr, indices, values, h_steps[t - 1], product[0])
-        _lstm_step(x, bias, product, zero, rows, prev_rows, t, 1, act, gate_act, state_act,
-                   h, cell, gates, cell_act, h_steps)
 
 
 @njit(cache=True)
@@ -112,7 +91,14 @@ def lstm_forward_csr(x, indptr, indices, values, bias, starts, reverse, act, gat
     product = np.empty((plan.widest, 4 * hidden), dtype=np.float32)
     zero = np.zeros(4 * hidden, dtype=np.float32)
     codes = _codes(act, gate_act, state_act)
-    if plan.widest == 1:        # one sequence: the whole loop in one call, one thread
+    if plan.widest == 1:        # one sequence: the whole loop in one call
+        threads = _sharing_threads(w, plan.count)
+        if threads > 1:
+            _lstm_one_sequence_parallel(threads, _chunk_bounds(w, threads), x, bias,
+                                        w.indptr, w.indices, w.values, product, zero,
+                                        plan.rows, plan.prev_rows, *codes, h, cell, gates,
+                                        cell_act, h_steps)
+            return h
         with one_thread_below(0, 1):
             _lstm_one_sequence(x, bias, w.indptr, w.indices, w.values, product, zero,
                                plan.rows, plan.prev_rows, *codes, h, cell, gates, cell_act,

@@ -1,0 +1,132 @@
+r"""One sequence through a pruned LSTM: every step's CSR product and gates in ONE Numba call.
+
+At batch 1 a step is a sparse matrix-vector product (``h[t-1] @ w`` with the CSR rows of
+``w.T``: ~0.5 ns per kept weight on one core) and a few microseconds of gates. From Python,
+each call costs ~20 us, so the loop over time runs inside Numba (:func:`_lstm_one_sequence`).
+A second thread halves the product, but waking Numba's sleeping workers costs ~0.1 ms -- as
+much as the step. :func:`_lstm_one_sequence_parallel` therefore wakes them once per
+sequence: one parallel loop around all steps, whose threads share each step's product
+through atomic counters (``atomics.py``) instead of a new parallel loop per step::
+
+    step t:   [chunk 0][chunk 1] ... [chunk 7]   claimed by whichever thread is free
+                                 \________/
+           the thread finishing the last chunk computes step t's gates -> h[t]
+    step t+1: [chunk 0] ...   (threads wait until h[t] exists)
+
+Measured with ``benchmarks/pruned_lstm.py`` (1024 units, 0.9 sparsity, 2 cores): see the
+benchmark's README table.
+"""
+
+import numpy as np
+from numba import get_num_threads, njit, prange
+
+from .atomics import fetch_add, load_acquire, spin_pause, yield_core
+from .recurrent import _lstm_entry
+from .sparse import SERIAL_DOT_BELOW
+
+@njit(fastmath=True, cache=True)
+def _csr_dot(indptr, indices, values, x, out, first=0, last=-1):
+    """``out[f] = sum_j values[j] * x[indices[j]]`` over the nonzeros of CSR rows f in
+    ``first .. last`` (default: all), on the calling thread (``sparse._rows_dot`` without
+    its threads, bias and ReLU)."""
+    for f in range(first, out.shape[0] if last < 0 else last):
+        acc = np.float32(0.0)
+        for j in range(indptr[f], indptr[f + 1]):  # uint32 bounds: an unsigned loop
+            acc += values[j] * x[indices[j]]
+        out[f] = acc
+
+
+@njit(cache=True)
+def _lstm_one_sequence(x, bias, indptr, indices, values, product, zero, rows, prev_rows, act,
+                       gate_act, state_act, h, cell, gates, cell_act, h_steps):
+    """Every step of a batch of one sequence: the CSR product, then the gates."""
+    for t in range(rows.shape[0]):
+        if t:
+            _csr_dot(indptr, indices, values, h_steps[t - 1], product[0])
+        _lstm_entry(x, bias, product, zero, rows, prev_rows, t, 0, act, gate_act, state_act,
+                    h, cell, gates, cell_act, h_steps)
+
+
+# Counters of the cooperative loop (entries of its int64 ``state``)
+_CLAIMED, _DONE, _READY = 0, 1, 2
+
+#: pauses (~40 ns each) a waiting thread spins before it yields its core: a step's gates
+#: take a few microseconds, so a longer wait means the thread doing them is not running
+SPINS_BEFORE_YIELD = 1000
+
+
+@njit(cache=True)
+def _wait_until(state, counter, value):
+    spins = 0
+    while load_acquire(state, counter) < value:
+        if spins < SPINS_BEFORE_YIELD:
+            spins += 1
+            spin_pause()
+        else:
+            yield_core()
+
+
+@njit(cache=True)
+def _lstm_one_sequence_share(state, bounds, x, bias, indptr, indices, values, product, zero,
+                             rows, prev_rows, act, gate_act, state_act, h, cell, gates,
+                             cell_act, h_steps):
+    """One thread's part of :func:`_lstm_one_sequence` done by several threads.
+
+    Step t's product is cut into ``len(bounds) - 1`` chunks of CSR rows with about equal
+    nonzeros. A thread claims the next chunk of the whole run (``_CLAIMED``), waits until
+    ``h[t-1]`` exists (``_READY`` >= t: step t-1's gates are done), computes the chunk, and
+    if it finished the step's last chunk (``_DONE``) computes step t's gates and raises
+    ``_READY``. A thread only ever waits for a step whose last chunk another thread has
+    claimed, so one thread alone also finishes the run. Step 0 (no product) is done before.
+    """
+    chunks = bounds.shape[0] - 1
+    while True:
+        claim = fetch_add(state, _CLAIMED, 1)
+        t = 1 + claim // chunks
+        if t >= rows.shape[0]:
+            return
+        _wait_until(state, _READY, t)
+        chunk = claim % chunks
+        _csr_dot(indptr, indices, values, h_steps[t - 1], product[0], bounds[chunk],
+                 bounds[chunk + 1])
+        if fetch_add(state, _DONE, 1) % chunks == chunks - 1:
+            _lstm_entry(x, bias, product, zero, rows, prev_rows, t, 0, act, gate_act,
+                        state_act, h, cell, gates, cell_act, h_steps)
+            fetch_add(state, _READY, 1)
+
+
+@njit(parallel=True, cache=True)
+def _lstm_one_sequence_parallel(threads, bounds, x, bias, indptr, indices, values, product,
+                                zero, rows, prev_rows, act, gate_act, state_act, h, cell,
+                                gates, cell_act, h_steps):
+    """:func:`_lstm_one_sequence` with ``threads`` threads sharing each step's product,
+    inside ONE parallel loop: its workers are woken once per sequence, not per step."""
+    _lstm_entry(x, bias, product, zero, rows, prev_rows, 0, 0, act, gate_act, state_act, h,
+                cell, gates, cell_act, h_steps)
+    state = np.zeros(3, dtype=np.int64)
+    state[_READY] = 1
+    for _ in prange(threads):
+        _lstm_one_sequence_share(state, bounds, x, bias, indptr, indices, values, product,
+                                 zero, rows, prev_rows, act, gate_act, state_act, h, cell,
+                                 gates, cell_act, h_steps)
+
+
+#: chunks of each step's product per thread: a thread that finishes early takes another
+#: chunk instead of waiting for the slower one
+CHUNKS_PER_THREAD = 4
+
+
+def _sharing_threads(w, steps):
+    """Threads for a one-sequence run: Numba's count when the products of the whole run
+    outweigh waking the workers once (``SERIAL_DOT_BELOW`` nonzeros), else 1."""
+    work = int(w.indptr[-1]) * (steps - 1)
+    return get_num_threads() if steps > 2 and work >= SERIAL_DOT_BELOW else 1
+
+
+def _chunk_bounds(w, threads):
+    """CSR row bounds cutting the nonzeros into ``threads * CHUNKS_PER_THREAD`` equal parts."""
+    chunks = threads * CHUNKS_PER_THREAD
+    targets = np.linspace(0, int(w.indptr[-1]), chunks + 1)
+    bounds = np.searchsorted(w.indptr.astype(np.int64), targets).astype(np.int64)
+    bounds[0], bounds[-1] = 0, w.rows
+    return np.maximum.accumulate(bounds)
