@@ -16,12 +16,15 @@ and Adamax see their docstrings.
 
 ``apply`` returns the per-element adaptive rate ``r`` of the rules that have one (Paddle's
 ``PARAMETER_LEARNING_RATE`` buffer) or None; the L1 regularizer scales its shrink by it.
+With ``want_rate=False`` (no L1 shrink follows) a rule may skip building that array.
 
 All arithmetic goes through ``xp = get_array_module(w)`` with in-place updates on the slot
-arrays, so the same code runs on NumPy and CuPy arrays.
+arrays, so the same code runs on NumPy and CuPy arrays. On the ``cpu`` backend Momentum and
+AdaGrad run the same arithmetic as one Numba loop instead (:mod:`.fused_steps`).
 """
 
 from ..core.xp import get_array_module
+from .fused_steps import adagrad_update, momentum_update, runs_fused
 
 
 class UpdateRule:
@@ -37,7 +40,7 @@ class UpdateRule:
         xp = get_array_module(value)
         return {slot: xp.zeros_like(value) for slot in self.slots}
 
-    def apply(self, value, grad, state, lr, momentum, decay, step):
+    def apply(self, value, grad, state, lr, momentum, decay, step, want_rate=True):
         """Update ``value`` in place; return the adaptive rate array or None."""
         raise NotImplementedError
 
@@ -85,8 +88,11 @@ class MomentumRule(UpdateRule):
     name = "momentum"
     slots = ("momentum",)
 
-    def apply(self, value, grad, state, lr, momentum, decay, step):
-        momentum_step(value, grad, state["momentum"], lr, momentum, decay)
+    def apply(self, value, grad, state, lr, momentum, decay, step, want_rate=True):
+        if runs_fused(value, grad, state["momentum"]):
+            momentum_update(value, grad, state["momentum"], lr, momentum, decay)
+        else:
+            momentum_step(value, grad, state["momentum"], lr, momentum, decay)
         return None
 
 
@@ -108,14 +114,22 @@ class AdaGradRule(UpdateRule):
     def __init__(self, epsilon=1e-6):
         self.epsilon = epsilon
 
-    def apply(self, value, grad, state, lr, momentum, decay, step):
-        xp = get_array_module(value)
-        total = state["sum_squares"]
+    def apply(self, value, grad, state, lr, momentum, decay, step, want_rate=True):
+        total, mom = state["sum_squares"], state["momentum"]
+        if runs_fused(value, grad, total, mom):
+            adagrad_update(value, grad, total, mom, lr, momentum, decay, self.epsilon)
+            return self._rate(total) if want_rate else None
         total += grad * grad
-        rate = total + self.epsilon                 # 1 / sqrt(G + eps), in one array
+        rate = self._rate(total)
+        momentum_step(value, grad, mom, lr, momentum, decay, rate)
+        return rate
+
+    def _rate(self, total):
+        """``1 / sqrt(G + eps)``, in one new array."""
+        xp = get_array_module(total)
+        rate = total + self.epsilon
         xp.sqrt(rate, out=rate)
         xp.divide(1.0, rate, out=rate)
-        momentum_step(value, grad, state["momentum"], lr, momentum, decay, rate)
         return rate
 
 
@@ -142,7 +156,7 @@ class DecayedAdaGradRule(_RunningAverageRule):
     name = "decayed_adagrad"
     slots = ("momentum", "mean_square")
 
-    def apply(self, value, grad, state, lr, momentum, decay, step):
+    def apply(self, value, grad, state, lr, momentum, decay, step, want_rate=True):
         xp = get_array_module(value)
         mean_square = state["mean_square"]
         running_average(mean_square, self.rho, grad * grad, first=step == 1)
@@ -167,7 +181,7 @@ class AdaDeltaRule(_RunningAverageRule):
     name = "adadelta"
     slots = ("momentum", "mean_square", "mean_square_delta")
 
-    def apply(self, value, grad, state, lr, momentum, decay, step):
+    def apply(self, value, grad, state, lr, momentum, decay, step, want_rate=True):
         xp = get_array_module(value)
         rho, eps = self.rho, self.epsilon
         mean_square, mean_delta = state["mean_square"], state["mean_square_delta"]
@@ -195,7 +209,7 @@ class RMSPropRule(_RunningAverageRule):
     name = "rmsprop"
     slots = ("momentum", "mean_square", "mean")
 
-    def apply(self, value, grad, state, lr, momentum, decay, step):
+    def apply(self, value, grad, state, lr, momentum, decay, step, want_rate=True):
         xp = get_array_module(value)
         rho = self.rho
         mean_square, mean = state["mean_square"], state["mean"]
@@ -233,7 +247,7 @@ class AdamRule(UpdateRule):
         self.beta2 = beta2
         self.epsilon = epsilon
 
-    def apply(self, value, grad, state, lr, momentum, decay, step):
+    def apply(self, value, grad, state, lr, momentum, decay, step, want_rate=True):
         xp = get_array_module(value)
         b1, b2 = self.beta1, self.beta2
         if decay:
@@ -266,7 +280,7 @@ class AdamaxRule(UpdateRule):
         self.beta1 = beta1
         self.beta2 = beta2
 
-    def apply(self, value, grad, state, lr, momentum, decay, step):
+    def apply(self, value, grad, state, lr, momentum, decay, step, want_rate=True):
         xp = get_array_module(value)
         b1 = self.beta1
         if decay:

@@ -169,7 +169,8 @@ class Updater:
             rate = self.rule.apply(value, grad, state, lr, settings.momentum, 0.0, step)
             shrink(value, lr, rate, settings.l1, settings.l2)
         else:
-            self.rule.apply(value, grad, state, lr, settings.momentum, settings.l2, step)
+            self.rule.apply(value, grad, state, lr, settings.momentum, settings.l2, step,
+                            want_rate=False)
 
     def end_batch(self, batch_size, values=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
