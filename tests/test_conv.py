@@ -180,6 +180,51 @@ def test_gradients_are_adjoint_to_forward(backend, xp, rng):
     assert np.sum(w * gw) == pytest.approx(inner, rel=1e-10)
 
 
+# --- the cpu backend's per-image path (conv_per_image.py), below the size that selects it ---
+
+def _per_image_args(case):
+    from minidl.core.geometry import conv_geometry
+    x, w, stride, padding, dilation, groups = case
+    kernel, out_size = conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
+    return kernel, out_size, (tuple(stride), tuple(padding), tuple(dilation)), groups
+
+
+@given(case=conv_cases(max_batch=4), seed=st.integers(0, 2**16))
+def test_per_image_kernels_match_naive_loops(case, seed):
+    """Called directly, so the small images hypothesis draws take the per-image path too."""
+    from minidl.backends.numba_cpu import conv_per_image as per_image
+
+    x, w, stride, padding, dilation, groups = case
+    kernel, out_size, geometry, groups = _per_image_args(case)
+    want_y = naive_conv(x, w, stride, padding, dilation, groups)
+    gy = np.random.default_rng(seed).standard_normal(want_y.shape)
+    want_gx, want_gw = naive_grads(x, w, gy, stride, padding, dilation, groups)
+    y = per_image.forward(x, w, kernel, out_size, geometry, groups)
+    gx = per_image.grad_input(gy, w, x.shape, kernel, out_size, geometry, groups)
+    gw = per_image.grad_filter(x, gy, w.shape, kernel, out_size, geometry, groups)
+    np.testing.assert_allclose(y, want_y, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gx, want_gx, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gw, want_gw, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("geometry", [((1, 1), (1, 1), (1, 1), 1), ((1, 2), (2, 0), (2, 1), 2)])
+def test_cpu_kernels_on_large_images_take_the_per_image_path(rng, geometry):
+    from minidl.backends import numpy_ref
+    from minidl.backends.numba_cpu import conv
+
+    x, w = rng.standard_normal((3, 4, 20, 27)), rng.standard_normal((6, 4 // geometry[3], 3, 3))
+    y = conv.conv2d_forward(x, w, *geometry)
+    assert conv._per_image(x.shape[0], y.shape[2:])
+    gy = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(y, numpy_ref.conv.conv2d_forward(x, w, *geometry), rtol=1e-10)
+    np.testing.assert_allclose(conv.conv2d_grad_input(gy, w, x.shape, *geometry),
+                               numpy_ref.conv.conv2d_grad_input(gy, w, x.shape, *geometry),
+                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(conv.conv2d_grad_filter(x, gy, w.shape, *geometry),
+                               numpy_ref.conv.conv2d_grad_filter(x, gy, w.shape, *geometry),
+                               rtol=1e-10)
+
+
 @given(size=st.integers(1, 40), kernel=st.integers(1, 7), stride=st.integers(1, 4),
        padding=st.integers(0, 3), dilation=st.integers(1, 3))
 def test_output_size_counts_the_window_positions(size, kernel, stride, padding, dilation):
