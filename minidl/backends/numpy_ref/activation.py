@@ -114,17 +114,24 @@ def act_softmax(x):
     """Per-sample softmax over all features: ``x: (N, ...)``, each row of ``(N, -1)``."""
     xp = get_array_module(x)
     rows = x.reshape(x.shape[0], -1)
-    shifted = xp.maximum(rows - rows.max(axis=1, keepdims=True), SOFTMAX_MIN_SHIFTED)
-    e = xp.exp(shifted)
-    return (e / e.sum(axis=1, keepdims=True)).reshape(x.shape)
+    # one new array, every later step in place in it: at an output layer of a few thousand
+    # classes each whole-array temporary costs as much as the arithmetic
+    e = rows - rows.max(axis=1, keepdims=True)
+    xp.maximum(e, SOFTMAX_MIN_SHIFTED, out=e)
+    xp.exp(e, out=e)
+    e /= e.sum(axis=1, keepdims=True)
+    return e.reshape(x.shape)
 
 
 @register("act_softmax_grad")
 def act_softmax_grad(x, y, gy):
-    # J^T gy = y * (gy - <gy, y>) per sample
+    # J^T gy = y * (gy - <gy, y>) per sample; one new array, reused in place
     rows_y, rows_g = y.reshape(y.shape[0], -1), gy.reshape(gy.shape[0], -1)
-    dot = (rows_g * rows_y).sum(axis=1, keepdims=True)
-    return (rows_y * (rows_g - dot)).reshape(gy.shape)
+    out = rows_g * rows_y
+    dot = out.sum(axis=1, keepdims=True)
+    get_array_module(y).subtract(rows_g, dot, out=out)
+    out *= rows_y
+    return out.reshape(gy.shape)
 
 
 # ---- input-based derivatives (the output has lost what the derivative needs) ------------
