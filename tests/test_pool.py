@@ -127,6 +127,52 @@ def _grad(xp, x, gy, kind, window, stride, padding, exclude_mode, ceil_mode):
                                                exclude_mode, ceil_mode)
 
 
+# --- the cpu backend's gradient kernels (numba_cpu/pool_grad.py) against the reference ---
+
+#: values that make ties, -inf-only windows and NaN common
+_AWKWARD = st.sampled_from([-math.inf, -1.0, 0.0, 0.0, 1.0, 2.0, math.nan])
+
+
+@given(case=pool_cases(), data=st.data(), seed=st.integers(0, 2**16))
+def test_cpu_max_gradient_matches_the_reference_on_ties_infinities_and_nan(case, data, seed):
+    """Which cell gets each window's gradient, exactly as the reference decides it."""
+    from minidl.backends.numba_cpu import pool_grad
+    from minidl.backends.numpy_ref import pool as reference
+
+    x, _, window, stride, padding, _, ceil_mode = case
+    x = np.array(data.draw(st.lists(_AWKWARD, min_size=x.size, max_size=x.size)),
+                 dtype=data.draw(st.sampled_from([np.float32, np.float64]))).reshape(x.shape)
+    gy = np.random.default_rng(seed).standard_normal(
+        _out_shape(x.shape, window, stride, padding, ceil_mode)).astype(x.dtype)
+    got = pool_grad.max_pool2d_grad_input(x, gy, window, stride, padding, ceil_mode)
+    want = reference.max_pool2d_grad_input(x, gy, window, stride, padding, ceil_mode)
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=0)
+
+
+@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(2, 9), w=st.integers(2, 9),
+       ceil_mode=st.booleans(), ties=st.booleans(), seed=st.integers(0, 2**16))
+def test_cpu_two_by_two_gradients_match_the_reference(n, c, h, w, ceil_mode, ties, seed):
+    """2x2 windows at stride 2: the written-out max kernel (every window inside the image)
+    or the general loop (ceil-mode overhang), and the average's gradient."""
+    from minidl.backends.numba_cpu import pool_grad
+    from minidl.backends.numpy_ref import pool as reference
+
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, (n, c, h, w)) if ties else rng.standard_normal((n, c, h, w))
+    x = x.astype(np.float32)
+    geometry = ((2, 2), (2, 2), (0, 0))
+    gy = rng.standard_normal(_out_shape(x.shape, *geometry, ceil_mode)).astype(np.float32)
+    np.testing.assert_array_equal(
+        pool_grad.max_pool2d_grad_input(x, gy, *geometry, ceil_mode),
+        reference.max_pool2d_grad_input(x, gy, *geometry, ceil_mode))
+    for exclude_mode in (True, False):
+        np.testing.assert_allclose(
+            pool_grad.avg_pool2d_grad_input(gy, x.shape, *geometry, exclude_mode, ceil_mode),
+            reference.avg_pool2d_grad_input(gy, x.shape, *geometry, exclude_mode, ceil_mode),
+            rtol=1e-6, atol=1e-7)
+
+
 @fixture_ok
 @given(case=pool_cases(), seed=st.integers(0, 2**16))
 def test_gradient_matches_naive_loops(backend, xp, case, seed):

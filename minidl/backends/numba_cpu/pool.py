@@ -6,7 +6,7 @@ array pass per window offset plus a padded copy of the input; for the small plan
 inference forward (VGG-CIFAR at batch 1: 64x32x32 down to 512x2x2) those passes and
 copies cost ~0.15 ms per layer, more than some of the convolutions around them. Here each
 output value is one loop over the window's cells that lie inside the image -- no padded
-copy, no temporaries. (The gradients stay with the reference.)
+copy, no temporaries. The gradients are in ``pool_grad.py``, registered with this module.
 """
 
 import numpy as np
@@ -14,6 +14,7 @@ from numba import njit, prange
 
 from ...core.geometry import pool_output_shape
 from ..registry import register
+from . import pool_grad  # noqa: F401  (registers the gradients)
 from .threads import one_thread_below
 
 #: below this many window cells read, the pass runs on the calling thread alone (waking
