@@ -14,10 +14,17 @@ from ..registry import register
 
 @njit(cache=True)
 def _scatter_add_rows(ids, gy, grad):
+    """Add row ``gy[r]`` to row ``ids[r]`` of ``grad``, an id below 0 counting from the end
+    as in NumPy; returns False, adding nothing, when an id is outside the table."""
+    rows = grad.shape[0]
     for r in range(ids.shape[0]):
-        target, source = grad[ids[r]], gy[r]
+        if not -rows <= ids[r] < rows:
+            return False
+    for r in range(ids.shape[0]):
+        target, source = grad[ids[r] % rows], gy[r]
         for j in range(source.shape[0]):
             target[j] += source[j]
+    return True
 
 
 @register("table_lookup_grad", backend="cpu")
@@ -27,12 +34,10 @@ def table_lookup_grad(ids, gy, num_rows):
     Notation: ``ids: (R,)`` int, ``gy: (R, D...)`` -> ``(num_rows, D...)``.
     """
     ids = np.asarray(ids).reshape(-1)
-    if ids.size and ids.min() < 0:              # NumPy's indexing from the end
-        ids = np.where(ids < 0, ids + num_rows, ids)
-    if ids.size and (ids.min() < 0 or ids.max() >= num_rows):
-        raise IndexError(f"table_lookup_grad: an id is outside a table of {num_rows} rows")
     grad = np.zeros((num_rows,) + tuple(gy.shape[1:]), dtype=gy.dtype)
     if ids.size:
         rows = np.ascontiguousarray(gy).reshape(len(ids), -1)
-        _scatter_add_rows(ids.astype(np.int64, copy=False), rows, grad.reshape(num_rows, -1))
+        if not _scatter_add_rows(ids.astype(np.int64, copy=False), rows,
+                                 grad.reshape(num_rows, -1)):
+            raise IndexError(f"table_lookup_grad: an id is outside a table of {num_rows} rows")
     return grad
