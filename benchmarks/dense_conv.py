@@ -41,6 +41,11 @@ ALEXNET = [
 OPS = ("conv2d_forward", "conv2d_grad_input", "conv2d_grad_filter")
 
 
+def _load():
+    """The 1-, 5- and 15-minute load averages, as ``uptime`` prints them."""
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def median_seconds(step, repeats, warmup=2):
     """Median seconds of ``step`` (see ``timing.median_ms``)."""
     return median_ms(step, repeats, warmup) / 1e3
@@ -82,7 +87,7 @@ def main():
     threads = f", torch {torch.__version__} with {torch.get_num_threads()} threads" if torch else \
         " (torch not importable: no comparison)"
     print(f"numpy {np.__version__}, {os.cpu_count()} cores{threads}; medians of "
-          f"{args.repeats} runs, milliseconds\n")
+          f"{args.repeats} runs, milliseconds; load average {_load()} at the start\n")
     header = (f"{'layer':<11}{'x':>3} {'N':>3} {'C->F':>10} {'HxW':>6} {'k':>2}"
               f" {'fwd':>8} {'grad_in':>8} {'grad_w':>8} {'ours':>8}")
     if torch:
@@ -116,6 +121,7 @@ def main():
         if torch:
             line += f" {total_torch * 1e3:8.2f} {total_ours / total_torch:6.2f}"
         print(line + "\n")
+    print(f"load average {_load()} at the end (other processes on the cores skew both columns)")
 
 
 if __name__ == "__main__":

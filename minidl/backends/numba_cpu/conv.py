@@ -38,9 +38,11 @@ from . import conv_per_image as per_image
 from .conv_copies import batch_first, col2im, im2col
 
 #: batches whose images have at least this many output positions (VGG-CIFAR's 32x32 and
-#: 16x16 layers) are convolved one image at a time (``conv_per_image.py``); below it (8x8,
-#: 4x4, 2x2) the whole batch's GEMM is faster (~15-45 %): per-image GEMMs would be narrow
-#: and the copies' runs of ``OW`` values short
+#: 16x16 layers) are convolved one image at a time (``conv_per_image.py``). Below it the
+#: whole batch is faster: per-image GEMMs run ~20 % slower with fewer columns, the copies'
+#: runs of ``OW`` values get short, and the per-image calls add up. (One thread, forward +
+#: both gradients at batch 16, per image / whole batch: 64x32x32 -> 64, 50 / 83 ms;
+#: 128x16x16 -> 128, 44 / 57 ms; 256x8x8 -> 256, 32 / 23 ms; 384x13x13 -> 384, 266 / 204 ms.)
 PER_IMAGE_FROM = 256
 
 # --- layouts --------------------------------------------------------------------------------
