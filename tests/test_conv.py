@@ -266,6 +266,13 @@ def test_conv_directional_derivative(backend, rng, geometry):
     check_directional(_conv_with_bias(geometry), x, w, b)
 
 
+def test_conv_directional_derivative_on_large_images(backend, rng):
+    """Images with >= 256 output positions: the cpu backend's per-image path."""
+    geometry = ((1, 1), (1, 1), (1, 1), 1)
+    x, w = rng.standard_normal((2, 3, 16, 17)), rng.standard_normal((4, 3, 3, 3))
+    check_directional(_conv_with_bias(geometry), x, w, rng.standard_normal((1, 4, 1, 1)))
+
+
 def test_conv_every_gradient_entry(backend, rng):
     geometry = ((2, 1), (1, 0), (1, 1), 2)
     x, w = rng.standard_normal((2, 2, 4, 3)), rng.standard_normal((2, 1, 2, 2))

@@ -257,6 +257,13 @@ def test_pool_directional_derivative(backend, rng, kind, exclude_mode):
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
+def test_two_by_two_pool_directional_derivative(backend, rng, kind):
+    """VGG's 2x2 windows at stride 2 (the cpu backend's written-out gradient kernels)."""
+    x = rng.standard_normal((2, 3, 8, 6))
+    check_directional(lambda t: pool2d(t, kind, (2, 2), (2, 2), (0, 0), True), x)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
 def test_pool_every_gradient_entry(backend, rng, kind):
     x = rng.standard_normal((1, 2, 5, 4))
     check_elementwise(lambda t: pool2d(t, kind, (2, 3), (2, 1), (1, 0), True), x)
