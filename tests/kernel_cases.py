@@ -269,3 +269,37 @@ def _recurrent_csr(draw, gates, activations):
 CASES["lstm_forward_csr"] = _recurrent_csr(4, 3)
 CASES["gru_forward_csr"] = _recurrent_csr(3, 2)
 TOLERANCE["lstm_forward_csr"] = TOLERANCE["gru_forward_csr"] = TOLERANCE["lstm_forward"]
+
+
+@st.composite
+def _softmax_rows(draw):
+    """Samples of 1-300 features, or (N, C, L), at scales where the shift clips at -64."""
+    shape = draw(st.tuples(st.integers(1, 9), st.integers(1, 300))
+                 | st.tuples(st.integers(1, 4), st.integers(1, 5), st.integers(1, 6)))
+    seed, scale = draw(st.integers(0, 2**16)), draw(st.sampled_from([1.0, 100.0]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return arrays(shape, seed, -scale, scale, dtype=dtype), seed
+
+
+def _softmax_grad_args(case):
+    from minidl.backends.numpy_ref.activation import act_softmax
+    x, seed = case
+    return (None, act_softmax(x), arrays(x.shape, seed + 1, dtype=x.dtype)), {}
+
+
+CASES["act_softmax"] = _softmax_rows().map(lambda case: ((case[0],), {}))
+CASES["act_softmax_grad"] = _softmax_rows().map(_softmax_grad_args)
+
+
+@st.composite
+def _table_lookup_grad(draw):
+    """Repeated ids (their gradients add up), rows of any width, float32 or float64."""
+    num_rows, count = draw(st.integers(1, 40)), draw(st.integers(0, 120))
+    seed = draw(st.integers(0, 2**16))
+    ids = np.random.default_rng(seed).integers(0, num_rows, count)
+    width = draw(st.sampled_from([(1,), (32,), (3, 4)]))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return (ids, arrays((count,) + width, seed + 1, dtype=dtype), num_rows), {}
+
+
+CASES["table_lookup_grad"] = _table_lookup_grad()

@@ -61,3 +61,4 @@ from . import pool  # noqa: E402, F401
 from . import sparse  # noqa: E402, F401
 from . import recurrent  # noqa: E402, F401
 from . import sparse_recurrent  # noqa: E402, F401
+from . import softmax, table_lookup  # noqa: E402, F401
