@@ -1,6 +1,7 @@
 """The autograd core: graph recording, accumulation, no-grad mode, dtypes, gradient checks."""
 
 import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -79,7 +80,6 @@ def test_intermediate_activations_are_freed():
     x = Tensor(np.ones((1000,)), requires_grad=True)
     h = x + x                    # Add saves nothing
     data_ref = h.data
-    import weakref
     probe = weakref.ref(h.node)
     y = -h                       # Neg saves nothing either
     del h, data_ref
@@ -87,6 +87,70 @@ def test_intermediate_activations_are_freed():
     assert probe() is not None   # the graph still knows the node ...
     y.sum().backward()
     np.testing.assert_allclose(x.grad, -2 * np.ones(1000))
+
+
+class Spy(Function):
+    """``2 x``, saving a fresh array; ``seen`` records, when its backward runs, which of
+    the ``probes`` (weak references) are still alive."""
+
+    def __init__(self, probes, seen, label):
+        self.probes, self.seen, self.label = probes, seen, label
+
+    def forward(self, a):
+        kept = a.copy()
+        self.probes[self.label + " saved"] = weakref.ref(kept)
+        self.save_for_backward(kept)
+        return a * 2
+
+    def backward(self, gy):
+        self.probes[self.label + " gy"] = weakref.ref(gy)
+        self.seen[self.label] = {name for name, ref in self.probes.items() if ref() is not None}
+        return gy * 2
+
+
+def test_saved_arrays_are_released_once_backward_has_passed():
+    """Each function forgets its saved arrays as soon as its own backward has run: when
+    the older function runs, the newer one's saved array and output gradient are gone,
+    although the root (and so the whole graph) is still referenced."""
+    probes, seen = {}, {}
+    x = Tensor(np.ones(5), requires_grad=True)
+    y = Spy(probes, seen, "second")(Spy(probes, seen, "first")(x)).sum()
+    y.backward()
+    assert seen["second"] == {"first saved", "second saved", "second gy"}
+    assert seen["first"] == {"first saved", "first gy"}
+    assert {name for name, ref in probes.items() if ref() is not None} == set()
+    np.testing.assert_allclose(x.grad, 4 * np.ones(5))
+    assert y.creator.released and y.creator.saved == ()
+
+
+def test_retain_grad_keeps_gradients_but_not_saved_arrays():
+    probes, seen = {}, {}
+    x = Tensor(np.ones(3), requires_grad=True)
+    h = Spy(probes, seen, "only")(x)
+    h.sum().backward(retain_grad=True)
+    np.testing.assert_allclose(h.grad, np.ones(3))
+    assert probes["only saved"]() is None
+
+
+def test_a_differentiated_graph_is_freed_without_the_cycle_collector():
+    """A released graph leaves nothing in reference cycles: dropping the root frees
+    every function at once, without the cycle collector."""
+    probes, seen = {}, {}
+    x = Tensor(np.ones(4), requires_grad=True)
+    h = Spy(probes, seen, "used")(x)
+    y = (h * h).sum()
+    function = weakref.ref(h.creator)
+    y.backward()
+    del h, y
+    assert function() is None
+
+
+def test_second_backward_through_a_graph_raises():
+    x = Tensor(np.ones(2), requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
 
 
 def test_backward_on_constant_raises():

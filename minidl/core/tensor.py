@@ -13,7 +13,10 @@ Read this file first; the rest of minidl is built on these three ideas.
 
 The graph holds nodes, not tensors: a node carries a gradient slot, the function that
 created it and a generation number, but no data. An intermediate activation is freed as
-soon as no function saved it, even though the graph still knows it existed.
+soon as no function saved it, even though the graph still knows it existed. Backward
+frees the rest as it goes: each function drops what it saved once its backward has run
+(:meth:`Function.release`), and each intermediate gradient is dropped once the function
+that consumes it has run, so a graph can be differentiated once.
 """
 
 import weakref
@@ -154,6 +157,9 @@ class Function:
     convolution on a data layer skips its input gradient.
     """
 
+    #: True once backward has run this function and it has forgotten its saved arrays
+    released = False
+
     def __call__(self, *inputs):
         inputs = [as_tensor(x) for x in inputs]
         record = config.grad_enabled and any(t.node.requires_grad for t in inputs)
@@ -187,6 +193,20 @@ class Function:
     @property
     def saved(self):
         return self._saved
+
+    def release(self):
+        """Forget everything ``forward`` kept (saved arrays, shapes, kernels): called by
+        :func:`backward` once this function's backward has run, so each activation is freed
+        as soon as the sweep has passed it, not when the whole graph is dropped.
+
+        What stays is small and describes the call: the input nodes, which hold the
+        gradients that their own creators, still waiting in the sweep, will read (nothing
+        else may hold them); ``needs_input_grad``; and the generation, so that a second
+        backward through this graph finds the function and says it has been released."""
+        kept = {name: self.__dict__[name]
+                for name in ("inputs", "needs_input_grad", "generation")}
+        self.__dict__.clear()
+        self.__dict__.update(kept, _saved=(), released=True)
 
     def forward(self, *xs):
         raise NotImplementedError(f"{type(self).__name__} defines no forward")
