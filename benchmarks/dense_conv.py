@@ -5,7 +5,11 @@ CIFAR (batch 16, 3x3, padding 1) and of AlexNet conv2-5 (batch 1), as medians of
 runs after a warm-up. PyTorch (``torch.nn.functional.conv2d`` + autograd, both gradients)
 is timed when it imports; otherwise its column is left out.
 
-    python benchmarks/dense_conv.py [--repeats 7] [--backend cpu]
+    python benchmarks/dense_conv.py [--repeats 7] [--rounds 1] [--backend cpu]
+
+On a machine shared with other work, ``--rounds 3`` times every step in three blocks (one
+after the other for each layer) and keeps each step's best block median
+(``timing.rounds_ms``): a block that other processes slowed then drops out.
 
 On machines that set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (see the environment notes),
 unset both for this command only: they slow a current NumPy's OpenBLAS.
@@ -17,7 +21,7 @@ import os
 import numpy as np
 
 from minidl.backends import get_kernel, kernel_table, set_backend
-from timing import median_ms
+from timing import rounds_ms
 
 #: (label, count in the network, batch, C, F, H=W, kernel, padding, stride)
 VGG16_CIFAR = [
@@ -46,11 +50,6 @@ def _load():
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def median_seconds(step, repeats, warmup=2):
-    """Median seconds of ``step`` (see ``timing.median_ms``)."""
-    return median_ms(step, repeats, warmup) / 1e3
-
-
 def our_steps(x, w, gy, geometry):
     forward, grad_input, grad_filter = (get_kernel(op) for op in OPS)
     return [lambda: forward(x, w, *geometry),
@@ -73,6 +72,8 @@ def torch_step(torch, x, w, gy, stride, padding):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="blocks of runs per step; each step's best block median counts")
     parser.add_argument("--backend", default=None, help="numpy or cpu (default: minidl's)")
     args = parser.parse_args()
     if args.backend:
@@ -87,7 +88,8 @@ def main():
     threads = f", torch {torch.__version__} with {torch.get_num_threads()} threads" if torch else \
         " (torch not importable: no comparison)"
     print(f"numpy {np.__version__}, {os.cpu_count()} cores{threads}; medians of "
-          f"{args.repeats} runs, milliseconds; load average {_load()} at the start\n")
+          f"{args.repeats} runs (best of {args.rounds} such blocks), milliseconds; "
+          f"load average {_load()} at the start\n")
     header = (f"{'layer':<11}{'x':>3} {'N':>3} {'C->F':>10} {'HxW':>6} {'k':>2}"
               f" {'fwd':>8} {'grad_in':>8} {'grad_w':>8} {'ours':>8}")
     if torch:
@@ -108,7 +110,8 @@ def main():
             steps = our_steps(x, w, gy, geometry)
             if torch:
                 steps.append(torch_step(torch, x, w, gy, stride, pad))
-            fwd, gin, gw, *theirs = (median_seconds(step, args.repeats) for step in steps)
+            best = rounds_ms(dict(enumerate(steps)), args.repeats, args.rounds)
+            fwd, gin, gw, *theirs = (best[i] / 1e3 for i in range(len(steps)))
             ours = fwd + gin + gw
             total_ours += count * ours
             line = (f"{label:<11}{count:>3} {n:>3} {f'{c}->{f}':>10} {f'{size}x{size}':>6} {k:>2}"
