@@ -1,6 +1,7 @@
 """Whole training steps: ``paddle.trainer.SGD`` against PyTorch CPU, time and memory.
 
-    python benchmarks/training.py [--repeats 7] [--steps 5] [--only small,vgg16]
+    python benchmarks/training.py [--repeats 7] [--steps 5] [--rounds 2] [--only small,vgg16]
+                                  [--batches 16,32]
 
 Networks (CIFAR-shaped input, 3x32x32, 10 classes):
 
@@ -10,21 +11,26 @@ Networks (CIFAR-shaped input, 3x32x32, 10 classes):
   fc 10); batch 16 and 32.
 
 minidl trains with ``paddle.trainer.SGD`` and its defaults (the ``cpu`` backend, the
-NaN/inf check on), ``paddle.optimizer.Momentum(momentum=0.9)``, one ``train()`` call of one
-batch per step. PyTorch trains the same network (``torch.nn``, ``CrossEntropyLoss`` summed
-over the batch as Paddle's cost is, ``torch.optim.SGD(momentum=0.9)``): zero_grad, forward,
-backward, step.
+NaN/inf check on) and ``paddle.optimizer.Momentum(momentum=0.9)``, one pass over several
+batches per ``train()`` call, as a training script does (so whatever the loop keeps from
+one batch to the next counts). PyTorch trains the same network (``torch.nn``,
+``CrossEntropyLoss`` summed over the batch as Paddle's cost is,
+``torch.optim.SGD(momentum=0.9)``): per batch zero_grad, forward, backward, step.
 
 Each library and network runs in its own fresh subprocess, so neither library's memory
 (allocator pools, compiled kernels, the other's graph) counts against the other. In it:
 one step at batch 1 first (kernels compiled, optimizer state and gradient buffers
-allocated), then the resident set size is read and the peak reset; ``--steps`` training
-steps on the real batch; then the timing.
+allocated), then the resident set size is read and the peak reset; a pass of ``--steps``
+batches; then, after a pause, a pass of 2 + ``--repeats`` batches, timed. Each library
+runs ``--rounds`` times, the two libraries alternating, and the table keeps each one's
+fastest round (the least disturbed by other work on a shared machine) and its largest
+memory growth.
 
 Columns:
 
-* ``minidl ms``, ``torch ms``: median milliseconds of one training step over ``--repeats``
-  steps after warm-up (``timing.median_ms``); ``ratio``: minidl / torch (target <= 1.3).
+* ``minidl ms``, ``torch ms``: median milliseconds of one batch (minidl: from its
+  BeginIteration to its EndIteration event) over ``--repeats`` batches after two more,
+  best round; ``ratio``: minidl / torch (target <= 1.3).
 * ``minidl MB``, ``torch MB``: peak memory growth while training: the process's peak
   resident set (``VmHWM``, reset just before) during ``--steps`` steps, less its resident
   set before them -- the activations, gradients and temporaries one step needs above what
@@ -38,12 +44,14 @@ import argparse
 import gc
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 
 import numpy as np
 
-from timing import median_ms
+from timing import SETTLE_S
 
 CLASSES = 10
 #: (label, network, batch)
@@ -78,8 +86,8 @@ def samples(rng, batch):
     return [(image, int(label)) for image, label in zip(images, rng.integers(0, CLASSES, batch))]
 
 
-def minidl_step(network, batch):
-    """A function running one training step of ``network`` on ``batch`` through minidl."""
+def minidl_training(network):
+    """A function training ``network`` through minidl on a list of batches, in one pass."""
     import minidl as paddle
     paddle.init(seed=1)
     paddle.layer.reset_names()
@@ -102,11 +110,24 @@ def minidl_step(network, batch):
     parameters = paddle.parameters.create(cost)
     optimizer = paddle.optimizer.Momentum(momentum=0.9, learning_rate=LEARNING_RATE)
     trainer = paddle.trainer.SGD(cost, parameters, optimizer)
-    return lambda data=batch: trainer.train(lambda: iter([data]), num_passes=1)
+
+    def train(batches):
+        """One pass over ``batches``; each batch's milliseconds, BeginIteration to
+        EndIteration (feeding, forward, backward, checks, update)."""
+        began, times = [], []
+
+        def handler(event):
+            if isinstance(event, paddle.event.BeginIteration):
+                began.append(time.perf_counter())
+            elif isinstance(event, paddle.event.EndIteration):
+                times.append((time.perf_counter() - began[-1]) * 1e3)
+        trainer.train(lambda: iter(batches), num_passes=1, event_handler=handler)
+        return times
+    return train
 
 
-def torch_step(network, batch):
-    """The same step in PyTorch: zero_grad, forward, backward, optimizer step."""
+def torch_training(network):
+    """The same training in PyTorch: per batch zero_grad, forward, backward, step."""
     import torch
     torch.manual_seed(1)
     nn = torch.nn
@@ -132,29 +153,35 @@ def torch_step(network, batch):
         images = torch.from_numpy(np.stack([image for image, _ in data]).reshape(-1, 3, 32, 32))
         return images, torch.tensor([label for _, label in data])
 
-    def step(data=batch):
-        images, labels = tensors(data)
-        optimizer.zero_grad()
-        loss_fn(model(images), labels).backward()
-        optimizer.step()
-    return step
+    def train(batches):
+        times = []
+        for data in batches:
+            start = time.perf_counter()
+            images, labels = tensors(data)
+            optimizer.zero_grad()
+            loss_fn(model(images), labels).backward()
+            optimizer.step()
+            times.append((time.perf_counter() - start) * 1e3)
+        return times
+    return train
 
 
 # ---- one measurement, in its own process ---------------------------------------------------
 
-def measure(library, network, batch_size, steps, repeats):
+def measure(library, network, batch_size, steps, repeats, warmup=2):
     """{'ms': median step, 'growth_mb': peak memory growth} of one library and network."""
     rng = np.random.default_rng(1)
     batch = samples(rng, batch_size)
-    step = (minidl_step if library == "minidl" else torch_step)(network, batch)
-    step(samples(rng, 1))   # compile kernels, allocate optimizer state at a tiny batch
+    train = (minidl_training if library == "minidl" else torch_training)(network)
+    train([samples(rng, 1)])   # compile kernels, allocate optimizer state at a tiny batch
     gc.collect()
     peak_reset = reset_peak()
     before_kb = _status_kb("VmRSS")
-    for _ in range(steps):
-        step()
+    train([batch] * steps)
     growth_mb = (_status_kb("VmHWM") - before_kb) / 1024
-    return {"ms": median_ms(step, repeats), "growth_mb": growth_mb, "peak_reset": peak_reset}
+    time.sleep(SETTLE_S)
+    times = train([batch] * (warmup + repeats))[warmup:]
+    return {"ms": statistics.median(times), "growth_mb": growth_mb, "peak_reset": peak_reset}
 
 
 def in_subprocess(library, network, batch_size, steps, repeats):
@@ -178,8 +205,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", default="small,vgg16")
-    parser.add_argument("--batches", default="", help="e.g. 16 to leave out VGG at batch 32")
+    parser.add_argument("--batches", default="", help="only these batch sizes, e.g. 16,32")
     parser.add_argument("--worker", nargs=3, metavar=("LIBRARY", "NETWORK", "BATCH"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -189,17 +217,30 @@ def main(argv=None):
         return 0
     libraries = ["minidl"] + (["torch"] if torch_available() else [])
     batches = {int(b) for b in args.batches.split(",") if b}
-    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; median of "
-          f"{args.repeats} steps; memory: peak growth over {args.steps} steps\n")
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; best of "
+          f"{args.rounds} rounds of a median of {args.repeats} steps; memory: the largest "
+          f"peak growth over {args.steps} steps\n")
     print("| network | batch | minidl ms | torch ms | ratio | minidl MB | torch MB | mem ratio |")
     print("|---|---|---|---|---|---|---|---|")
     for label, network, batch_size in CASES:
         if network not in args.only.split(",") or (batches and batch_size not in batches):
             continue
-        result = {lib: in_subprocess(lib, network, batch_size, args.steps, args.repeats)
-                  for lib in libraries}
+        runs = {lib: [] for lib in libraries}
+        for _ in range(args.rounds):   # alternating, so both see the same spells of load
+            for lib in libraries:
+                runs[lib].append(in_subprocess(lib, network, batch_size, args.steps,
+                                               args.repeats))
+        result = {lib: best(done) for lib, done in runs.items()}
         print(row(label, batch_size, result), flush=True)
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     return 0
+
+
+def best(runs):
+    """One library's rounds as one result: the fastest median step (the round least
+    disturbed by other work) and the largest memory growth (never flattering)."""
+    return {"ms": min(r["ms"] for r in runs), "growth_mb": max(r["growth_mb"] for r in runs),
+            "peak_reset": all(r["peak_reset"] for r in runs)}
 
 
 def row(label, batch_size, result):
