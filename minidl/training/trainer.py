@@ -222,6 +222,8 @@ class SGD:
         statistics of ``minibatch`` (this rank's slice of the batch under MPI), and, when
         ``check`` finds a NaN or inf in the cost or a gradient, where it came from (a
         :func:`_diagnose` dict; None otherwise)."""
+        for name in self.trainable:   # the last batch's gradients: not kept through this one
+            self.parameters.set_grad(name, None)
         if len(minibatch) == 0:   # under MPI, a batch smaller than the number of ranks
             grads = {name: self.parameters.value(name) * 0 for name in self.trainable}
             return grads, {}, 0.0, [None] * len(self.evaluators), None
@@ -364,6 +366,7 @@ class SGD:
                                  for evaluator, batch in zip(self.evaluators, stats)}
                 handler(events.EndForwardBackward(pass_id, batch_id))
                 self._update(grads, updates)
+                del grads, updates   # Parameters hold the gradients until the next batch
                 live = {name: self.parameters.value(name) for name in self.trainable}
                 self.updater.end_batch(batch_size, live)   # the whole batch, on every rank
                 handler(events.EndIteration(pass_id, batch_id, cost_sum / batch_size,
