@@ -70,3 +70,25 @@ def test_batches_stack_in_one_pass_and_still_name_a_bad_sample():
         feeder([(a, k) for a, k in zip(arrays, [0, 1, 4, 2, 3])])
     with pytest.raises(FeedError, match="sample 1 has 5"):
         feeder([(np.zeros(6), 0), (np.zeros(5), 1)])
+
+
+def test_consecutive_rows_of_one_array_are_fed_without_a_copy():
+    """Samples that are consecutive rows of one float32 array become the batch as a
+    read-only view of that array; any other arrangement is copied, with equal values."""
+    image = layer.data("image", data_type.dense_vector(6))
+    feeder = Feeder([image])
+    batch = np.arange(30, dtype=np.float32).reshape(5, 6)
+    fed = feeder([(row,) for row in batch])["image"]
+    assert np.shares_memory(fed, batch) and not fed.flags.writeable
+    np.testing.assert_array_equal(fed, batch)
+    with pytest.raises(ValueError, match="read-only"):
+        fed[0, 0] = 1.0
+    for samples in ([(batch[i],) for i in (0, 2, 1)],          # out of order
+                    [(batch[i],) for i in (0, 2, 4)],          # gaps between them
+                    [(batch[i, :6].astype(np.float64),) for i in range(3)],   # converted
+                    [(batch[0],), (batch[1].copy(),)]):        # not one buffer
+        copied = feeder(samples)["image"]
+        assert not np.shares_memory(copied, batch)
+        np.testing.assert_array_equal(copied, np.stack([s[0] for s in samples]))
+    wide = np.arange(36, dtype=np.float32).reshape(3, 12)   # rows of 6 values 12 apart
+    assert not np.shares_memory(feeder([(row[:6],) for row in wide])["image"], wide)

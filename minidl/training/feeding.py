@@ -124,6 +124,9 @@ class Feeder:
     @staticmethod
     def _dense(layer, values):
         dim = layer.input_type.dim
+        rows = _rows_in_place(values, dim)
+        if rows is not None:
+            return rows
         # the common case in one copy: samples of one shape with dim numbers each (NumPy
         # arrays, or lists of numbers) stack into the batch without a Python loop per number
         if _uniform(values):
@@ -147,6 +150,28 @@ class Feeder:
                                 f"sample {i} has {row.size}: {_show(value)}")
             rows[i] = row
         return rows
+
+
+def _rows_in_place(values, dim):
+    """The batch as a read-only view of the samples' own memory, or None.
+
+    When the samples are consecutive rows of one array -- ``[(x[i],) for i in ...]`` over
+    a batch array, or a reader yielding a dataset array's rows in order -- they lie back to
+    back in one buffer, and the batch is that memory: no copy, which for inputs of
+    megabytes costs as much as a layer. Read-only, so that no layer can write into the
+    caller's arrays."""
+    first = values[0] if len(values) else None
+    if type(first) is not np.ndarray or first.dtype != config.default_dtype or \
+            first.size != dim or first.base is None or not first.flags.c_contiguous:
+        return None
+    base, start, step = first.base, first.ctypes.data, first.nbytes   # rows back to back
+    for i, value in enumerate(values):
+        if type(value) is not np.ndarray or value.base is not base or \
+                value.dtype != first.dtype or value.size != dim or \
+                not value.flags.c_contiguous or value.ctypes.data != start + i * step:
+            return None
+    return np.lib.stride_tricks.as_strided(first, shape=(len(values), dim),
+                                           strides=(step, first.itemsize), writeable=False)
 
 
 def _uniform(values):
