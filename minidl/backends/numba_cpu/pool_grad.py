@@ -65,8 +65,9 @@ def _max_grad_2x2(x, gy, gx):
     planes, h, w = x.shape
     _, oh_count, ow_count = gy.shape
     for p in prange(planes):
-        gx[p, 2 * oh_count:] = 0
-        gx[p, :, 2 * ow_count:] = 0
+        if 2 * oh_count < h or 2 * ow_count < w:   # odd sizes in floor mode
+            gx[p, 2 * oh_count:] = 0
+            gx[p, :, 2 * ow_count:] = 0
         for oh in range(oh_count):
             r = 2 * oh
             for ow in range(ow_count):
@@ -118,8 +119,9 @@ def _avg_grad_2x2(gy, gx):
     planes, h, w = gx.shape
     _, oh_count, ow_count = gy.shape
     for p in prange(planes):
-        gx[p, 2 * oh_count:] = 0
-        gx[p, :, 2 * ow_count:] = 0
+        if 2 * oh_count < h or 2 * ow_count < w:   # odd sizes in floor mode
+            gx[p, 2 * oh_count:] = 0
+            gx[p, :, 2 * ow_count:] = 0
         for oh in range(oh_count):
             for ow in range(ow_count):
                 share = gy[p, oh, ow] * 0.25            # exact: a power of two
