@@ -185,6 +185,29 @@ def _pool2d_forward(draw):
 CASES["pool2d_forward"] = _pool2d_forward()
 
 
+def _pool_gy(x, window, stride, padding, ceil_mode):
+    from minidl.core.geometry import pool_output_shape
+    shape = x.shape[:2] + tuple(pool_output_shape(x.shape, window, stride, padding, ceil_mode))
+    return arrays(shape, int(abs(x.sum()) * 1000) % 2**16, dtype=x.dtype)
+
+
+def _max_pool2d_grad_input_args(case):
+    (x, _, window, stride, padding), options = case
+    gy = _pool_gy(x, window, stride, padding, options["ceil_mode"])
+    return (x, gy, window, stride, padding), {"ceil_mode": options["ceil_mode"]}
+
+
+def _avg_pool2d_grad_input_args(case):
+    (x, _, window, stride, padding), options = case
+    gy = _pool_gy(x, window, stride, padding, options["ceil_mode"])
+    return (gy, x.shape, window, stride, padding), options
+
+
+# (numba_cpu/pool_grad.py)
+CASES["max_pool2d_grad_input"] = _pool2d_forward().map(_max_pool2d_grad_input_args)
+CASES["avg_pool2d_grad_input"] = _pool2d_forward().map(_avg_pool2d_grad_input_args)
+
+
 # --- fused recurrent layers (numpy_ref/recurrent.py, numba_cpu/recurrent.py) --------------
 RECURRENT_ACTS = ["tanh", "sigmoid", "relu", "linear"]
 
