@@ -23,9 +23,16 @@ def arrays(shape, seed, low=-1.0, high=1.0, dtype=np.float32):
 
 @st.composite
 def _matmul(draw):
-    m, k, n = (draw(st.integers(1, 17)) for _ in range(3))
-    seed = draw(st.integers(0, 2**16))
-    return (arrays((m, k), seed), arrays((k, n), seed + 1)), {}
+    """Small and big enough to be cut across threads, either operand a transposed view,
+    float32 or float64."""
+    sizes = st.integers(1, 17) | st.sampled_from([0, 64, 129])
+    m, k, n = (draw(sizes) for _ in range(3))
+    seed, dtype = draw(st.integers(0, 2**16)), draw(st.sampled_from([np.float32, np.float64]))
+    a = arrays((k, m), seed, dtype=dtype).T if draw(st.booleans()) else arrays((m, k), seed,
+                                                                                dtype=dtype)
+    b = arrays((n, k), seed + 1, dtype=dtype).T if draw(st.booleans()) else arrays(
+        (k, n), seed + 1, dtype=dtype)
+    return (a, b), {}
 
 
 CASES["matmul"] = _matmul()

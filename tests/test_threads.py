@@ -8,19 +8,38 @@ from conftest import BACKENDS_PRESENT
 pytestmark = pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
 
 
-@pytest.mark.parametrize("environ, tuned, spin", [
-    ({}, True, False),                                   # minidl's default: PASSIVE
+@pytest.mark.parametrize("environ, chosen, spin", [
     ({}, False, True),                                   # libgomp's default spins
     ({"GOMP_SPINCOUNT": "10000"}, True, True),           # the count wins over the policy
     ({"GOMP_SPINCOUNT": "0", "OMP_WAIT_POLICY": "active"}, True, False),
     ({"GOMP_SPINCOUNT": "infinite"}, True, True),
     ({"OMP_WAIT_POLICY": "ACTIVE"}, True, True),
-    ({"OMP_WAIT_POLICY": "passive"}, False, False),
-    ({"MINIDL_CPU_TUNING": "0"}, None, True),            # tuning read from the environment
+    ({"OMP_WAIT_POLICY": "passive"}, True, False),
 ])
-def test_workers_spin_follows_what_libgomp_reads(environ, tuned, spin):
-    from minidl.backends.numba_cpu.threads import workers_spin
-    assert workers_spin(environ, tuned) is spin
+def test_spins_follow_what_libgomp_reads(environ, chosen, spin):
+    from minidl.backends.numba_cpu.runtime import spins_by_environment
+    assert spins_by_environment(environ) == (chosen, spin)
+
+
+def test_the_backend_started_one_pool():
+    """Loading the cpu backend (tuning on, as in the tests) started Numba's workers spinning,
+    put SciPy's BLAS on one thread, and left the environment as it found it."""
+    import os
+
+    import minidl.backends.numba_cpu  # noqa: F401
+    from threadpoolctl import ThreadpoolController
+
+    from minidl.backends.numba_cpu import threads
+    from minidl.backends.numba_cpu.runtime import STARTED
+    if os.environ.get("MINIDL_CPU_TUNING", "1") == "0":
+        pytest.skip("MINIDL_CPU_TUNING=0: the backend leaves the process alone")
+    assert STARTED.started
+    assert threads.WORKERS_SPIN is STARTED.workers_spin
+    assert "GOMP_SPINCOUNT" not in os.environ or os.environ["GOMP_SPINCOUNT"] != "10000"
+    scipy_blas = [lib for lib in ThreadpoolController().lib_controllers
+                  if lib.user_api == "blas" and "scipy" in os.path.basename(
+                      os.path.dirname(lib.filepath))]
+    assert scipy_blas and all(lib.num_threads == 1 for lib in scipy_blas)
 
 
 @pytest.mark.parametrize("spinning, work, serial", [

@@ -35,8 +35,9 @@ from . import sparse_forward as forwards
 from .cost_model import CostModel, Work
 from .timing import QUIET_S, fastest_time, note_dense_run, quiet
 
-#: bump when the calibration or the model's form changes: older files are recalibrated
-FORMAT = 1
+#: bump when the calibration, the model's form or the timed kernels change (2: the cpu
+#: backend's one thread pool): older files are recalibrated
+FORMAT = 2
 #: a progress line is printed once the calibration has run this long
 PROGRESS_AFTER_S = 1.0
 

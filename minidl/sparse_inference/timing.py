@@ -6,10 +6,12 @@
 * :func:`measure_network` -- whole forwards under several settings, each as a block.
 * :class:`CacheFlusher` -- evicts the caches before a run, for models that outgrow them.
 
-Why blocks and quiet: OpenBLAS's threads spin for ~0.1 s after a threaded call. A Numba
-kernel timed inside that spin shares its cores with them and runs up to ~2x slower, so a
-sparse block is timed only after :data:`QUIET_S` without a large dense run (:func:`quiet`
-knows when the last one ended), and never alternated with dense runs.
+Why blocks and quiet: threads of another pool that still spin after a dense run share the
+cores with the next kernel and slow it up to ~2x. On the ``cpu`` backend every product
+runs on Numba's threads, whose workers spin for well under a millisecond; NumPy's own
+OpenBLAS (the ``numpy`` backend) spins for ~0.1 s after a threaded call. So a sparse block
+is timed only after :data:`QUIET_S` without a large dense run (:func:`quiet` knows when
+the last one ended), and never alternated with dense runs.
 """
 
 import glob
@@ -19,9 +21,10 @@ import numpy as np
 
 #: seconds of timing per forward and block (at least 3 runs each, at most 25)
 MEASURE_BUDGET_S = 0.03
-#: seconds of quiet before a sparse block: longer than OpenBLAS's threads spin after a call
-#: (2**28 cycles by default, ~0.1 s)
-QUIET_S = 0.15
+#: seconds of quiet before a sparse block: longer than Numba's workers spin after a loop
+#: (``backends/numba_cpu/runtime.py``; NumPy's OpenBLAS spins longer, but on the numpy
+#: backend sparse and dense are both reference code, and only their order matters)
+QUIET_S = 0.01
 #: a dense run shorter than this is too small for OpenBLAS to start its threads: no spin
 #: follows it
 SPIN_FREE_S = 50e-6

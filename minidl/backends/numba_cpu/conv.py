@@ -5,9 +5,9 @@ Same signatures and notation as the reference (``numpy_ref/conv.py``, the defini
     cols: (G, C/G*kh*kw, OH*OW*N)   the unrolled patches ("im2col"):
           cols[g, (c, i, j), (oh, ow, n)] = x_pad[n, g*C/G + c, oh*sy + i*dy, ow*sx + j*dx]
 
-The products are BLAS (``numpy.matmul``): ``y = W @ cols``, ``gW = gy @ cols.T`` and
-``gcols = W.T @ gy`` followed by col2im, the adjoint of im2col. Numba does the copies
-(``conv_copies.py``). Which images one ``cols`` holds depends on their size:
+The products are BLAS calls on Numba's threads (``gemm.py``): ``y = W @ cols``,
+``gW = gy @ cols.T`` and ``gcols = W.T @ gy`` followed by col2im, the adjoint of im2col.
+Numba does the copies (``conv_copies.py``). Which images one ``cols`` holds depends on their size:
 
 * Small images (fewer than :data:`PER_IMAGE_FROM` output positions: VGG-CIFAR's 8x8 to
   2x2 blocks, any batch of one): the whole batch, batch innermost, so every product is ONE
@@ -21,12 +21,12 @@ The products are BLAS (``numpy.matmul``): ``y = W @ cols``, ``gW = gy @ cols.T``
   would be tens of MB, and the copy writing it and the GEMM reading it back would wait on
   memory; one image's stays in cache, and no transposing copy is needed.
 
-The copies run on the calling thread. Between two multi-threaded OpenBLAS products,
-waking Numba's sleeping workers for a parallel copy stalled each call by ~8 ms on two
-cores while OpenBLAS's own threads still spun: the VGG-16-CIFAR conv stack took 573 ms
-with parallel copies and 240-310 ms with serial ones (``benchmarks/dense_conv.py``). The
-per-image copies are no exception: im2col as a parallel loop over channels made the
-forward of VGG-CIFAR's 64x32x32 -> 64 layer at batch 16 take 15 ms instead of 11.
+The copies run on the calling thread: as parallel loops they were slower. With the
+products in OpenBLAS's own threads, waking Numba's sleeping workers for a parallel copy
+stalled each call by ~8 ms on two cores (the VGG-16-CIFAR conv stack took 573 ms with
+parallel copies, 240-310 ms with serial ones, ``benchmarks/dense_conv.py``); with every
+product on Numba's threads, im2col as a parallel loop over channels still made the
+forward of VGG-CIFAR's 64x32x32 -> 64 layer at batch 16 take 14.8 ms instead of 12.2.
 
 1x1 filters at stride 1 without padding (MobileNet's pointwise layers) need no im2col: the
 convolution is ``y[n] = W @ x[n]``, a GEMM per image straight on the input.
@@ -38,6 +38,7 @@ from ...core.geometry import conv_geometry
 from ..registry import register
 from . import conv_per_image as per_image
 from .conv_copies import batch_first, col2im, im2col
+from .gemm import gemm, gemm_stack
 
 #: batches whose images have at least this many output positions (VGG-CIFAR's 32x32 and
 #: 16x16 layers) are convolved one image at a time (``conv_per_image.py``). Below it the
@@ -107,12 +108,12 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
     kernel, (oh, ow) = conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
     n, c = x.shape[:2]
     if _is_pointwise(w.shape, stride, padding, groups):
-        return np.matmul(w.reshape(-1, c), x.reshape(n, c, oh * ow)).reshape(n, -1, oh, ow)
+        return gemm_stack(w.reshape(-1, c), x.reshape(n, c, oh * ow)).reshape(n, -1, oh, ow)
     geometry = _geometry(stride, padding, dilation)
     if _per_image(n, (oh, ow)):
         return per_image.forward(x, w, kernel, (oh, ow), geometry, groups)
     cols = _im2col_groups(x, kernel, (oh, ow), geometry, groups)
-    y = np.matmul(_by_group(w, groups), cols)                    # (G, F/G, OH*OW*N)
+    y = gemm_stack(_by_group(w, groups), cols)                   # (G, F/G, OH*OW*N)
     return _to_batch_first(y, (n, w.shape[0], oh, ow))
 
 
@@ -122,12 +123,12 @@ def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
     kernel, out_size = conv_geometry(input_shape, w.shape, stride, padding, dilation, groups)
     n, c, h, wd = input_shape
     if _is_pointwise(w.shape, stride, padding, groups):
-        return np.matmul(w.reshape(-1, c).T, gy.reshape(n, -1, h * wd)).reshape(input_shape)
+        return gemm_stack(w.reshape(-1, c).T, gy.reshape(n, -1, h * wd)).reshape(input_shape)
     geometry = _geometry(stride, padding, dilation)
     if _per_image(n, out_size):
         return per_image.grad_input(gy, w, input_shape, kernel, out_size, geometry, groups)
     gy_groups = _to_batch_last(gy).reshape(groups, w.shape[0] // groups, -1)
-    gcols = np.matmul(_by_group(w, groups).transpose(0, 2, 1), gy_groups)
+    gcols = gemm_stack(_by_group(w, groups).transpose(0, 2, 1), gy_groups)
     gx = np.empty(input_shape, dtype=gcols.dtype)
     col2im(gcols.reshape(c, -1), gx, kernel, out_size, *geometry)
     return gx
@@ -139,12 +140,14 @@ def conv2d_grad_filter(x, gy, filter_shape, stride, padding, dilation, groups):
     kernel, out_size = conv_geometry(x.shape, filter_shape, stride, padding, dilation, groups)
     if _is_pointwise(filter_shape, stride, padding, groups):
         n, c, h, wd = x.shape
-        products = np.matmul(gy.reshape(n, -1, h * wd),
-                             x.reshape(n, c, h * wd).transpose(0, 2, 1))
-        return products.sum(axis=0).reshape(filter_shape)
+        gw = np.zeros((filter_shape[0], c), dtype=np.result_type(gy, x))
+        for image in range(n):     # summed over the batch in BLAS (beta = 1)
+            gemm(gy[image].reshape(-1, h * wd), x[image].reshape(c, h * wd).T, gw,
+                 accumulate=True)
+        return gw.reshape(filter_shape)
     geometry = _geometry(stride, padding, dilation)
     if _per_image(x.shape[0], out_size):
         return per_image.grad_filter(x, gy, filter_shape, kernel, out_size, geometry, groups)
     cols = _im2col_groups(x, kernel, out_size, geometry, groups)
     gy_groups = _to_batch_last(gy).reshape(groups, filter_shape[0] // groups, -1)
-    return np.matmul(gy_groups, cols.transpose(0, 2, 1)).reshape(filter_shape)
+    return gemm_stack(gy_groups, cols.transpose(0, 2, 1)).reshape(filter_shape)

@@ -14,8 +14,9 @@ call (:func:`_plan`) lists, step after step, the packed row each running sequenc
 that step; within a step the running sequences keep their sorted order, so the first ``n``
 entries of one step and of the step before are the same sequences. Per step:
 
-* the recurrent product ``h[t-1] @ w`` is one BLAS call from Python (a parallel Numba loop
-  over the same 64 x 512 x 2048 product took 15x longer) over the running sequences'
+* the recurrent product ``h[t-1] @ w`` is one BLAS call from Python (``gemm.py``, cut
+  across Numba's threads; a Numba loop over the same 64 x 512 x 2048 product took 15x
+  longer) over the running sequences'
   previous outputs, kept contiguous in a time-major copy of ``h`` (``h_steps``);
 * one Numba pass over the running sequences adds the input row and the bias, applies the
   gates and writes the results straight into the packed output rows (and ``h_steps``).
@@ -39,6 +40,7 @@ from numba import njit, prange, types
 from numba.extending import overload
 
 from ..registry import register
+from .gemm import gemm
 from .threads import one_thread_below
 
 #: activation kernel name -> code the Numba passes take (:func:`_activate` branches once per
@@ -276,12 +278,12 @@ def lstm_forward(x, w, bias, starts, reverse, act, gate_act, state_act):
     product = np.empty((plan.widest, 4 * hidden), dtype=x.dtype)
     zero = np.zeros(4 * hidden, dtype=x.dtype)
     codes = _codes(act, gate_act, state_act)
-    with plan.serial:
-        for t in range(plan.count):
-            first, count = plan.span(t)
-            if t:
-                before = int(plan.step_starts[t - 1])
-                np.dot(h_steps[before:before + count], w, out=product[:count])
+    for t in range(plan.count):
+        first, count = plan.span(t)
+        if t:
+            before = int(plan.step_starts[t - 1])
+            gemm(h_steps[before:before + count], w, product[:count])
+        with plan.serial:
             _lstm_step(x, bias, product, zero, plan.rows, plan.prev_rows, first, count,
                        *codes, h, cell, gates, cell_act, h_steps)
     return h, cell, gates, cell_act
@@ -342,17 +344,17 @@ def lstm_backward(gh, w, bias, starts, reverse, act, gate_act, state_act, h, cel
     zero = np.zeros(hidden, dtype=gh.dtype)
     codes = _codes(act, gate_act, state_act)
     w_t = w.T
-    with plan.serial:
-        for t in range(plan.count - 1, -1, -1):
-            first, count = plan.span(t)
-            if t + 1 < plan.count:
-                later, later_count = plan.span(t + 1)
-                np.dot(dz_steps[later:later + later_count], w_t, out=dh_carry[:later_count])
+    for t in range(plan.count - 1, -1, -1):
+        first, count = plan.span(t)
+        if t + 1 < plan.count:
+            later, later_count = plan.span(t + 1)
+            gemm(dz_steps[later:later + later_count], w_t, dh_carry[:later_count])
+        with plan.serial:
             _lstm_step_back(gh, bias, zero, dh_carry, dc_carry, slope, plan.rows,
                             plan.prev_rows, first, count, *codes, cell, gates, cell_act, gx,
                             dz_steps, peepholes)
     # entries from plan.widest on are the steps t >= 1, those with a previous output
-    gw = h[plan.prev_rows[plan.widest:]].T @ dz_steps[plan.widest:]
+    gw = gemm(h[plan.prev_rows[plan.widest:]].T, dz_steps[plan.widest:])
     gbias = np.concatenate([dz_steps.sum(axis=0), peepholes.sum(axis=0)])
     return gx, gw, gbias
 
@@ -418,16 +420,17 @@ def gru_forward(x, w, bias, starts, reverse, act, gate_act):
     reset_h, product_state = np.empty((2, plan.widest, hidden), dtype=x.dtype)
     zero = np.zeros(2 * hidden, dtype=x.dtype)
     act_code, gate_code = _codes(act, gate_act)
-    with plan.serial:
-        for t in range(plan.count):
-            first, count = plan.span(t)
-            if t:
-                before = int(plan.step_starts[t - 1])
-                np.dot(h_steps[before:before + count], w_gate, out=product[:count])
+    for t in range(plan.count):
+        first, count = plan.span(t)
+        if t:
+            before = int(plan.step_starts[t - 1])
+            gemm(h_steps[before:before + count], w_gate, product[:count])
+        with plan.serial:
             _gru_gates(x, bias, product, zero, plan.rows, plan.prev_rows, first, count,
                        gate_code, h, gates, reset_h)
-            if t:
-                np.dot(reset_h[:count], w_state, out=product_state[:count])
+        if t:
+            gemm(reset_h[:count], w_state, product_state[:count])
+        with plan.serial:
             _gru_output(x, bias, product_state, zero[:hidden], plan.rows, plan.prev_rows,
                         first, count, act_code, h, gates, h_steps)
     return h, gates
@@ -495,20 +498,21 @@ def gru_backward(gh, w, starts, reverse, act, gate_act, h, gates):
     zero = np.zeros(hidden, dtype=gh.dtype)
     act_code, gate_code = _codes(act, gate_act)
     w_gate_t, w_state_t = w_gate.T, w_state.T
-    with plan.serial:
-        for t in range(plan.count - 1, -1, -1):
-            first, count = plan.span(t)
-            step = slice(first, first + count)
+    for t in range(plan.count - 1, -1, -1):
+        first, count = plan.span(t)
+        step = slice(first, first + count)
+        with plan.serial:
             _gru_back_output(gh, zero, dh_carry, plan.rows, plan.prev_rows, first, count,
                              act_code, gate_code, h, gates, dz_gates, dz_cand, dh_prev)
-            np.dot(dz_cand[step], w_state_t, out=d_reset_h[:count])
+        gemm(dz_cand[step], w_state_t, d_reset_h[:count])
+        with plan.serial:
             _gru_back_reset(d_reset_h, zero, plan.rows, plan.prev_rows, first, count,
                             gate_code, h, gates, dz_gates, dz_cand, dh_prev, reset_h_steps, gx)
-            if t:   # what reaches h[t-1]: dh (1 - u) + d(r h) r + dz_gates @ w_gate.T
-                np.dot(dz_gates[step], w_gate_t, out=dh_carry[:count])
-                dh_carry[:count] += dh_prev[:count]
+        if t:   # what reaches h[t-1]: dh (1 - u) + d(r h) r + dz_gates @ w_gate.T
+            gemm(dz_gates[step], w_gate_t, dh_carry[:count])
+            dh_carry[:count] += dh_prev[:count]
     later = slice(plan.widest, total)          # the steps t >= 1
-    g_gate = h[plan.prev_rows[later]].T @ dz_gates[later]
-    g_state = reset_h_steps[later].T @ dz_cand[later]
+    g_gate = gemm(h[plan.prev_rows[later]].T, dz_gates[later])
+    g_state = gemm(reset_h_steps[later].T, dz_cand[later])
     gw = np.concatenate([g_gate.reshape(-1), g_state.reshape(-1)]).reshape(hidden, 3 * hidden)
     return gx, gw, gx.sum(axis=0)

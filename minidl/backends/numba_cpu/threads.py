@@ -1,49 +1,34 @@
 """When a Numba kernel should not wake Numba's other threads.
 
-The ``cpu`` backend lets Numba's OpenMP workers sleep as soon as a parallel loop ends
-(``numba_cpu/__init__.py``: spinning workers would take the cores OpenBLAS's GEMMs need).
-The price is paid at the next parallel loop: waking a sleeping worker (on a virtual
-machine, an idle virtual CPU) costs ~0.1-0.2 ms, more than a small loop's whole work. So
-each kernel gives a size below which it runs on the calling thread alone. Memory-bound
-passes such as batch norm + ReLU at inference keep one thread up to ~2 M values (one core
-nearly saturates the memory bandwidth); a batch-1 CSR product up to ~0.5 M nonzeros.
-
-Where the workers spin after a loop instead (``GOMP_SPINCOUNT`` set, as for a process
-serving pruned networks, see ``__init__.py``), a worker that ran a loop less than the spin
-ago takes the next one at once (a loop start then costs ~10 us), so only loops below
-``SPINNING_SERIAL_BELOW`` stay on one thread.
+A parallel loop costs its start: ~10 us when Numba's workers are still spinning after the
+last loop (the ``cpu`` backend's default, ``runtime.py``), ~0.1-0.2 ms to wake a sleeping
+one (``MINIDL_CPU_TUNING=0``, ``OMP_WAIT_POLICY=PASSIVE`` or ``GOMP_SPINCOUNT=0``; on a
+virtual machine an idle virtual CPU). Below some size a loop's whole work costs less than
+that, so each kernel gives a size below which it runs on the calling thread alone, chosen
+for sleeping workers (memory-bound passes such as batch norm + ReLU at inference keep one
+thread up to ~2 M values, a batch-1 CSR product up to ~0.5 M nonzeros); with spinning
+workers only loops below ``SPINNING_SERIAL_BELOW`` stay on one thread.
 """
 
 import os
 
 from numba import get_num_threads, set_num_threads
 
+from .runtime import STARTED, spins_by_environment
+
 #: the serial threshold of every kernel when the workers spin (a loop start costs ~10 us)
 SPINNING_SERIAL_BELOW = 1 << 14
 
 
-def workers_spin(environ=None, tuned=None):
-    """Whether Numba's OpenMP workers spin after a parallel loop, from the environment
-    libgomp read: ``GOMP_SPINCOUNT`` decides when set (0: no spin); else
-    ``OMP_WAIT_POLICY=ACTIVE`` spins and ``PASSIVE`` does not; with neither, the cpu
-    backend's tuning (``MINIDL_CPU_TUNING``, default on) made them passive, and without it
-    libgomp's default spins."""
-    environ = os.environ if environ is None else environ
-    if tuned is None:
-        tuned = environ.get("MINIDL_CPU_TUNING", "1") != "0"
-    count = environ.get("GOMP_SPINCOUNT", "").strip().lower()
-    if count:
-        return count not in ("0", "0k", "0m", "0g", "0t")
-    policy = environ.get("OMP_WAIT_POLICY", "").strip().upper()
-    if policy:
-        return policy == "ACTIVE"
-    return not tuned
-
-
 def _spinning_omp():
+    """Whether Numba's OpenMP workers spin after a parallel loop: as ``runtime.start``
+    settled it, or -- where it did not run (``MINIDL_CPU_TUNING=0``) -- as libgomp reads the
+    environment (it spins unless told otherwise)."""
+    if STARTED.started:
+        return STARTED.workers_spin
     try:
         import numba
-        return numba.threading_layer() == "omp" and workers_spin()
+        return numba.threading_layer() == "omp" and spins_by_environment(os.environ)[1]
     except ValueError:  # threading layer not started yet: it starts with the first loop
         return False
 

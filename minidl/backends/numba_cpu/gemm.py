@@ -1,0 +1,204 @@
+"""Dense matrix products on Numba's threads: BLAS on one thread per part of the output.
+
+OpenBLAS (NumPy's and SciPy's) keeps its own thread pool, Numba its OpenMP one. On a few
+cores the two pools hand the cores back and forth: each pool's idle threads either sleep
+(waking one costs ~0.1 ms, more than a small kernel) or spin (on the cores the other pool
+needs). :func:`gemm` puts the products into Numba's pool instead: the output is cut into
+one part per thread, and each thread calls SciPy's BLAS (``scipy.linalg.cython_blas``,
+itself on one thread) for its part. Every parallel thing the ``cpu`` backend runs then
+uses one set of threads, which can spin briefly between kernels (``threads.py``).
+
+Row-major arrays are column-major arrays of the transposes, so ``c = a @ b`` is the BLAS
+call ``c.T = b.T @ a.T``: an array with strides ``(s, 1)`` is passed as is with leading
+dimension ``s`` and ``'N'``; one with strides ``(1, s)`` (a transposed view) with ``'T'``.
+Products with one row or column go to ``?gemv`` (``?gemm`` packs whole panels for them).
+"""
+
+import llvmlite.binding as llvm
+import numpy as np
+from llvmlite import ir
+from numba import get_num_threads, njit, prange, types
+from numba.core import cgutils, errors
+from numba.extending import get_cython_function_address, intrinsic
+
+from ..registry import register
+
+
+def _blas_symbol(name, arguments):
+    """An intrinsic calling SciPy's BLAS routine ``name`` with ``arguments`` pointers.
+
+    The routine's address is registered with LLVM under a name of our own, and the kernels
+    call that name: compiled code that holds no raw address can go to Numba's disk cache
+    (a ctypes function pointer in a kernel cannot)."""
+    symbol = f"minidl_blas_{name}"
+    llvm.add_symbol(symbol, get_cython_function_address("scipy.linalg.cython_blas", name))
+
+    @intrinsic
+    def call(typingctx, pointers):
+        if not (isinstance(pointers, types.UniTuple) and len(pointers) == arguments):
+            raise errors.TypingError(f"{name} takes a tuple of {arguments} addresses")
+
+        def codegen(context, builder, signature, args):
+            byte_pointer = ir.IntType(8).as_pointer()
+            function = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer] * arguments),
+                symbol)
+            builder.call(function, [builder.inttoptr(builder.extract_value(args[0], i),
+                                                     byte_pointer) for i in range(arguments)])
+            return context.get_dummy_value()
+
+        return types.void(pointers), codegen
+
+    return call
+
+
+_sgemm, _dgemm = _blas_symbol("sgemm", 13), _blas_symbol("dgemm", 13)
+_sgemv, _dgemv = _blas_symbol("sgemv", 11), _blas_symbol("dgemv", 11)
+
+#: multiply-adds below which a product stays on the calling thread: a parallel loop's
+#: start costs ~10 us with spinning workers, ~0.1 ms with sleeping ones
+SERIAL_BELOW = 1 << 18
+#: parts are cut at multiples of this many rows or columns (whole cache lines of float32)
+ALIGN = 16
+
+_N, _T = ord("N"), ord("T")
+
+
+@njit(cache=True)
+def _layout(x):
+    """``(op, leading dimension)`` of ``x`` as BLAS sees it (see the module docstring)."""
+    item = x.itemsize
+    s0, s1 = x.strides[0] // item, x.strides[1] // item
+    if s1 == 1 or x.shape[1] == 1:
+        return _N, max(s0, x.shape[1], 1)
+    return _T, max(s1, x.shape[0], 1)
+
+
+@njit(cache=True)
+def _part(a, b, c, beta):
+    """``c[...] = a @ b + beta * c`` on the calling thread (views into the whole arrays;
+    ``beta`` 0 or 1)."""
+    m, k = a.shape
+    n = c.shape[1]
+    if m == 0 or n == 0:
+        return
+    if k == 0:
+        if beta == 0:
+            c[:] = 0
+        return
+    op_a, ld_a = _layout(a)
+    op_b, ld_b = _layout(b)
+    ints = np.array([n, m, k, ld_b, ld_a, c.strides[0] // c.itemsize, 1, 1, 0], np.int32)
+    scalars = np.array([1.0, beta], c.dtype)
+    ops = np.array([op_b, op_a, _N, _T], np.uint8)
+    if m == 1:                           # c.T (n) = op(b).T @ a row
+        # a's row has stride ld_a (its elements are one apart when op_a is 'T')
+        ints[6] = 1 if op_a == _N else ld_a
+        flip = 2 if op_b == _N else 3    # gemv's op on b as stored
+        args = (ops[flip:].ctypes.data, ints[0:].ctypes.data if op_b == _N else
+                ints[2:].ctypes.data, ints[2:].ctypes.data if op_b == _N else
+                ints[0:].ctypes.data, scalars.ctypes.data, b.ctypes.data,
+                ints[3:].ctypes.data, a.ctypes.data, ints[6:].ctypes.data,
+                scalars[1:].ctypes.data, c.ctypes.data, ints[7:].ctypes.data)
+        if c.itemsize == 4:
+            _sgemv(args)
+        else:
+            _dgemv(args)
+        return
+    args = (ops[0:].ctypes.data, ops[1:].ctypes.data, ints[0:].ctypes.data,
+            ints[1:].ctypes.data, ints[2:].ctypes.data, scalars.ctypes.data, b.ctypes.data,
+            ints[3:].ctypes.data, a.ctypes.data, ints[4:].ctypes.data,
+            scalars[1:].ctypes.data, c.ctypes.data, ints[5:].ctypes.data)
+    if c.itemsize == 4:
+        _sgemm(args)
+    else:
+        _dgemm(args)
+
+
+@njit(parallel=True, cache=True)
+def _parts(a, b, c, threads, beta):
+    """:func:`_part` cut into ``threads`` parts along the longer side of ``c``."""
+    m, n = c.shape
+    if m >= n:
+        step = -(-m // threads)
+        step = -(-step // ALIGN) * ALIGN
+        for t in prange(threads):
+            lo, hi = t * step, min(m, (t + 1) * step)
+            if lo < hi:
+                _part(a[lo:hi], b, c[lo:hi], beta)
+    else:
+        step = -(-n // threads)
+        step = -(-step // ALIGN) * ALIGN
+        for t in prange(threads):
+            lo, hi = t * step, min(n, (t + 1) * step)
+            if lo < hi:
+                _part(a, b[:, lo:hi], c[:, lo:hi], beta)
+
+
+def _blas_ready(x, dtype):
+    """``x`` as ``dtype`` with one unit stride (a copy only where BLAS cannot take it)."""
+    x = np.asarray(x, dtype=dtype)
+    item = x.itemsize
+    if x.ndim == 2 and (x.strides[1] == item or x.strides[0] == item) and \
+            min(x.strides) >= 0 and x.strides[0] % item == 0 and x.strides[1] % item == 0:
+        return x
+    return np.ascontiguousarray(x)
+
+
+def gemm(a, b, out=None, threads=None, accumulate=False):
+    """``a @ b`` for 2-D float32/float64 arrays, on Numba's threads.
+
+    ``out``: a row-major array (unit column stride) to write into, or with ``accumulate``
+    to add into (BLAS's ``beta = 1``: no temporary, no second pass). ``threads``: cut into
+    that many parts; by default Numba's thread count, or one part below
+    :data:`SERIAL_BELOW` multiply-adds."""
+    dtype = np.result_type(a, b)
+    if dtype not in (np.float32, np.float64):
+        if accumulate:
+            out += np.matmul(a, b)
+            return out
+        return np.matmul(a, b, out=out)
+    a, b = _blas_ready(a, dtype), _blas_ready(b, dtype)
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"gemm: shapes {a.shape} and {b.shape} do not chain")
+    if out is None:
+        if accumulate:
+            raise ValueError("gemm: accumulate needs an out array to add into")
+        out = np.empty((a.shape[0], b.shape[1]), dtype=dtype)
+    elif out.shape != (a.shape[0], b.shape[1]) or out.dtype != dtype or \
+            out.strides[1] != out.itemsize:
+        raise ValueError(f"gemm: out must be a row-major {dtype} array of shape "
+                         f"{(a.shape[0], b.shape[1])}, got {out.dtype} {out.shape} with "
+                         f"strides {out.strides}")
+    if threads is None:
+        small = a.shape[0] * a.shape[1] * b.shape[1] < SERIAL_BELOW
+        threads = 1 if small else get_num_threads()
+    beta = 1.0 if accumulate else 0.0
+    if threads == 1:
+        _part(a, b, out, beta)
+    else:
+        _parts(a, b, out, threads, beta)
+    return out
+
+
+def gemm_stack(a, b, out=None):
+    """``np.matmul(a, b)`` for stacks of matrices (leading axes broadcast), one
+    :func:`gemm` per matrix of the result."""
+    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    dtype = np.result_type(a, b)
+    if out is None:
+        out = np.empty(shape + (a.shape[-2], b.shape[-1]), dtype=dtype)
+    a = np.broadcast_to(a, shape + a.shape[-2:])
+    b = np.broadcast_to(b, shape + b.shape[-2:])
+    for index in np.ndindex(*shape):
+        gemm(a[index], b[index], out[index])
+    return out
+
+
+@register("matmul", backend="cpu")
+def matmul(a, b):
+    """See the reference: 2-D float products on Numba's threads (:func:`gemm`), others
+    through NumPy."""
+    if a.ndim == 2 and b.ndim == 2:
+        return gemm(a, b)
+    return np.matmul(a, b)
