@@ -21,6 +21,15 @@ def test_spins_follow_what_libgomp_reads(environ, chosen, spin):
     assert spins_by_environment(environ) == (chosen, spin)
 
 
+@pytest.mark.parametrize("environ, size", [
+    ({}, 2), ({"OMP_NUM_THREADS": "1"}, 1), ({"OMP_NUM_THREADS": "8"}, 2),
+    ({"OMP_NUM_THREADS": "1,1"}, 1), ({"OMP_NUM_THREADS": "many"}, 2),
+    ({"OMP_NUM_THREADS": "0"}, 2)])
+def test_omp_num_threads_bounds_the_pool(environ, size):
+    from minidl.backends.numba_cpu.runtime import pool_size
+    assert pool_size(environ, 2) == size
+
+
 def test_the_backend_started_one_pool():
     """Loading the cpu backend (tuning on, as in the tests) started Numba's workers spinning,
     put SciPy's BLAS on one thread, and left the environment as it found it."""

@@ -16,8 +16,9 @@ less than OpenBLAS's own threading (VGG-CIFAR conv stack 252-299 ms, was 232-247
   NumPy's own BLAS keeps its threads for the user's products; minidl's hot products no
   longer use it.
 
-``OMP_NUM_THREADS`` / ``NUMBA_NUM_THREADS`` and ``paddle.init(trainer_count=...)`` still
-bound the pool: they set Numba's thread count, and every kernel cuts its work by it.
+``NUMBA_NUM_THREADS`` sets the pool's size, and so does ``OMP_NUM_THREADS`` when it is
+smaller (:func:`start` applies it: Numba itself reads only its own variable); every kernel
+cuts its work by that count.
 """
 
 import os
@@ -63,8 +64,19 @@ def start(environ=None):
         if not chosen:
             del environ["GOMP_SPINCOUNT"]
     STARTED.workers_spin = numba.threading_layer() == "omp" and spins
+    numba.set_num_threads(pool_size(environ, numba.config.NUMBA_NUM_THREADS))
     STARTED.started = True
     _one_thread_scipy_blas()
+
+
+def pool_size(environ, numba_threads):
+    """Numba's thread count, bounded by ``OMP_NUM_THREADS`` where that is a smaller positive
+    integer (``OMP_NUM_THREADS=1 mpiexec -n 4 ...``: one thread per rank)."""
+    try:
+        bound = int(environ.get("OMP_NUM_THREADS", "").split(",")[0])
+    except ValueError:
+        return numba_threads
+    return min(numba_threads, bound) if bound >= 1 else numba_threads
 
 
 def _one_thread_scipy_blas():
