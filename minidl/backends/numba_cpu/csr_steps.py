@@ -22,18 +22,15 @@ from numba import get_num_threads, njit, prange
 
 from .atomics import fetch_add, load_acquire, spin_pause, yield_core
 from .recurrent import _lstm_entry
-from .sparse import SERIAL_DOT_BELOW
+from .sparse import SERIAL_DOT_BELOW, row_dot
 
-@njit(fastmath=True, cache=True)
+@njit(cache=True)
 def _csr_dot(indptr, indices, values, x, out, first=0, last=-1):
     """``out[f] = sum_j values[j] * x[indices[j]]`` over the nonzeros of CSR rows f in
     ``first .. last`` (default: all), on the calling thread (``sparse._rows_dot`` without
     its threads, bias and ReLU)."""
     for f in range(first, out.shape[0] if last < 0 else last):
-        acc = np.float32(0.0)
-        for j in range(indptr[f], indptr[f + 1]):  # uint32 bounds: an unsigned loop
-            acc += values[j] * x[indices[j]]
-        out[f] = acc
+        out[f] = row_dot(indptr, indices, values, x, f)
 
 
 @njit(cache=True)

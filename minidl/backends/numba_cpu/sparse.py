@@ -56,14 +56,35 @@ SERIAL_DOT_BELOW = 1 << 19
 _NO_BIAS = np.zeros(0, dtype=np.float32)
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(fastmath={"contract"}, cache=True)
+def row_dot(indptr, indices, values, x, f):
+    """``sum_j values[j] * x[indices[j]]`` over the nonzeros of CSR row f.
+
+    Four partial sums, each a chain of fused multiply-adds, and scalar loads of ``x``: on
+    its own LLVM would vectorise the sum with gather instructions (with fast-math) or keep
+    one chain waiting on each addition (without); gathers run ~2x slower than this on hosts
+    whose microcode guards them (1.1 against 0.52 ns per nonzero, one thread, 2-core VM)."""
+    lo, hi = np.uint64(indptr[f]), np.uint64(indptr[f + 1])
+    a0 = a1 = a2 = a3 = np.float32(0.0)
+    j = lo
+    while j + np.uint64(4) <= hi:
+        a0 += values[j] * x[indices[j]]
+        a1 += values[j + np.uint64(1)] * x[indices[j + np.uint64(1)]]
+        a2 += values[j + np.uint64(2)] * x[indices[j + np.uint64(2)]]
+        a3 += values[j + np.uint64(3)] * x[indices[j + np.uint64(3)]]
+        j += np.uint64(4)
+    while j < hi:
+        a0 += values[j] * x[indices[j]]
+        j += np.uint64(1)
+    return (a0 + a1) + (a2 + a3)
+
+
+@njit(parallel=True, fastmath={"contract"}, cache=True)
 def _rows_dot(indptr, indices, values, x, bias, relu, out):
     """``out[f] = relu(bias[f] + sum_j values[j] * x[indices[j]])`` over the rows of row f."""
     has_bias = bias.shape[0] > 0
     for f in prange(out.shape[0]):
-        acc = np.float32(0.0)
-        for j in range(indptr[f], indptr[f + 1]):  # uint32 bounds: an unsigned loop
-            acc += values[j] * x[indices[j]]
+        acc = row_dot(indptr, indices, values, x, f)
         if has_bias:
             acc += bias[f]
         if relu and acc < 0:
