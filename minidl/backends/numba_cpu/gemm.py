@@ -135,14 +135,22 @@ def _parts(a, b, c, threads, beta):
                 _part(a, b[:, lo:hi], c[:, lo:hi], beta)
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _unit_stride(x):
+    """Whether BLAS takes ``x`` (2-D) as it is: one unit stride, the other a whole number of
+    elements, none negative."""
+    s0, s1 = x.strides
+    item = x.itemsize
+    return (s1 == item or s0 == item) and s0 >= 0 and s1 >= 0 and not s0 % item \
+        and not s1 % item
+
+
 def _blas_ready(x, dtype):
     """``x`` as ``dtype`` with one unit stride (a copy only where BLAS cannot take it)."""
     x = np.asarray(x, dtype=dtype)
-    item = x.itemsize
-    if x.ndim == 2 and (x.strides[1] == item or x.strides[0] == item) and \
-            min(x.strides) >= 0 and x.strides[0] % item == 0 and x.strides[1] % item == 0:
-        return x
-    return np.ascontiguousarray(x)
+    return x if x.ndim == 2 and _unit_stride(x) else np.ascontiguousarray(x)
 
 
 def gemm(a, b, out=None, threads=None, accumulate=False):
@@ -151,28 +159,32 @@ def gemm(a, b, out=None, threads=None, accumulate=False):
     ``out``: a row-major array (unit column stride) to write into, or with ``accumulate``
     to add into (BLAS's ``beta = 1``: no temporary, no second pass). ``threads``: cut into
     that many parts; by default Numba's thread count, or one part below
-    :data:`SERIAL_BELOW` multiply-adds."""
-    dtype = np.result_type(a, b)
-    if dtype not in (np.float32, np.float64):
-        if accumulate:
-            out += np.matmul(a, b)
-            return out
-        return np.matmul(a, b, out=out)
-    a, b = _blas_ready(a, dtype), _blas_ready(b, dtype)
-    if a.shape[1] != b.shape[0]:
+    :data:`SERIAL_BELOW` multiply-adds. (Called per image by the convolutions: the common
+    case -- two float arrays BLAS takes as they are -- is checked first and cheaply.)"""
+    dtype = a.dtype
+    if not (type(a) is np.ndarray and type(b) is np.ndarray and b.dtype == dtype
+            and dtype in _FLOATS and a.ndim == 2 and b.ndim == 2 and _unit_stride(a)
+            and _unit_stride(b)):
+        dtype = np.result_type(a, b)
+        if dtype not in _FLOATS:
+            if accumulate:
+                out += np.matmul(a, b)
+                return out
+            return np.matmul(a, b, out=out)
+        a, b = _blas_ready(a, dtype), _blas_ready(b, dtype)
+    m, k = a.shape
+    n = b.shape[1]
+    if k != b.shape[0]:
         raise ValueError(f"gemm: shapes {a.shape} and {b.shape} do not chain")
     if out is None:
         if accumulate:
             raise ValueError("gemm: accumulate needs an out array to add into")
-        out = np.empty((a.shape[0], b.shape[1]), dtype=dtype)
-    elif out.shape != (a.shape[0], b.shape[1]) or out.dtype != dtype or \
-            out.strides[1] != out.itemsize:
-        raise ValueError(f"gemm: out must be a row-major {dtype} array of shape "
-                         f"{(a.shape[0], b.shape[1])}, got {out.dtype} {out.shape} with "
-                         f"strides {out.strides}")
+        out = np.empty((m, n), dtype=dtype)
+    elif out.shape != (m, n) or out.dtype != dtype or out.strides[1] != out.itemsize:
+        raise ValueError(f"gemm: out must be a row-major {dtype} array of shape {(m, n)}, "
+                         f"got {out.dtype} {out.shape} with strides {out.strides}")
     if threads is None:
-        small = a.shape[0] * a.shape[1] * b.shape[1] < SERIAL_BELOW
-        threads = 1 if small else get_num_threads()
+        threads = 1 if m * k * n < SERIAL_BELOW else get_num_threads()
     beta = 1.0 if accumulate else 0.0
     if threads == 1:
         _part(a, b, out, beta)
