@@ -41,11 +41,12 @@ FORMAT = 2
 #: a progress line is printed once the calibration has run this long
 PROGRESS_AFTER_S = 1.0
 
-#: fc (inputs, outputs); conv (channels, height, width, filters), 3x3, padding 1;
+#: fc (inputs, outputs); conv (channels, height, width, filters), 3x3, padding 1 (the last
+#: one large, as AlexNet's: the dense rate falls on large products, the fit must see it);
 #: lstmemory hidden sizes -- each at batch one and many
 FC_SHAPES = ((256, 256), (1024, 1024), (4096, 512), (2048, 4096))
 CONV_SHAPES = ((3, 32, 32, 64), (16, 32, 32, 32), (64, 16, 16, 64), (128, 8, 8, 128),
-               (256, 4, 4, 256), (512, 2, 2, 512))
+               (256, 4, 4, 256), (512, 2, 2, 512), (96, 28, 28, 128))
 #: lstmemory (hidden size, sequence length)
 RECURRENT_SHAPES = ((64, 16), (128, 8), (256, 4))
 #: batch sizes of the 'many' regime (fc/conv rows; recurrent sequences)
