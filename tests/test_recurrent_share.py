@@ -70,7 +70,8 @@ def test_shared_steps_equal_the_reference(hidden, steps, kept, threads, seed, ac
     cell, cell_act, h_steps = np.empty_like(h), np.empty_like(h), np.empty_like(h)
     gates, product = np.empty_like(x), np.empty((1, 4 * hidden), np.float32)
     share._lstm_one_sequence_parallel(
-        threads, share._chunk_bounds(w, threads), x, bias, w.indptr, w.indices, w.values,
+        threads, share._chunk_bounds(w, threads), share._unit_bounds(hidden, threads), x,
+        bias, w.indptr, w.indices, w.values,
         product, np.zeros(4 * hidden, np.float32), plan.rows, plan.prev_rows, *_codes(*acts),
         h, cell, gates, cell_act, h_steps)
     np.testing.assert_allclose(h, _reference(x, layout, bias, acts), rtol=2e-4, atol=1e-4)
@@ -97,3 +98,11 @@ def test_the_registered_kernel_shares_long_runs():
                                                  layout.values, bias, np.array([0, 40]),
                                                  False, *acts)
     np.testing.assert_allclose(got, _reference(x, layout, bias, acts), rtol=2e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("hidden, threads", [(1, 2), (24, 5), (1024, 2), (100, 3)])
+def test_unit_bounds_cover_every_unit_once(hidden, threads):
+    bounds = share._unit_bounds(hidden, threads)
+    assert len(bounds) == threads + 1 and bounds[0] == 0 and bounds[-1] == hidden
+    inner = bounds[1:-1]
+    assert np.all(np.diff(bounds) >= 0) and np.all((inner % 16 == 0) | (inner == hidden))

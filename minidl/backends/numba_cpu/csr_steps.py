@@ -21,7 +21,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from .atomics import fetch_add, load_acquire, spin_pause, yield_core
-from .recurrent import _lstm_entry
+from .recurrent import _lstm_entry, _lstm_units
 from .sparse import SERIAL_DOT_BELOW, row_dot
 
 @njit(cache=True)
@@ -44,11 +44,12 @@ def _lstm_one_sequence(x, bias, indptr, indices, values, product, zero, rows, pr
                     h, cell, gates, cell_act, h_steps)
 
 
-# Counters of the cooperative loop (entries of its int64 ``state``)
-_CLAIMED, _DONE, _READY = 0, 1, 2
+# Counters of the cooperative loop (entries of its int64 ``state``): work items claimed, the
+# product chunks and the gate parts completed
+_CLAIMED, _PRODUCTS, _UNITS = 0, 1, 2
 
-#: pauses (~40 ns each) a waiting thread spins before it yields its core: a step's gates
-#: take a few microseconds, so a longer wait means the thread doing them is not running
+#: pauses (~40 ns each) a waiting thread spins before it yields its core: a step's items
+#: take microseconds, so a longer wait means the thread doing one is not running
 SPINS_BEFORE_YIELD = 1000
 
 
@@ -64,48 +65,55 @@ def _wait_until(state, counter, value):
 
 
 @njit(cache=True)
-def _lstm_one_sequence_share(state, bounds, x, bias, indptr, indices, values, product, zero,
-                             rows, prev_rows, act, gate_act, state_act, h, cell, gates,
+def _lstm_one_sequence_share(state, bounds, units, x, bias, indptr, indices, values, product,
+                             zero, rows, prev_rows, act, gate_act, state_act, h, cell, gates,
                              cell_act, h_steps):
     """One thread's part of :func:`_lstm_one_sequence` done by several threads.
 
-    Step t's product is cut into ``len(bounds) - 1`` chunks of CSR rows with about equal
-    nonzeros. A thread claims the next chunk of the whole run (``_CLAIMED``), waits until
-    ``h[t-1]`` exists (``_READY`` >= t: step t-1's gates are done), computes the chunk, and
-    if it finished the step's last chunk (``_DONE``) computes step t's gates and raises
-    ``_READY``. A thread only ever waits for a step whose last chunk another thread has
-    claimed, so one thread alone also finishes the run. Step 0 (no product) is done before.
+    Each step t >= 1 is a list of work items: the product cut into ``len(bounds) - 1``
+    chunks of CSR rows with about equal nonzeros, then the gates cut into ``len(units) - 1``
+    parts of hidden units. A thread claims the next item of the whole run (``_CLAIMED``);
+    a product chunk waits until every gate part of step t-1 is done (``_UNITS``: ``h[t-1]``
+    exists), a gate part until every product chunk of step t is (``_PRODUCTS``). A thread
+    only ever waits for items claimed before its own -- by threads that are running them --
+    so one thread alone also finishes the run. Step 0 (no product) is done before.
     """
-    chunks = bounds.shape[0] - 1
+    chunks, parts = bounds.shape[0] - 1, units.shape[0] - 1
+    items = chunks + parts
     while True:
         claim = fetch_add(state, _CLAIMED, 1)
-        t = 1 + claim // chunks
+        t, item = 1 + claim // items, claim % items
         if t >= rows.shape[0]:
             return
-        _wait_until(state, _READY, t)
-        chunk = claim % chunks
-        _csr_dot(indptr, indices, values, h_steps[t - 1], product[0], bounds[chunk],
-                 bounds[chunk + 1])
-        if fetch_add(state, _DONE, 1) % chunks == chunks - 1:
-            _lstm_entry(x, bias, product, zero, rows, prev_rows, t, 0, act, gate_act,
-                        state_act, h, cell, gates, cell_act, h_steps)
-            fetch_add(state, _READY, 1)
+        if item < chunks:
+            _wait_until(state, _UNITS, parts * t)
+            _csr_dot(indptr, indices, values, h_steps[t - 1], product[0], bounds[item],
+                     bounds[item + 1])
+            fetch_add(state, _PRODUCTS, 1)
+        else:
+            _wait_until(state, _PRODUCTS, chunks * t)
+            part = item - chunks
+            _lstm_units(x, bias, product, zero, rows, prev_rows, t, 0, act, gate_act,
+                        state_act, h, cell, gates, cell_act, h_steps, units[part],
+                        units[part + 1])
+            fetch_add(state, _UNITS, 1)
 
 
 @njit(parallel=True, cache=True)
-def _lstm_one_sequence_parallel(threads, bounds, x, bias, indptr, indices, values, product,
-                                zero, rows, prev_rows, act, gate_act, state_act, h, cell,
-                                gates, cell_act, h_steps):
-    """:func:`_lstm_one_sequence` with ``threads`` threads sharing each step's product,
-    inside ONE parallel loop: its workers are woken once per sequence, not per step."""
+def _lstm_one_sequence_parallel(threads, bounds, units, x, bias, indptr, indices, values,
+                                product, zero, rows, prev_rows, act, gate_act, state_act, h,
+                                cell, gates, cell_act, h_steps):
+    """:func:`_lstm_one_sequence` with ``threads`` threads sharing each step's product and
+    gates, inside ONE parallel loop: its workers are woken once per sequence, not per
+    step."""
     _lstm_entry(x, bias, product, zero, rows, prev_rows, 0, 0, act, gate_act, state_act, h,
                 cell, gates, cell_act, h_steps)
     state = np.zeros(3, dtype=np.int64)
-    state[_READY] = 1
+    state[_UNITS] = units.shape[0] - 1
     for _ in prange(threads):
-        _lstm_one_sequence_share(state, bounds, x, bias, indptr, indices, values, product,
-                                 zero, rows, prev_rows, act, gate_act, state_act, h, cell,
-                                 gates, cell_act, h_steps)
+        _lstm_one_sequence_share(state, bounds, units, x, bias, indptr, indices, values,
+                                 product, zero, rows, prev_rows, act, gate_act, state_act, h,
+                                 cell, gates, cell_act, h_steps)
 
 
 #: chunks of each step's product per thread: a thread that finishes early takes another
@@ -118,6 +126,14 @@ def _sharing_threads(w, steps):
     outweigh waking the workers once (``SERIAL_DOT_BELOW`` nonzeros), else 1."""
     work = int(w.indptr[-1]) * (steps - 1)
     return get_num_threads() if steps > 2 and work >= SERIAL_DOT_BELOW else 1
+
+
+def _unit_bounds(hidden, threads):
+    """Hidden-unit bounds cutting a step's gates into one part per thread, at multiples of
+    16 units (whole vectors)."""
+    step = -(-hidden // threads)
+    step = -(-step // 16) * 16
+    return np.minimum(np.arange(0, threads + 1) * step, hidden).astype(np.int64)
 
 
 def _chunk_bounds(w, threads):

@@ -241,6 +241,15 @@ def _lstm_step(x, bias, product, zero, rows, prev_rows, first, count, act, gate_
 def _lstm_entry(x, bias, product, zero, rows, prev_rows, first, k, act, gate_act, state_act,
                 h, cell, gates, cell_act, h_steps):
     """:func:`_lstm_step` for running sequence k alone, on the calling thread."""
+    _lstm_units(x, bias, product, zero, rows, prev_rows, first, k, act, gate_act, state_act,
+                h, cell, gates, cell_act, h_steps, 0, h.shape[1])
+
+
+@njit(error_model="numpy", fastmath={"contract"}, cache=True)
+def _lstm_units(x, bias, product, zero, rows, prev_rows, first, k, act, gate_act, state_act,
+                h, cell, gates, cell_act, h_steps, lo, hi):
+    """:func:`_lstm_entry` for the hidden units ``lo .. hi`` only: a unit's four gates,
+    peepholes and cell depend on no other unit, so threads can share a step's units."""
     hidden = h.shape[1]
     check_i, check_f = bias[4 * hidden:5 * hidden], bias[5 * hidden:6 * hidden]
     check_o = bias[6 * hidden:]
@@ -249,20 +258,22 @@ def _lstm_entry(x, bias, product, zero, rows, prev_rows, first, k, act, gate_act
     c_prev = cell[prev] if prev >= 0 else zero      # zero: 4H >= H zeros
     z, c_out, s_out = gates[row], cell[row], cell_act[row]
     x_row, h_out, h_step = x[row], h[row], h_steps[first + k]
-    for j in range(4 * hidden):
-        z[j] = x_row[j] + bias[j] + z_rec[j]
-    for j in range(hidden):       # input and forget gates see the old cell
+    for gate in range(4):
+        for j in range(gate * hidden + lo, gate * hidden + hi):
+            z[j] = x_row[j] + bias[j] + z_rec[j]
+    for j in range(lo, hi):       # input and forget gates see the old cell
         z[hidden + j] += c_prev[j] * check_i[j]
         z[2 * hidden + j] += c_prev[j] * check_f[j]
-    _activate(act, z[:hidden])
-    _activate(gate_act, z[hidden:3 * hidden])
-    for j in range(hidden):       # the new cell; the output gate sees it
+    _activate(act, z[lo:hi])
+    _activate(gate_act, z[hidden + lo:hidden + hi])
+    _activate(gate_act, z[2 * hidden + lo:2 * hidden + hi])
+    for j in range(lo, hi):       # the new cell; the output gate sees it
         c = z[j] * z[hidden + j] + c_prev[j] * z[2 * hidden + j]
         c_out[j] = s_out[j] = c
         z[3 * hidden + j] += c * check_o[j]
-    _activate(gate_act, z[3 * hidden:])
-    _activate(state_act, s_out)
-    for j in range(hidden):
+    _activate(gate_act, z[3 * hidden + lo:3 * hidden + hi])
+    _activate(state_act, s_out[lo:hi])
+    for j in range(lo, hi):
         h_out[j] = h_step[j] = z[3 * hidden + j] * s_out[j]
 
 

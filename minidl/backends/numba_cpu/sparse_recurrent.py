@@ -24,7 +24,7 @@ from numba import njit
 
 from ..registry import register
 from .csr_steps import (_chunk_bounds, _csr_dot, _lstm_one_sequence,
-                        _lstm_one_sequence_parallel, _sharing_threads)
+                        _lstm_one_sequence_parallel, _sharing_threads, _unit_bounds)
 from .recurrent import _codes, _gru_gates, _gru_output, _lstm_step, _Steps
 from .sparse import SERIAL_BELOW, SERIAL_DOT_BELOW, _checked, _rows_dot, _rows_runs
 from .threads import one_thread_below
@@ -94,7 +94,8 @@ def lstm_forward_csr(x, indptr, indices, values, bias, starts, reverse, act, gat
     if plan.widest == 1:        # one sequence: the whole loop in one call
         threads = _sharing_threads(w, plan.count)
         if threads > 1:
-            _lstm_one_sequence_parallel(threads, _chunk_bounds(w, threads), x, bias,
+            _lstm_one_sequence_parallel(threads, _chunk_bounds(w, threads),
+                                        _unit_bounds(hidden, threads), x, bias,
                                         w.indptr, w.indices, w.values, product, zero,
                                         plan.rows, plan.prev_rows, *codes, h, cell, gates,
                                         cell_act, h_steps)
