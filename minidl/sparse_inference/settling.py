@@ -3,11 +3,11 @@
 The cost model and the measurements time each layer alone. In a network the layers run
 between others, and on a small machine that changes their cost (caches, threads still
 busy with the layer before), so a network can run faster with every candidate sparse (or
-dense) than with the per-layer choices. No extra forward is spent finding out: the first real batches of a shape run
-the variants one after the other, each as a block of consecutive batches -- untimed for
-its first batch and ``QUIET_S`` seconds (it loads kernels, builds layouts and lets the
-previous variant's threads stop spinning), then ``RUNS`` timed -- and the fastest is
-kept, the per-layer plan unless another takes at most
+dense) than with the per-layer choices. No extra forward is spent finding out: the first
+real batches of a shape run the variants one after the other, each as a block of
+consecutive batches -- untimed for its first batch and ``QUIET_S`` seconds (it loads
+kernels, builds layouts and lets the previous variant's threads stop spinning), then
+``RUNS`` timed -- and the fastest is kept, the per-layer plan unless another takes at most
 ``MARGIN`` of its time. Later batches of that shape run the verdict.
 """
 
