@@ -6,9 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import BACKENDS_PRESENT
-
-pytestmark = pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
 
 
 def _operand(rng, shape, dtype, transposed, step):

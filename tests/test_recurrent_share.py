@@ -6,17 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("numba")
+from numba import njit, prange
 
-from numba import njit, prange  # noqa: E402
-
-from kernel_cases import arrays  # noqa: E402
-from minidl.backends import get_kernel  # noqa: E402
+from kernel_cases import arrays
+from minidl.backends import get_kernel
 from minidl.backends.numba_cpu import csr_steps as share
-from minidl.backends.numba_cpu.sparse_recurrent import _Csr  # noqa: E402
-from minidl.backends.numba_cpu.atomics import fetch_add, load_acquire  # noqa: E402
-from minidl.backends.numba_cpu.recurrent import _codes, _Steps  # noqa: E402
-from minidl.sparse_inference.layout import recurrent_layout  # noqa: E402
+from minidl.backends.numba_cpu.atomics import fetch_add, load_acquire
+from minidl.backends.numba_cpu.recurrent import _codes, _Steps
+from minidl.backends.numba_cpu.sparse_recurrent import _Csr
+from minidl.sparse_inference.layout import recurrent_layout
 
 
 @njit(parallel=True)
