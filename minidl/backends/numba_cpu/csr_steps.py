@@ -25,11 +25,11 @@ from .recurrent import _lstm_entry, _lstm_units
 from .sparse import SERIAL_DOT_BELOW, row_dot
 
 @njit(cache=True)
-def _csr_dot(indptr, indices, values, x, out, first=0, last=-1):
+def _csr_dot(indptr, indices, values, x, out, first, last):
     """``out[f] = sum_j values[j] * x[indices[j]]`` over the nonzeros of CSR rows f in
-    ``first .. last`` (default: all), on the calling thread (``sparse._rows_dot`` without
-    its threads, bias and ReLU)."""
-    for f in range(first, out.shape[0] if last < 0 else last):
+    ``first .. last``, on the calling thread (``sparse._rows_dot`` without its threads,
+    bias and ReLU)."""
+    for f in range(first, last):
         out[f] = row_dot(indptr, indices, values, x, f)
 
 
@@ -39,7 +39,8 @@ def _lstm_one_sequence(x, bias, indptr, indices, values, product, zero, rows, pr
     """Every step of a batch of one sequence: the CSR product, then the gates."""
     for t in range(rows.shape[0]):
         if t:
-            _csr_dot(indptr, indices, values, h_steps[t - 1], product[0])
+            _csr_dot(indptr, indices, values, h_steps[t - 1], product[0], 0,
+                     product.shape[1])
         _lstm_entry(x, bias, product, zero, rows, prev_rows, t, 0, act, gate_act, state_act,
                     h, cell, gates, cell_act, h_steps)
 

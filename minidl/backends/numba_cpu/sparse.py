@@ -64,18 +64,18 @@ def row_dot(indptr, indices, values, x, f):
     its own LLVM would vectorise the sum with gather instructions (with fast-math) or keep
     one chain waiting on each addition (without); gathers run ~2x slower than this on hosts
     whose microcode guards them (1.1 against 0.52 ns per nonzero, one thread, 2-core VM)."""
-    lo, hi = np.uint64(indptr[f]), np.uint64(indptr[f + 1])
+    lo, hi = np.int64(indptr[f]), np.int64(indptr[f + 1])   # (uint64 steps ran 25 % slower)
     a0 = a1 = a2 = a3 = np.float32(0.0)
     j = lo
-    while j + np.uint64(4) <= hi:
+    while j + 4 <= hi:
         a0 += values[j] * x[indices[j]]
-        a1 += values[j + np.uint64(1)] * x[indices[j + np.uint64(1)]]
-        a2 += values[j + np.uint64(2)] * x[indices[j + np.uint64(2)]]
-        a3 += values[j + np.uint64(3)] * x[indices[j + np.uint64(3)]]
-        j += np.uint64(4)
+        a1 += values[j + 1] * x[indices[j + 1]]
+        a2 += values[j + 2] * x[indices[j + 2]]
+        a3 += values[j + 3] * x[indices[j + 3]]
+        j += 4
     while j < hi:
         a0 += values[j] * x[indices[j]]
-        j += np.uint64(1)
+        j += 1
     return (a0 + a1) + (a2 + a3)
 
 

@@ -39,10 +39,12 @@ def _gru_one_sequence(x, bias, gate_indptr, gate_indices, gate_values, state_ind
     hidden = h.shape[1]
     for t in range(rows.shape[0]):
         if t:
-            _csr_dot(gate_indptr, gate_indices, gate_values, h_steps[t - 1], product[0])
+            _csr_dot(gate_indptr, gate_indices, gate_values, h_steps[t - 1], product[0], 0,
+                     product.shape[1])
         _gru_gates(x, bias, product, zero, rows, prev_rows, t, 1, gate_act, h, gates, reset_h)
         if t:
-            _csr_dot(state_indptr, state_indices, state_values, reset_h[0], product_state[0])
+            _csr_dot(state_indptr, state_indices, state_values, reset_h[0], product_state[0],
+                     0, product_state.shape[1])
         _gru_output(x, bias, product_state, zero[:hidden], rows, prev_rows, t, 1, act, h,
                     gates, h_steps)
 
