@@ -23,6 +23,7 @@ from numba import get_num_threads, njit, prange
 from .atomics import fetch_add, load_acquire, spin_pause, yield_core
 from .recurrent import _lstm_entry, _lstm_units
 from .sparse import SERIAL_DOT_BELOW, row_dot
+from .threads import SPINNING_SERIAL_BELOW, WORKERS_SPIN
 
 @njit(cache=True)
 def _csr_dot(indptr, indices, values, x, out, first, last):
@@ -124,9 +125,11 @@ CHUNKS_PER_THREAD = 4
 
 def _sharing_threads(w, steps):
     """Threads for a one-sequence run: Numba's count when the products of the whole run
-    outweigh waking the workers once (``SERIAL_DOT_BELOW`` nonzeros), else 1."""
+    outweigh starting the workers once (``SERIAL_DOT_BELOW`` nonzeros if they sleep, the
+    spinning threshold of ``threads.py`` if they spin), else 1."""
     work = int(w.indptr[-1]) * (steps - 1)
-    return get_num_threads() if steps > 2 and work >= SERIAL_DOT_BELOW else 1
+    threshold = SPINNING_SERIAL_BELOW if WORKERS_SPIN else SERIAL_DOT_BELOW
+    return get_num_threads() if steps > 2 and work >= threshold else 1
 
 
 def _unit_bounds(hidden, threads):

@@ -196,6 +196,10 @@ def gemm(a, b, out=None, threads=None, accumulate=False):
 def gemm_stack(a, b, out=None):
     """``np.matmul(a, b)`` for stacks of matrices (leading axes broadcast), one
     :func:`gemm` per matrix of the result."""
+    if a.ndim == 3 and b.ndim == 3 and a.shape[0] == b.shape[0] and out is not None:
+        for index in range(a.shape[0]):    # the convolutions' groups: no broadcasting
+            gemm(a[index], b[index], out[index])
+        return out
     shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     dtype = np.result_type(a, b)
     if out is None:
