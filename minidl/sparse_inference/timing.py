@@ -21,6 +21,8 @@ import numpy as np
 
 #: seconds of timing per forward and block (at least 3 runs each, at most 25)
 MEASURE_BUDGET_S = 0.03
+#: rounds of :func:`measure` (sparse block, dense block): a disturbance must hit both
+MEASURE_ROUNDS = 2
 #: seconds of quiet before a sparse block: longer than Numba's workers spin after a loop
 #: (``backends/numba_cpu/runtime.py``; NumPy's OpenBLAS spins longer, but on the numpy
 #: backend sparse and dense are both reference code, and only their order matters)
@@ -73,15 +75,23 @@ def fastest_time(step, before=None, budget=None):
 def measure(dense, sparse, before=None):
     """(dense seconds, sparse seconds, dense result, sparse result) of two forwards.
 
-    One untimed sparse run (it may load the Numba kernels), :func:`quiet`, a block of
-    sparse runs, then a block of dense runs. ``before`` runs untimed before every timed
-    run.
+    One untimed sparse run (it may load the Numba kernels), then :data:`MEASURE_ROUNDS`
+    rounds of :func:`quiet`, a block of sparse runs and a block of dense runs, each block
+    on half the budget; each forward keeps its fastest run. (With one round, a burst of
+    other work on the machine during one block flipped verdicts: a 64x64 3x3 conv at 0.5
+    sparsity measured sparse 1.07 against dense 0.87 ms, then ran 0.52 against 0.89.)
+    ``before`` runs untimed before every timed run.
     """
     sparse()
-    quiet()
-    sparse_s, sparse_out = fastest_time(sparse, before)
-    dense_s, dense_out = fastest_time(dense, before)
-    note_dense_run(dense_s)
+    sparse_s = dense_s = float("inf")
+    budget = MEASURE_BUDGET_S / MEASURE_ROUNDS
+    for _ in range(MEASURE_ROUNDS):
+        quiet()
+        seconds, sparse_out = fastest_time(sparse, before, budget)
+        sparse_s = min(sparse_s, seconds)
+        seconds, dense_out = fastest_time(dense, before, budget)
+        dense_s = min(dense_s, seconds)
+        note_dense_run(seconds)
     return dense_s, sparse_s, dense_out, sparse_out
 
 
