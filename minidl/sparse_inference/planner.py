@@ -56,7 +56,9 @@ def stamp(layers, parameters, dtype):
     version = getattr(parameters, "version", None)
     names = sorted({spec.name for layer in layers for spec in layer.params})
     versions = None if version is None else tuple(version(n) for n in names)
-    return versions, current_backend().name, np.dtype(dtype).name
+    # (the dtype's ``str``, not its ``name``: NumPy computes ``name`` in Python, ~3 us, and
+    # a batch-1 forward checks its stamp on every call)
+    return versions, current_backend().name, np.dtype(dtype).str
 
 
 def _work(layer, kind, rows, sequences, nonzero, total):

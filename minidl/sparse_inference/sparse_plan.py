@@ -48,7 +48,7 @@ class SparsePlan:
         seq = xs[0].seq
         rows = xs[0].shape[0]
         sequences = len(seq.starts) - 1 if seq is not None else rows
-        key = (layer.name, rows, sequences, xs[0].data.dtype.name)
+        key = (layer.name, rows, sequences, xs[0].data.dtype.str)
         known = self.plans.get(key)
         if not _current(known, [layer], self.parameters, xs[0].data.dtype):
             shapes = {layer.name: (rows, sequences)}
