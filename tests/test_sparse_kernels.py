@@ -67,8 +67,9 @@ def test_direct_sparse_conv_equals_the_dense_convolution(backend, xp, case):
 
 
 @pytest.mark.parametrize("batch", [1, 3])
-def test_large_runs_cross_the_chunk_boundary(backend, xp, rng, batch):
-    # 40 x 60 output pixels per channel: the run is longer than one L1 chunk (2048 values)
+def test_long_runs_cut_into_spans(backend, xp, rng, batch):
+    # 40 x 60 output pixels per channel: a run of 2,480 values at batch 1 (the cpu backend
+    # goes over the rows) and 7,440 at batch 3 (over spans of the run, the last one short)
     x = rng.standard_normal((batch, 3, 40, 60)).astype(np.float32)
     weight = pruned(rng, (5, 3, 3, 3), 0.5, 1)
     bias = rng.standard_normal(5).astype(np.float32)
@@ -85,10 +86,9 @@ def test_large_runs_cross_the_chunk_boundary(backend, xp, rng, batch):
     (1, (3, 3), 1), (1, (4, 4), 1), (2, (4, 4), 1), (3, (2, 2), 1),  # 15, 24, 48, 24
     (1, (7, 9), 1), (1, (8, 8), 1), (1, (8, 9), 1), (5, (2, 3), 1)])  # 77, 80, 88, 100
 def test_short_runs_in_register_blocks(backend, xp, rng, batch, plane, stride):
-    """Output planes so small that a run (``OH * Wq * N``) is at most 80 values: the cpu
-    backend pads it to register blocks of 8, 24 or 40 values and reads past the run's end
-    into the frame's slack (88 and 100 take the general loop). 6 channels x 9 taps at 0.5:
-    each row has whole groups of four nonzeros and a remainder."""
+    """Short runs (``OH * Wq * N`` values): the cpu backend pads each to register blocks
+    of 8 to 64 values and reads past the run's end into the frame's slack. 6 channels x 9
+    taps at 0.5: each row has whole groups of four nonzeros and a remainder."""
     x = rng.standard_normal((batch, 6) + plane).astype(np.float32)
     weight = pruned(rng, (7, 6, 3, 3), 0.5, 2)
     bias = rng.standard_normal(7).astype(np.float32)
@@ -102,12 +102,13 @@ def test_short_runs_in_register_blocks(backend, xp, rng, batch, plane, stride):
 
 
 def test_register_blocks_are_chosen_to_waste_little():
-    from minidl.backends.numba_cpu.sparse import BLOCK_VECTORS, block_vectors
-    from minidl.backends.numba_cpu.simd import LANES
-    assert [block_vectors(r) for r in (1, 8, 9, 16, 24, 48, 77, 80)] == [1, 1, 3, 3, 3, 3, 5, 5]
-    for run in range(1, 81):  # never more than one block of padding
-        assert -(-run // (block_vectors(run) * LANES)) * block_vectors(run) * LANES - run \
-            < max(BLOCK_VECTORS) * LANES
+    from minidl.backends.numba_cpu.sparse import BLOCKS, LONGEST_BLOCK, register_block
+    assert [register_block(r) for r in (1, 8, 9, 16, 24, 48, 80, 96)] == [
+        (8, 1), (8, 1), (16, 1), (16, 1), (16, 2), (16, 3), (16, 3), (16, 3)]
+    for run in range(1, 2000):  # a known block, never a whole block of padding
+        lanes, vectors = register_block(run)
+        assert (lanes, vectors) in BLOCKS
+        assert -(-run // (lanes * vectors)) * lanes * vectors - run < LONGEST_BLOCK
 
 
 def test_all_zero_weights_give_the_bias(backend, xp, rng):
@@ -233,3 +234,22 @@ def test_cpu_kernels_give_the_same_result_on_one_thread_and_on_all(monkeypatch, 
         got = cpu_sparse.csr_matmul(csr.indptr, csr.indices, csr.values, x)
         np.testing.assert_allclose(got, x @ weight, rtol=1e-5, atol=1e-5)
     assert numba.get_num_threads() == threads
+
+
+@given(case=conv_cases())
+def test_cpu_frames_equal_the_reference_frames(case):
+    """The cpu backend's parallel copies into and out of the batch-innermost frame against
+    ``core.geometry.conv_frame`` and the reference's NumPy transpose."""
+    pytest.importorskip("numba")
+    from minidl.backends.numba_cpu import sparse_frames
+    from minidl.core.geometry import conv_frame, conv_frame_geometry
+    x, weight, stride, padding, dilation, *_ = case
+    oh, ow, hq, wq = conv_frame_geometry(x.shape[2:], weight.shape[2:], stride, padding,
+                                         dilation)
+    expected = conv_frame(x, stride, padding, (hq, wq), slack=wq + 3)
+    got = sparse_frames.conv_frame(x, stride, padding, (hq, wq), slack=wq + 3)
+    np.testing.assert_array_equal(got, expected)
+    n, rows = x.shape[0], weight.shape[0]
+    out = np.random.default_rng(0).standard_normal((rows, oh * wq * n + 5)).astype(np.float32)
+    expected = out[:, :oh * wq * n].reshape(rows, oh, wq, n)[:, :, :ow, :].transpose(3, 0, 1, 2)
+    np.testing.assert_array_equal(sparse_frames.unframe(out, n, oh, ow, wq), expected)

@@ -4,10 +4,10 @@
 memory, else from ``<cache>/minidl/cost_model-<key>.json``, else by :func:`calibrate`
 (a few seconds, once per machine; a line on stderr says so) and then saved there.
 ``<cache>`` is ``$XDG_CACHE_HOME`` or ``~/.cache``. The file holds the machine it was
-measured on (CPU model, cores, threads, backend, NumPy/Numba/minidl versions); a file
-of another machine, or one that cannot be read, is ignored and a new calibration
-replaces it. A directory that cannot be written only means the model lives in memory
-for this process.
+measured on (CPU model, cores, threads, backend, NumPy/Numba/minidl versions, a digest
+of the kernels' source); a file of another machine, or one that cannot be read, is
+ignored and a new calibration replaces it. A directory that cannot be written only
+means the model lives in memory for this process.
 
 :func:`calibrate` times the dense and the sparse forward of real fc, conv and lstmemory
 layers at a few representative sizes, densities and batch regimes (the sparse ones
@@ -35,8 +35,8 @@ from . import sparse_forward as forwards
 from .cost_model import CostModel, Work
 from .timing import QUIET_S, fastest_time, note_dense_run, quiet
 
-#: bump when the calibration, the model's form or the timed kernels change (2: the cpu
-#: backend's one thread pool): older files are recalibrated
+#: bump when the calibration or the model's form change (2: the cpu backend's one thread
+#: pool): older files are recalibrated (an edited kernel changes the key's digest)
 FORMAT = 2
 #: a progress line is printed once the calibration has run this long
 PROGRESS_AFTER_S = 1.0
@@ -72,6 +72,20 @@ def _minidl_version():
         return None
 
 
+def _kernels_digest():
+    """A digest of the backends' source: a kernel edited within one minidl version (a
+    development checkout) makes the saved model stale as surely as a new version does."""
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "backends")
+    digest = hashlib.sha256()
+    for folder, _, files in sorted(os.walk(root)):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), "rb") as f:
+                    digest.update(f.read())
+    return digest.hexdigest()[:16]
+
+
 def machine():
     """What a cost model depends on: {name: value} (also its cache file's key)."""
     model = platform.processor() or platform.machine()
@@ -88,7 +102,7 @@ def machine():
         numba_version = None
     return {"format": FORMAT, "cpu": model, "cores": os.cpu_count(), "threads": threads(),
             "backend": current_backend().name, "numpy": np.__version__,
-            "numba": numba_version, "minidl": _minidl_version()}
+            "numba": numba_version, "minidl": _minidl_version(), "kernels": _kernels_digest()}
 
 
 def cache_dir():

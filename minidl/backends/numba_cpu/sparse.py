@@ -8,26 +8,27 @@ for the layouts). Both ops are served by loops over the CSR rows, in parallel:
   ``minidl.sparse_inference.layout`` stores column indices as uint16 where they fit (6 bytes per
   nonzero instead of 8).
 * :func:`_rows_runs` -- every nonzero multiply-adds a contiguous run of the input into the
-  output row: ``out[f, t] += values[j] * frame[indices[j] * pitch + t]``. That is the
-  direct sparse convolution (the run is an output plane, ``OH * Wq * N`` values) and also
-  the batched CSR product (``frame = x.T``, the run is the batch). The run is cut into
-  chunks that stay in L1 while all the row's nonzeros stream through it.
+  output row: ``out[f, t] += values[j] * frame[indices[j] * pitch + t]``: the batched CSR
+  product (``frame = x.T``, the run is the batch). The run is cut into chunks that stay
+  in L1 while all the row's nonzeros stream through it.
+* :func:`_rows_blocks` / :func:`_spans_blocks` -- the same sum for the direct sparse
+  convolution, whose run is an output plane (``OH * Wq * N`` values): the run is padded
+  to register blocks (8 to 64 values, ``register_block``) and every nonzero
+  multiply-adds into a block held in vector registers, through the explicit vector
+  intrinsics of ``simd.py``. On AlexNet's and VGG-CIFAR's layers that is 1.2-1.9x
+  faster than the chunked loop over the run (which loads and stores the output once per
+  four nonzeros, and leaves a scalar remainder); long runs are cut into spans that keep
+  their part of the input in L2 (a further 1.5-2x at batch 16).
 
 Choices that matter for speed:
 
 * Index arithmetic is unsigned (uint32 arrays, ``np.uint64`` offsets, ``range(0, n)``):
   with signed indices Numba emits negative-index wraparound code on every access, which
   makes these loops several times slower.
-* Four nonzeros are folded into one pass over the run: one load and one store of the
-  output per four multiply-adds instead of per one, so the loop is bound by loads rather
-  than by stores (~1.5x faster than one nonzero per pass; eight per pass, or blocking
-  the input channels for L1, is slower).
+* Four nonzeros are folded into one step (one load and one store of the output per four
+  multiply-adds in :func:`_rows_runs`; one pairwise sum per four in the blocks).
 * The optional bias is passed as an empty array and ReLU as a flag, not as None: a None
   would make Numba compile a second specialisation of every loop.
-* Runs of at most 80 values (output planes of 8x8 and smaller at batch 1) go through
-  :func:`_rows_blocks` instead: the run is padded to register blocks of 8, 24 or 40 values
-  and every nonzero multiply-adds into a block held in vector registers, through the
-  explicit vector intrinsics of ``simd.py`` (LLVM left these short runs scalar).
 
 Numba does not check bounds: the column indices must lie inside ``x`` / the frame, as the
 layouts of ``minidl.sparse_inference.layout`` do.
@@ -38,9 +39,10 @@ from functools import lru_cache
 import numpy as np
 from numba import literally, njit, prange
 
-from ...core.geometry import check_csr, conv_frame, conv_frame_geometry
+from ...core.geometry import check_csr, conv_frame_geometry
 from ..registry import register
-from .simd import LANES, multiply_add1, multiply_add4
+from .simd import multiply_add1, multiply_add4
+from .sparse_frames import conv_frame, unframe
 from .threads import one_thread_below
 
 #: output values of one row kept in L1 while the row's nonzeros stream through
@@ -133,36 +135,43 @@ def _rows_runs(indptr, indices, values, frame, pitch, bias, relu, out):
                     o[c0 + t] = max(o[c0 + t], np.float32(0.0))
 
 
-#: runs up to this many values (output planes of 8x8 and less at batch 1) go through
-#: :func:`_rows_blocks`; longer ones through :func:`_rows_runs`, which is as fast or faster
-#: from 128 values on (2x2 planes at batch 16)
-BLOCKED_UP_TO = 80
-#: the register blocks :func:`_rows_blocks` can use, in vectors of ``LANES`` values
-BLOCK_VECTORS = (1, 3, 5)
+#: register blocks as ``(lanes, vectors)``: ``lanes * vectors`` output values held in
+#: vector registers while a row's nonzeros stream through them
+BLOCKS = ((8, 1), (16, 1), (16, 2), (16, 3), (16, 4))
+#: the longest block, in values: how far a padded run may read past its end
+LONGEST_BLOCK = max(lanes * vectors for lanes, vectors in BLOCKS)
+#: runs of at least this many values are cut into spans of ``SPAN`` values, in parallel
+#: over the spans (every row of one span in turn) rather than over the rows
+SPANS_FROM = 4096
+SPAN = 256
 
 
 @lru_cache(maxsize=1024)
-def block_vectors(run):
-    """The register block for a run: fewest (blocks x (vectors + 1)), the larger on ties.
+def register_block(run):
+    """The register block for a run: fewest (blocks x (vectors + 1)), then least padding,
+    then the longer block.
 
     Each block streams all the row's nonzeros once, at about one vector's cost per
     nonzero for the index, value and broadcast, plus one per vector of the block.
 
-    >>> [block_vectors(r) for r in (8, 16, 24, 48, 80)]
-    [1, 3, 3, 3, 5]
+    >>> [register_block(r) for r in (8, 16, 24, 80, 195, 1000)]
+    [(8, 1), (16, 1), (16, 2), (16, 3), (16, 3), (16, 4)]
     """
-    def cost(vectors):
-        return -(-run // (vectors * LANES)) * (vectors + 1), -vectors
-    return min(BLOCK_VECTORS, key=cost)
+    def cost(block):
+        lanes, vectors = block
+        blocks = -(-run // (lanes * vectors))
+        return blocks * (vectors + 1), blocks * lanes * vectors, -vectors
+    return min(BLOCKS, key=cost)
 
 
 @njit(fastmath=True, cache=True)
-def _block_of_row(o, c0, lo, hi, indices, values, frame, step, vectors):
+def _block_of_row(o, c0, lo, hi, indices, values, frame, step, vectors, lanes):
     """``o[c0 + t] += sum_j values[j] * frame[indices[j] * step + c0 + t]`` over nonzeros
-    ``lo <= j < hi``, for ``t < 8 * vectors``: one register block of :func:`_rows_blocks`.
+    ``lo <= j < hi``, for ``t < lanes * vectors``: one register block.
 
-    ``vectors`` is made a compile-time constant (one specialisation per block size), so
-    the loop has a single shape and LLVM keeps the block in registers throughout it.
+    ``vectors`` and ``lanes`` are made compile-time constants (one specialisation per
+    block), so the loop has a single shape and LLVM keeps the block in registers
+    throughout it.
     """
     one, four = np.uint64(1), np.uint64(4)
     j = lo
@@ -173,47 +182,81 @@ def _block_of_row(o, c0, lo, hi, indices, values, frame, step, vectors):
         b3 = indices[j + np.uint64(3)] * step + c0
         v0, v1 = values[j], values[j + one]
         v2, v3 = values[j + np.uint64(2)], values[j + np.uint64(3)]
-        multiply_add4(o, c0, frame, b0, b1, b2, b3, v0, v1, v2, v3, literally(vectors))
+        multiply_add4(o, c0, frame, b0, b1, b2, b3, v0, v1, v2, v3, literally(vectors),
+                      literally(lanes))
         j += four
     while j < hi:
-        multiply_add1(o, c0, frame, indices[j] * step + c0, values[j], literally(vectors))
+        multiply_add1(o, c0, frame, indices[j] * step + c0, values[j], literally(vectors),
+                      literally(lanes))
         j += one
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _rows_blocks(indptr, indices, values, frame, pitch, bias, relu, vectors, out):
-    """:func:`_rows_runs` for short runs, one register block of the run at a time.
+@njit(fastmath=True, cache=True)
+def _span_of_row(o, first, stop, lo, hi, indices, values, frame, step, start, relu, lanes,
+                 vectors):
+    """``o[first:stop] = relu(start + the row's nonzeros' runs there)``, one block at a
+    time; ``stop - first`` a multiple of the block. The branches give each block its
+    own specialisation of :func:`_block_of_row`."""
+    for t in range(first, stop):
+        o[t] = start
+    block = np.uint64(lanes * vectors)
+    for c0 in range(first, stop, block):
+        if lanes == 8:
+            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 1, 8)
+        elif vectors == 1:
+            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 1, 16)
+        elif vectors == 2:
+            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 2, 16)
+        elif vectors == 3:
+            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 3, 16)
+        else:
+            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 4, 16)
+    if relu:
+        for t in range(first, stop):
+            o[t] = max(o[t], np.float32(0.0))
 
-    Notation: ``out: (F, R)``, ``R`` a multiple of the block of ``vectors`` x 8 values
-    (``vectors`` in ``BLOCK_VECTORS``; the caller pads the run and drops the padding);
-    ``frame`` readable ``R`` values past every nonzero's start. For each block of an
-    output row, the row's nonzeros stream through it four at a time
-    (``simd.multiply_add4``): the block stays in vector registers, and a nonzero costs one
-    broadcast, one vector load and one multiply-add per 8 values. On 2x2 and 4x4 planes at
-    batch 1 (runs of 8 and 24) that is ~2.5x faster than the general loop, which leaves
-    such short runs to its scalar remainder; on 8x8 planes (runs of 80) up to ~1.3x.
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _rows_blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, out):
+    """``out[f, t] = relu(bias[f] + sum_j values[j] * frame[indices[j] * pitch + t])`` in
+    register blocks, in parallel over the rows.
+
+    Notation: ``out: (F, R)``, ``R`` a multiple of the block (the caller pads the run and
+    drops the padding); ``frame`` flat, readable ``R`` values past every nonzero's start.
+    A nonzero costs one broadcast, and one vector load and one multiply-add per vector
+    of the block; the block never leaves the registers until the row's nonzeros are done.
     """
     rows, run = out.shape
     has_bias = bias.shape[0] > 0
     step = np.uint64(pitch)
-    zero = np.uint64(0)
-    block = np.uint64(vectors * LANES)
     for f in prange(rows):
-        lo, hi = np.uint64(indptr[f]), np.uint64(indptr[f + 1])
         start = bias[f] if has_bias else np.float32(0.0)
-        o = out[f]
-        for t in range(zero, np.uint64(run)):
-            o[t] = start
-        for c0 in range(zero, np.uint64(run), block):
-            if vectors == 5:
-                _block_of_row(o, c0, lo, hi, indices, values, frame, step, 5)
-            elif vectors == 3:
-                _block_of_row(o, c0, lo, hi, indices, values, frame, step, 3)
-            else:
-                _block_of_row(o, c0, lo, hi, indices, values, frame, step, 1)
-        if relu:
-            for t in range(zero, np.uint64(run)):
-                o[t] = max(o[t], np.float32(0.0))
+        _span_of_row(out[f], np.uint64(0), np.uint64(run), np.uint64(indptr[f]),
+                     np.uint64(indptr[f + 1]), indices, values, frame, step, start, relu,
+                     lanes, vectors)
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _spans_blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, span,
+                  out):
+    """:func:`_rows_blocks` for long runs, in parallel over spans of ``span`` values.
+
+    A row's nonzeros read its whole run from every input channel they touch: for a long
+    run (a 32x32 plane at batch 16 is 17 k values) that is megabytes per row, from L3.
+    One span of the run instead reads a few hundred kilobytes of the frame, which stay
+    in L2 while every row of the span goes through it (3x faster on VGG-CIFAR's 64 -> 64
+    conv at batch 16). ``span`` is a multiple of the block; the last span may be shorter.
+    """
+    rows, run = out.shape
+    has_bias = bias.shape[0] > 0
+    step = np.uint64(pitch)
+    for s in prange(-(-run // span)):
+        first = np.uint64(s * span)
+        stop = np.uint64(min(run, s * span + span))
+        for f in range(rows):
+            start = bias[f] if has_bias else np.float32(0.0)
+            _span_of_row(out[f], first, stop, np.uint64(indptr[f]), np.uint64(indptr[f + 1]),
+                         indices, values, frame, step, start, relu, lanes, vectors)
 
 
 def _checked(indptr, indices, values, bias, what):
@@ -257,18 +300,17 @@ def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, paddin
     n = x.shape[0]
     oh, ow, hq, wq = conv_frame_geometry(x.shape[2:], filter_size, stride, padding, dilation)
     run = oh * wq * n
-    blocked = run <= BLOCKED_UP_TO
-    vectors = block_vectors(run) if blocked else 0
-    # short runs are padded to whole register blocks (the padding is dropped below)
-    padded = -(-run // (vectors * LANES)) * vectors * LANES if blocked else run
+    lanes, vectors = register_block(run)
+    block = lanes * vectors
+    padded = -(-run // block) * block      # whole blocks; the padding is dropped below
     # a run goes Wq pixels past a row's last output column, a padded one < a block further
-    frame = conv_frame(x, stride, padding, (hq, wq),
-                       slack=wq + max(BLOCK_VECTORS) * LANES)
     out = np.empty((rows, padded), dtype=np.float32)
     with one_thread_below(int(indptr[-1]) * run, SERIAL_BELOW):
-        if blocked:
-            _rows_blocks(indptr, indices, values, frame, n, bias, bool(relu), vectors, out)
+        frame = conv_frame(x, stride, padding, (hq, wq), slack=wq + LONGEST_BLOCK)
+        if padded >= SPANS_FROM:
+            _spans_blocks(indptr, indices, values, frame, n, bias, bool(relu), lanes, vectors,
+                          SPAN // block * block, out)
         else:
-            _rows_runs(indptr, indices, values, frame, n, bias, bool(relu), out)
-    out = out[:, :run].reshape(rows, oh, wq, n)[:, :, :ow, :]
-    return np.ascontiguousarray(out.transpose(3, 0, 1, 2))
+            _rows_blocks(indptr, indices, values, frame, n, bias, bool(relu), lanes, vectors,
+                         out)
+        return unframe(out, n, oh, ow, wq)
