@@ -172,6 +172,65 @@ CASES["batch_norm_act_infer"] = _batch_norm_act_infer()
 TOLERANCE["batch_norm_act_infer"] = TOLERANCE["batch_norm_forward_infer"]
 
 
+# --- batch norm with the batch's statistics (numba_cpu/norm_train.py) --------------------
+@st.composite
+def _batch_norm_train(draw):
+    """Channels of 1 to 300 values (a single value: zero variance), float32 or float64."""
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 6))
+    length = draw(st.integers(1, 40) | st.sampled_from([75]))
+    seed, dtype = draw(st.integers(0, 2**16)), draw(st.sampled_from([np.float32, np.float64]))
+    x = arrays((n, c, length), seed, -3, 3, dtype) + arrays((1, c, 1), seed + 1, -5, 5, dtype)
+    gamma, beta = arrays((c,), seed + 2, dtype=dtype), arrays((c,), seed + 3, dtype=dtype)
+    return x, gamma, beta if draw(st.booleans()) else None, draw(st.sampled_from([1e-5, 1e-3]))
+
+
+CASES["batch_norm_forward_train"] = _batch_norm_train().map(lambda case: (case, {}))
+# 1/sqrt(var + eps) scales the rounding of the statistics (float32 pairwise in the
+# reference, float64 here)
+TOLERANCE["batch_norm_forward_train"] = (1e-4, 1e-4)
+
+
+@st.composite
+def _batch_norm_backward(draw):
+    from minidl.backends import get_kernel
+    x, gamma, beta, eps = draw(_batch_norm_train())
+    _, x_hat, _, _, inv_std = get_kernel("batch_norm_forward_train", "numpy")(x, gamma, beta,
+                                                                               eps)
+    gy = arrays(x.shape, draw(st.integers(0, 2**16)), dtype=x.dtype)
+    return (gy, x_hat, gamma, inv_std, draw(st.booleans())), {}
+
+
+CASES["batch_norm_backward"] = _batch_norm_backward()
+TOLERANCE["batch_norm_backward"] = (1e-4, 1e-4)
+
+
+# --- ReLU (numba_cpu/relu.py) -------------------------------------------------------------
+@st.composite
+def _relu_input(draw):
+    """Any shape, float32 or float64, with zeros, a NaN and infinities mixed in."""
+    shape = tuple(draw(st.lists(st.integers(1, 7), min_size=1, max_size=4)))
+    seed, dtype = draw(st.integers(0, 2**16)), draw(st.sampled_from([np.float32, np.float64]))
+    x = arrays(shape, seed, -2, 2, dtype)
+    flat = x.reshape(-1)
+    special = draw(st.lists(st.sampled_from([0.0, -0.0, np.nan, np.inf, -np.inf]),
+                            max_size=min(3, flat.size)))
+    flat[:len(special)] = special
+    return x
+
+
+CASES["act_relu"] = _relu_input().map(lambda x: ((x,), {}))
+
+
+@st.composite
+def _relu_grad_args(draw):
+    x = draw(_relu_input())
+    y = np.maximum(x, 0)
+    return (None, y, arrays(x.shape, draw(st.integers(0, 2**16)), dtype=x.dtype)), {}
+
+
+CASES["act_relu_grad"] = _relu_grad_args()
+
+
 # --- pooling (numba_cpu/pool.py) ----------------------------------------------------------
 @st.composite
 def _pool2d_forward(draw):
