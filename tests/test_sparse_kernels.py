@@ -102,13 +102,17 @@ def test_short_runs_in_register_blocks(backend, xp, rng, batch, plane, stride):
 
 
 def test_register_blocks_are_chosen_to_waste_little():
-    from minidl.backends.numba_cpu.sparse import BLOCKS, LONGEST_BLOCK, register_block
-    assert [register_block(r) for r in (1, 8, 9, 16, 24, 48, 80, 96)] == [
-        (8, 1), (8, 1), (16, 1), (16, 1), (16, 2), (16, 3), (16, 3), (16, 3)]
-    for run in range(1, 2000):  # a known block, never a whole block of padding
-        lanes, vectors = register_block(run)
-        assert (lanes, vectors) in BLOCKS
-        assert -(-run // (lanes * vectors)) * lanes * vectors - run < LONGEST_BLOCK
+    from minidl.backends.numba_cpu.sparse import BLOCKS, register_block
+    assert [register_block(r) for r in (1, 8, 9, 24, 48, 80, 195, 384, 837, 1088)] == [
+        (8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 6), (16, 13), (16, 8), (16, 6), (16, 10)]
+
+    def streamed(run, block):     # vectors moved: every block streams the row's nonzeros
+        lanes, vectors = block
+        return -(-run // (lanes * vectors)) * (vectors + 1)
+    for run in range(1, 2000):
+        block = register_block(run)
+        assert block in BLOCKS
+        assert streamed(run, block) == min(streamed(run, other) for other in BLOCKS)
 
 
 def test_all_zero_weights_give_the_bias(backend, xp, rng):
