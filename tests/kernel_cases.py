@@ -392,3 +392,16 @@ def _table_lookup_grad(draw):
 
 
 CASES["table_lookup_grad"] = _table_lookup_grad()
+
+
+# --- the batch-1 product over packed nonzeros (numba_cpu/sparse_packed.py) ----------------
+def _csr_matvec_packed_args(case):
+    from minidl.sparse_inference.layout import fc_layout, pack_nonzeros
+    weight, x, bias, relu = case
+    csr = fc_layout(weight)
+    return (csr.indptr, pack_nonzeros(csr.indices, csr.values), x[:1]), \
+        {"bias": bias, "relu": relu}
+
+
+CASES["csr_matvec_packed"] = fc_cases().map(_csr_matvec_packed_args)
+TOLERANCE["csr_matvec_packed"] = TOLERANCE["csr_matmul"]

@@ -416,3 +416,19 @@ def test_a_sequence_softmax_fc_runs_under_every_sparse_setting():
         np.testing.assert_allclose(out, outputs[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose([outputs[0][:3].sum(), outputs[0][3], outputs[0][4:].sum()],
                                1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("batch, packed_calls", [(1, 3), (2, 0)])
+def test_batch_one_fc_products_run_over_packed_nonzeros_on_the_cpu_backend(
+        rng, monkeypatch, batch, packed_calls):
+    """Three fc products (the hidden layer's two inputs and the output layer): at batch 1
+    through ``csr_matvec_packed``, at batch 2 through ``csr_matmul``; the same results."""
+    set_backend("cpu")
+    out, parameters = pruned_network(rng)
+    packed = count_kernel_calls(monkeypatch, "csr_matvec_packed")
+    unpacked = count_kernel_calls(monkeypatch, "csr_matmul")
+    data = samples(rng, batch)
+    got = paddle.infer(output_layer=out, parameters=parameters, input=data, sparse=True)
+    assert (len(packed), len(unpacked)) == (packed_calls, 3 - packed_calls)
+    dense = paddle.infer(output_layer=out, parameters=parameters, input=data, sparse=False)
+    np.testing.assert_allclose(got, dense, rtol=1e-4, atol=1e-6)

@@ -257,3 +257,41 @@ def test_cpu_frames_equal_the_reference_frames(case):
     out = np.random.default_rng(0).standard_normal((rows, oh * wq * n + 5)).astype(np.float32)
     expected = out[:, :oh * wq * n].reshape(rows, oh, wq, n)[:, :, :ow, :].transpose(3, 0, 1, 2)
     np.testing.assert_array_equal(sparse_frames.unframe(out, n, oh, ow, wq), expected)
+
+
+# --- packed nonzeros (the batch-1 fc product of cache-resident weights) -----------------
+
+def test_packed_nonzeros_unpack_to_their_columns_and_exact_values():
+    from minidl.backends.numpy_ref.sparse import unpack_nonzeros
+    from minidl.sparse_inference.layout import pack_nonzeros
+    values = np.array([1.5, -0.0, -3e-39, np.float32(np.pi), -7.25e30], np.float32)
+    for dtype in (np.uint16, np.uint32):
+        indices = np.array([0, 1, 65535, 7, 300], dtype)
+        packed = pack_nonzeros(indices, values)
+        assert packed.dtype == np.uint64
+        got_indices, got_values = unpack_nonzeros(packed)
+        np.testing.assert_array_equal(got_indices, indices)
+        assert got_values.tobytes() == values.tobytes()     # bit for bit, -0.0 included
+
+
+@fixture_ok
+@given(case=fc_cases())
+def test_packed_matvec_equals_the_dense_product(backend, xp, case):
+    from minidl.sparse_inference.layout import pack_nonzeros
+    weight, x, bias, relu = case
+    csr = fc_layout(weight)
+    got = get_kernel("csr_matvec_packed")(
+        xp.asarray(csr.indptr), xp.asarray(pack_nonzeros(csr.indices, csr.values)),
+        xp.asarray(x[:1]), None if bias is None else xp.asarray(bias), relu)
+    close(as_numpy(got), dense_fc(weight, x[:1], bias, relu))
+
+
+def test_fc_layouts_pack_only_weights_that_fit_in_cache(rng, monkeypatch):
+    from minidl.sparse_inference import layout
+    weight = pruned(rng, (40, 30), 0.5, 0)
+    csr = fc_layout(weight)
+    assert csr.packed is not None and len(csr.packed) == csr.nnz
+    assert csr.nbytes == (csr.indptr.nbytes + csr.indices.nbytes + csr.values.nbytes
+                          + 8 * csr.nnz)
+    monkeypatch.setattr(layout, "packed_up_to_bytes", lambda: 8 * csr.nnz - 1)
+    assert fc_layout(weight).packed is None

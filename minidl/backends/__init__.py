@@ -1,6 +1,7 @@
 """Backends: ``numpy`` (reference), ``cpu`` (Numba), ``gpu`` (CuPy). See ``registry.py``."""
 
-from .registry import (BACKENDS, REFERENCE, BackendUnavailable, available_backends,
+from .registry import (BACKENDS, REFERENCE, BackendUnavailable, accelerated_kernel,
+                       available_backends,
                        current_backend, default_backend_name, format_kernel_table, get_kernel,
                        kernel_table, own_kernels, register, set_backend)
 
@@ -15,6 +16,7 @@ def xp():
     return current_backend().xp
 
 
-__all__ = ["BACKENDS", "REFERENCE", "BackendUnavailable", "available_backends",
+__all__ = ["BACKENDS", "REFERENCE", "BackendUnavailable", "accelerated_kernel",
+           "available_backends",
            "current_backend", "default_backend_name", "format_kernel_table", "get_kernel",
            "kernel", "kernel_table", "own_kernels", "register", "set_backend", "xp"]

@@ -159,6 +159,15 @@ def get_kernel(op, backend=None):
     raise KeyError(f"no kernel registered for op {op!r} (not even a reference kernel)")
 
 
+def accelerated_kernel(op):
+    """The current backend's own kernel for ``op``, or None where the NumPy reference
+    would serve it (on the ``numpy`` backend, always): for ops that only pay off fast."""
+    backend = current_backend()
+    if backend.name == REFERENCE:
+        return None
+    return _KERNELS[backend.name].get(op)
+
+
 def own_kernels(backend):
     """{op: kernel} registered on ``backend`` itself (no fallbacks)."""
     BACKENDS[backend].load()
