@@ -102,7 +102,7 @@ def test_short_runs_in_register_blocks(backend, xp, rng, batch, plane, stride):
 
 
 def test_register_blocks_are_chosen_to_waste_little():
-    from minidl.backends.numba_cpu.sparse import BLOCKS, register_block
+    from minidl.backends.numba_cpu.sparse_conv import BLOCKS, register_block
     assert [register_block(r) for r in (1, 8, 9, 24, 48, 80, 195, 384, 837, 1088)] == [
         (8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 6), (16, 13), (16, 8), (16, 6), (16, 10)]
 

@@ -19,7 +19,7 @@ dependent FMAs per call (four FMA latencies per four nonzeros); this way the cha
 rounding only, like every other kernel against the reference.
 
 Numba's on-disk cache (``cache=True``) is keyed on the file of the *calling* kernel: after
-editing this file, touch ``sparse.py`` (or delete its ``__pycache__/*.nb*``) or the old
+editing this file, touch ``sparse_conv.py`` (or delete its ``__pycache__/*.nb*``) or the old
 machine code is loaded.
 
 Numba does not check bounds here: ``out`` and ``frame`` must hold ``L*k`` values from every

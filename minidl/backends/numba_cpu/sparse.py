@@ -1,48 +1,39 @@
-"""Numba kernels for sparse inference: ``csr_matmul`` and ``direct_sparse_conv2d``.
+"""Numba kernels for sparse inference: ``csr_matmul`` (the convolution's are in
+``sparse_conv.py``, the packed batch-1 product in ``sparse_packed.py``).
 
 Same signatures as the references in ``backends/numpy_ref/sparse.py`` (read that module
-for the layouts). Both ops are served by loops over the CSR rows, in parallel:
+for the layouts). The products are loops over the CSR rows, in parallel:
 
 * :func:`_rows_dot` -- one dot product per row (``csr_matmul`` at batch 1). A batch-1 fc
-  layer is memory bound: the win over dense is the byte ratio of the two formats, so
-  ``minidl.sparse_inference.layout`` stores column indices as uint16 where they fit (6 bytes per
-  nonzero instead of 8).
+  layer whose weight streams from memory is bound by bytes, so
+  ``minidl.sparse_inference.layout`` stores column indices as uint16 where they fit (6
+  bytes per nonzero instead of 8); one whose weight stays in cache is bound by the three
+  loads per nonzero (``sparse_packed.py`` makes them two).
 * :func:`_rows_runs` -- every nonzero multiply-adds a contiguous run of the input into the
   output row: ``out[f, t] += values[j] * frame[indices[j] * pitch + t]``: the batched CSR
-  product (``frame = x.T``, the run is the batch). The run is cut into chunks that stay
-  in L1 while all the row's nonzeros stream through it.
-* :func:`_rows_blocks` / :func:`_spans_blocks` -- the same sum for the direct sparse
-  convolution, whose run is an output plane (``OH * Wq * N`` values): the run is padded
-  to register blocks (8 to 64 values, ``register_block``) and every nonzero
-  multiply-adds into a block held in vector registers, through the explicit vector
-  intrinsics of ``simd.py``. On AlexNet's and VGG-CIFAR's layers that is 1.2-1.9x
-  faster than the chunked loop over the run (which loads and stores the output once per
-  four nonzeros, and leaves a scalar remainder); long runs are cut into spans that keep
-  their part of the input in L2 (a further 1.5-2x at batch 16).
+  product (``frame = x.T``, the run is the batch; the recurrent kernels use it for
+  batches of sequences). The run is cut into chunks that stay in L1 while all the row's
+  nonzeros stream through it.
 
 Choices that matter for speed:
 
 * Index arithmetic is unsigned (uint32 arrays, ``np.uint64`` offsets, ``range(0, n)``):
   with signed indices Numba emits negative-index wraparound code on every access, which
   makes these loops several times slower.
-* Four nonzeros are folded into one step (one load and one store of the output per four
-  multiply-adds in :func:`_rows_runs`; one pairwise sum per four in the blocks).
+* Four nonzeros are folded into one step: one load and one store of the output per four
+  multiply-adds in :func:`_rows_runs`.
 * The optional bias is passed as an empty array and ReLU as a flag, not as None: a None
   would make Numba compile a second specialisation of every loop.
 
-Numba does not check bounds: the column indices must lie inside ``x`` / the frame, as the
-layouts of ``minidl.sparse_inference.layout`` do.
+Numba does not check bounds: the column indices must lie inside ``x``, as the layouts of
+``minidl.sparse_inference.layout`` do.
 """
 
-from functools import lru_cache
-
 import numpy as np
-from numba import literally, njit, prange
+from numba import njit, prange
 
-from ...core.geometry import check_csr, conv_frame_geometry
+from ...core.geometry import check_csr
 from ..registry import register
-from .simd import multiply_add1, multiply_add4
-from .sparse_frames import conv_frame, unframe
 from .threads import one_thread_below
 
 #: output values of one row kept in L1 while the row's nonzeros stream through
@@ -135,143 +126,6 @@ def _rows_runs(indptr, indices, values, frame, pitch, bias, relu, out):
                     o[c0 + t] = max(o[c0 + t], np.float32(0.0))
 
 
-#: register blocks as ``(lanes, vectors)``: ``lanes * vectors`` output values held in
-#: vector registers while a row's nonzeros stream through them. Up to 16 vectors (of the
-#: 32 AVX-512 registers): a whole 13x13 plane at batch 1 (a run of 195) in one block of 13
-#: ran 1.5x faster than in blocks of 3 or 4 vectors, which stream every nonzero 4-5 times.
-BLOCKS = ((8, 1), (16, 1), (16, 2), (16, 3), (16, 4), (16, 6), (16, 8), (16, 10), (16, 13),
-          (16, 16))
-#: the longest block, in values: how far a padded run may read past its end
-LONGEST_BLOCK = max(lanes * vectors for lanes, vectors in BLOCKS)
-#: runs of at least this many values are cut into spans of ``SPAN`` values, in parallel
-#: over the spans (every row of one span in turn) rather than over the rows
-SPANS_FROM = 4096
-SPAN = 256
-
-
-@lru_cache(maxsize=1024)
-def register_block(run):
-    """The register block for a run: fewest (blocks x (vectors + 1)), then least padding,
-    then the longer block.
-
-    Each block streams all the row's nonzeros once, at about one vector's cost per
-    nonzero for the index, value and broadcast, plus one per vector of the block.
-
-    >>> [register_block(r) for r in (8, 16, 24, 80, 195, 384, 837, 1088)]
-    [(8, 1), (16, 1), (16, 2), (16, 6), (16, 13), (16, 8), (16, 6), (16, 10)]
-    """
-    def cost(block):
-        lanes, vectors = block
-        blocks = -(-run // (lanes * vectors))
-        return blocks * (vectors + 1), blocks * lanes * vectors, -vectors
-    return min(BLOCKS, key=cost)
-
-
-@njit(fastmath=True, cache=True)
-def _block_of_row(o, c0, lo, hi, indices, values, frame, step, vectors, lanes):
-    """``o[c0 + t] += sum_j values[j] * frame[indices[j] * step + c0 + t]`` over nonzeros
-    ``lo <= j < hi``, for ``t < lanes * vectors``: one register block.
-
-    ``vectors`` and ``lanes`` are made compile-time constants (one specialisation per
-    block), so the loop has a single shape and LLVM keeps the block in registers
-    throughout it.
-    """
-    one, four = np.uint64(1), np.uint64(4)
-    j = lo
-    while j + four <= hi:
-        b0 = indices[j] * step + c0
-        b1 = indices[j + one] * step + c0
-        b2 = indices[j + np.uint64(2)] * step + c0
-        b3 = indices[j + np.uint64(3)] * step + c0
-        v0, v1 = values[j], values[j + one]
-        v2, v3 = values[j + np.uint64(2)], values[j + np.uint64(3)]
-        multiply_add4(o, c0, frame, b0, b1, b2, b3, v0, v1, v2, v3, literally(vectors),
-                      literally(lanes))
-        j += four
-    while j < hi:
-        multiply_add1(o, c0, frame, indices[j] * step + c0, values[j], literally(vectors),
-                      literally(lanes))
-        j += one
-
-
-@njit(fastmath=True, cache=True)
-def _span_of_row(o, first, stop, lo, hi, indices, values, frame, step, start, relu, lanes,
-                 vectors):
-    """``o[first:stop] = relu(start + the row's nonzeros' runs there)``, one block at a
-    time; ``stop - first`` a multiple of the block. The branches give each block its
-    own specialisation of :func:`_block_of_row`."""
-    for t in range(first, stop):
-        o[t] = start
-    block = np.uint64(lanes * vectors)
-    for c0 in range(first, stop, block):
-        if lanes == 8:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 1, 8)
-        elif vectors == 1:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 1, 16)
-        elif vectors == 2:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 2, 16)
-        elif vectors == 3:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 3, 16)
-        elif vectors == 4:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 4, 16)
-        elif vectors == 6:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 6, 16)
-        elif vectors == 8:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 8, 16)
-        elif vectors == 10:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 10, 16)
-        elif vectors == 13:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 13, 16)
-        else:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 16, 16)
-    if relu:
-        for t in range(first, stop):
-            o[t] = max(o[t], np.float32(0.0))
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _rows_blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, out):
-    """``out[f, t] = relu(bias[f] + sum_j values[j] * frame[indices[j] * pitch + t])`` in
-    register blocks, in parallel over the rows.
-
-    Notation: ``out: (F, R)``, ``R`` a multiple of the block (the caller pads the run and
-    drops the padding); ``frame`` flat, readable ``R`` values past every nonzero's start.
-    A nonzero costs one broadcast, and one vector load and one multiply-add per vector
-    of the block; the block never leaves the registers until the row's nonzeros are done.
-    """
-    rows, run = out.shape
-    has_bias = bias.shape[0] > 0
-    step = np.uint64(pitch)
-    for f in prange(rows):
-        start = bias[f] if has_bias else np.float32(0.0)
-        _span_of_row(out[f], np.uint64(0), np.uint64(run), np.uint64(indptr[f]),
-                     np.uint64(indptr[f + 1]), indices, values, frame, step, start, relu,
-                     lanes, vectors)
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _spans_blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, span,
-                  out):
-    """:func:`_rows_blocks` for long runs, in parallel over spans of ``span`` values.
-
-    A row's nonzeros read its whole run from every input channel they touch: for a long
-    run (a 32x32 plane at batch 16 is 17 k values) that is megabytes per row, from L3.
-    One span of the run instead reads a few hundred kilobytes of the frame, which stay
-    in L2 while every row of the span goes through it (3x faster on VGG-CIFAR's 64 -> 64
-    conv at batch 16). ``span`` is a multiple of the block; the last span may be shorter.
-    """
-    rows, run = out.shape
-    has_bias = bias.shape[0] > 0
-    step = np.uint64(pitch)
-    for s in prange(-(-run // span)):
-        first = np.uint64(s * span)
-        stop = np.uint64(min(run, s * span + span))
-        for f in range(rows):
-            start = bias[f] if has_bias else np.float32(0.0)
-            _span_of_row(out[f], first, stop, np.uint64(indptr[f]), np.uint64(indptr[f + 1]),
-                         indices, values, frame, step, start, relu, lanes, vectors)
-
-
 def _checked(indptr, indices, values, bias, what):
     """The arrays as the kernels take them (uint32/uint16 indices, float32, an empty bias
     for none), or the reference's ValueError."""
@@ -300,30 +154,3 @@ def csr_matmul(indptr, indices, values, x, bias=None, relu=False):
         _rows_runs(indptr, indices, values, np.ascontiguousarray(x.T).reshape(-1), n, bias,
                    bool(relu), out)
     return np.ascontiguousarray(out.T)
-
-
-@register("direct_sparse_conv2d", backend="cpu")
-def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, padding, dilation,
-                         bias=None, relu=False):
-    """Direct sparse convolution (Park et al.); see the reference for the notation."""
-    indptr, indices, values, bias = _checked(indptr, indices, values, bias,
-                                             "direct_sparse_conv2d")
-    rows = len(indptr) - 1
-    x = np.asarray(x, dtype=np.float32)
-    n = x.shape[0]
-    oh, ow, hq, wq = conv_frame_geometry(x.shape[2:], filter_size, stride, padding, dilation)
-    run = oh * wq * n
-    lanes, vectors = register_block(run)
-    block = lanes * vectors
-    padded = -(-run // block) * block      # whole blocks; the padding is dropped below
-    # a run goes Wq pixels past a row's last output column, a padded one < a block further
-    out = np.empty((rows, padded), dtype=np.float32)
-    with one_thread_below(int(indptr[-1]) * run, SERIAL_BELOW):
-        frame = conv_frame(x, stride, padding, (hq, wq), slack=wq + LONGEST_BLOCK)
-        if padded >= SPANS_FROM:
-            _spans_blocks(indptr, indices, values, frame, n, bias, bool(relu), lanes, vectors,
-                          SPAN // block * block, out)
-        else:
-            _rows_blocks(indptr, indices, values, frame, n, bias, bool(relu), lanes, vectors,
-                         out)
-        return unframe(out, n, oh, ow, wq)
