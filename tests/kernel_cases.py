@@ -350,9 +350,14 @@ def _recurrent_csr(draw, gates, activations):
     x, w, bias, starts, reverse, *acts = draw(recurrent_cases(gates, activations))
     kept = draw(st.sampled_from([1.0, 0.5, 0.1, 0.0]))
     w = np.where(arrays(w.shape, draw(st.integers(0, 2**16)), 0, 1) < kept, w, 0)
-    csr = [a for layout in recurrent_layout(w, gates)
-           for a in (layout.indptr, layout.indices, layout.values)]
-    return (x.astype(np.float32), *csr, bias.astype(np.float32), starts, reverse, *acts), {}
+    layouts = recurrent_layout(w, gates)
+    csr = [a for layout in layouts for a in (layout.indptr, layout.indices, layout.values)]
+    packed = {}
+    if draw(st.booleans()):     # the nonzeros packed too, as sparse inference passes them
+        names = ("packed",) if gates == 4 else ("gate_packed", "state_packed")
+        packed = {name: layout.packed for name, layout in zip(names, layouts)}
+    return (x.astype(np.float32), *csr, bias.astype(np.float32), starts, reverse, *acts), \
+        packed
 
 
 CASES["lstm_forward_csr"] = _recurrent_csr(4, 3)
