@@ -92,3 +92,20 @@ def test_consecutive_rows_of_one_array_are_fed_without_a_copy():
         np.testing.assert_array_equal(copied, np.stack([s[0] for s in samples]))
     wide = np.arange(36, dtype=np.float32).reshape(3, 12)   # rows of 6 values 12 apart
     assert not np.shares_memory(feeder([(row[:6],) for row in wide])["image"], wide)
+
+
+def test_dense_sequences_given_as_arrays_are_copied_whole_and_equal_lists_of_rows():
+    """A sample's sequence as one (timesteps, dim) array (any real dtype) gives what the
+    same rows as a list give; a wrong width still names the sample and timestep."""
+    words = layer.data("words", data_type.dense_vector_sequence(3))
+    rng = np.random.default_rng(0)
+    first, second = rng.standard_normal((4, 3)), np.arange(3, dtype=np.int32).reshape(1, 3)
+    as_arrays = Feeder([words])([(first,), (second,), ([[1, 2, 3], [4, 5, 6]],)])
+    as_lists = Feeder([words])([(list(first),), (list(second),), ([[1, 2, 3], [4, 5, 6]],)])
+    np.testing.assert_array_equal(as_arrays["words"].data, as_lists["words"].data)
+    assert as_arrays["words"].data.dtype == np.float32
+    np.testing.assert_array_equal(as_arrays["words"].seq.starts, [0, 4, 5, 7])
+    np.testing.assert_array_equal(as_arrays["words"].seq.starts, as_lists["words"].seq.starts)
+    with pytest.raises(FeedError, match="data layer words, sample 1, timestep 0: expected "
+                                        "a vector of 3 numbers, got 2"):
+        Feeder([words])([(first,), (np.ones((2, 2)),)])

@@ -39,6 +39,10 @@ def convert(layer, values):
         if level == 0:
             timesteps.append((where, value))
             continue
+        if level == 1 and _is_block(value, input_type):
+            lengths.append(len(value))      # a (timesteps, dim) array: one copy, not a row each
+            timesteps.append((where, _Block(value)))
+            continue
         sequence = _as_list(value, where, f"a list of timesteps ({input_type!r})")
         if level == 1:
             lengths.append(len(sequence))
@@ -60,6 +64,21 @@ def convert(layer, values):
     return Tensor(_rows(input_type, timesteps), seq=layout)
 
 
+class _Block:
+    """A whole dense sequence given as one ``(timesteps, dim)`` array of numbers."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows):
+        self.rows = rows
+
+
+def _is_block(value, input_type):
+    return (input_type.kind == "dense" and isinstance(value, np.ndarray) and value.ndim == 2
+            and value.shape[0] > 0 and value.shape[1] == input_type.dim
+            and (value.dtype.kind in "fiub"))
+
+
 def _as_list(value, where, expected):
     if isinstance(value, np.ndarray) and value.ndim >= 1:
         value = list(value)
@@ -78,9 +97,16 @@ def _rows(input_type, timesteps):
         return backend_xp().asarray(np.array([_index(where, v, dim) for where, v in timesteps],
                                              dtype=np.int64))
     if kind == "dense":
-        rows = np.empty((len(timesteps), dim), dtype=config.default_dtype)
-        for i, (where, value) in enumerate(timesteps):
-            rows[i] = _dense(where, value, dim)
+        count = sum(len(v.rows) if isinstance(v, _Block) else 1 for _, v in timesteps)
+        rows = np.empty((count, dim), dtype=config.default_dtype)
+        i = 0
+        for where, value in timesteps:
+            if isinstance(value, _Block):
+                rows[i:i + len(value.rows)] = value.rows
+                i += len(value.rows)
+            else:
+                rows[i] = _dense(where, value, dim)
+                i += 1
         return backend_xp().asarray(rows)
     indptr, indices, values = [0], [], []
     for where, value in timesteps:
