@@ -147,7 +147,10 @@ def test_cpu_max_gradient_matches_the_reference_on_ties_infinities_and_nan(case,
     got = pool_grad.max_pool2d_grad_input(x, gy, window, stride, padding, ceil_mode)
     want = reference.max_pool2d_grad_input(x, gy, window, stride, padding, ceil_mode)
     assert got.dtype == want.dtype
-    np.testing.assert_allclose(got, want, rtol=1e-6, atol=0)
+    # a cell that several windows route to sums their gradients, in another order than
+    # the reference's: rounding of a few additions (a misrouted gradient is off by ~|gy|)
+    np.testing.assert_allclose(got, want, rtol=1e-6,
+                               atol=16 * np.finfo(x.dtype).eps * float(np.abs(gy).max()))
 
 
 @given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(2, 9), w=st.integers(2, 9),
