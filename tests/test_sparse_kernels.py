@@ -101,18 +101,31 @@ def test_short_runs_in_register_blocks(backend, xp, rng, batch, plane, stride):
         close(as_numpy(got), dense_conv(x, weight, *geometry, 1, bias, relu))
 
 
-def test_register_blocks_are_chosen_to_waste_little():
-    from minidl.backends.numba_cpu.sparse_conv import BLOCKS, register_block
-    assert [register_block(r) for r in (1, 8, 9, 24, 48, 80, 195, 384, 837, 1088)] == [
-        (8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 6), (16, 13), (16, 8), (16, 6), (16, 10)]
+@pytest.mark.parametrize("avx512", [True, False])
+def test_register_blocks_are_chosen_to_waste_little(monkeypatch, avx512):
+    """Both block sets: AVX-512 hosts' (up to 16 vectors of 16) and the others' (up to 4)."""
+    from minidl.backends.numba_cpu import sparse_conv
+    blocks = ((8, 1), (16, 1), (16, 2), (16, 3), (16, 4)) + (
+        ((16, 6), (16, 8), (16, 10), (16, 13), (16, 16)) if avx512 else ())
+    monkeypatch.setattr(sparse_conv, "BLOCKS", blocks)
+    sparse_conv.register_block.cache_clear()
+    runs = (1, 8, 9, 24, 48, 80, 195, 384, 837, 1088)
+    expected = ([(8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 6), (16, 13), (16, 8),
+                 (16, 6), (16, 10)] if avx512 else
+                [(8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 3), (16, 3), (16, 4),
+                 (16, 4), (16, 4)])
+    try:
+        assert [sparse_conv.register_block(r) for r in runs] == expected
 
-    def streamed(run, block):     # vectors moved: every block streams the row's nonzeros
-        lanes, vectors = block
-        return -(-run // (lanes * vectors)) * (vectors + 1)
-    for run in range(1, 2000):
-        block = register_block(run)
-        assert block in BLOCKS
-        assert streamed(run, block) == min(streamed(run, other) for other in BLOCKS)
+        def streamed(run, block):   # vectors moved: every block streams the row's nonzeros
+            lanes, vectors = block
+            return -(-run // (lanes * vectors)) * (vectors + 1)
+        for run in range(1, 2000):
+            block = sparse_conv.register_block(run)
+            assert block in blocks
+            assert streamed(run, block) == min(streamed(run, other) for other in blocks)
+    finally:
+        sparse_conv.register_block.cache_clear()
 
 
 def test_all_zero_weights_give_the_bias(backend, xp, rng):

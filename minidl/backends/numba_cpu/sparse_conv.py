@@ -20,6 +20,7 @@ the frame carries ``LONGEST_BLOCK`` values of slack for the padded runs.
 
 from functools import lru_cache
 
+import llvmlite.binding as llvm
 import numpy as np
 from numba import literally, njit, prange
 
@@ -31,12 +32,20 @@ from .sparse_frames import conv_frame, unframe
 from .threads import one_thread_below
 
 
+def _has_avx512():
+    try:
+        return bool(llvm.get_host_cpu_features().get("avx512f"))
+    except RuntimeError:            # features unknown: assume the narrower registers
+        return False
+
+
 #: register blocks as ``(lanes, vectors)``: ``lanes * vectors`` output values held in
-#: vector registers while a row's nonzeros stream through them. Up to 16 vectors (of the
-#: 32 AVX-512 registers): a whole 13x13 plane at batch 1 (a run of 195) in one block of 13
-#: ran 1.5x faster than in blocks of 3 or 4 vectors, which stream every nonzero 4-5 times.
-BLOCKS = ((8, 1), (16, 1), (16, 2), (16, 3), (16, 4), (16, 6), (16, 8), (16, 10), (16, 13),
-          (16, 16))
+#: vector registers while a row's nonzeros stream through them. With AVX-512, up to 16
+#: vectors (of its 32 registers): a whole 13x13 plane at batch 1 (a run of 195) in one
+#: block of 13 ran 1.5x faster than in blocks of 3 or 4 vectors, which stream every nonzero
+#: 4-5 times. Without it a vector of 16 is two of AVX's 16 registers, so blocks stop at 4.
+BLOCKS = ((8, 1), (16, 1), (16, 2), (16, 3), (16, 4)) + (
+    ((16, 6), (16, 8), (16, 10), (16, 13), (16, 16)) if _has_avx512() else ())
 #: the longest block, in values: how far a padded run may read past its end
 LONGEST_BLOCK = max(lanes * vectors for lanes, vectors in BLOCKS)
 #: runs of at least this many values are cut into spans of ``SPAN`` values, in parallel
@@ -53,7 +62,7 @@ def register_block(run):
     Each block streams all the row's nonzeros once, at about one vector's cost per
     nonzero for the index, value and broadcast, plus one per vector of the block.
 
-    >>> [register_block(r) for r in (8, 16, 24, 80, 195, 384, 837, 1088)]
+    >>> [register_block(r) for r in (8, 16, 24, 80, 195, 384, 837, 1088)]  # AVX-512
     [(8, 1), (16, 1), (16, 2), (16, 6), (16, 13), (16, 8), (16, 6), (16, 10)]
     """
     def cost(block):
