@@ -10,6 +10,7 @@ from numba import njit, prange
 
 from kernel_cases import arrays
 from minidl.backends import get_kernel
+from minidl.backends.numpy_ref.sparse import csr_to_dense
 from minidl.backends.numba_cpu import csr_steps as share
 from minidl.backends.numba_cpu.atomics import fetch_add, load_acquire
 from minidl.backends.numba_cpu.recurrent import _codes, _Steps
@@ -122,3 +123,15 @@ def test_packed_nonzeros_that_are_not_the_csrs_are_refused():
         get_kernel("lstm_forward_csr", "cpu")(x, layout.indptr, layout.indices,
                                               layout.values, bias, starts, False, *acts,
                                               packed=layout.packed[:3])
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_row_product_reads_columns_and_values_or_packed_nonzeros(packed):
+    """``_row_product`` called from Python (the overload serves the kernels) on both kinds."""
+    x, layout, bias = _pruned_lstm(8, 1, 0.5, 5)
+    h = arrays((8,), 9, -1, 1, np.float32)
+    dense = h.astype(np.float64) @ csr_to_dense(layout.indptr, layout.indices, layout.values,
+                                               (32, 8)).T.astype(np.float64)
+    indices = layout.packed if packed else layout.indices
+    got = [share._row_product(layout.indptr, indices, layout.values, h, f) for f in range(32)]
+    np.testing.assert_allclose(got, dense, rtol=1e-5, atol=1e-6)

@@ -31,8 +31,10 @@ from .threads import SPINNING_SERIAL_BELOW, WORKERS_SPIN
 def _row_product(indptr, indices, values, x, f):
     """Row f of the CSR product with ``x``: ``indices`` are uint16/uint32 columns with
     their ``values``, or uint64 packed nonzeros (``layout.pack_nonzeros``; ``values``
-    unused) -- Numba compiles the loop that the type asks for."""
-    raise NotImplementedError("only called from Numba kernels")
+    unused). In Numba kernels the overload below compiles only the loop the type asks for."""
+    if indices.dtype == np.uint64:
+        return packed_row_dot(indptr, indices, x, f)
+    return row_dot(indptr, indices, values, x, f)
 
 
 @overload(_row_product)
