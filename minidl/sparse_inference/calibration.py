@@ -15,6 +15,7 @@ first, after a quiet pause, then the dense ones: see :mod:`.timing`) and fits a
 :class:`CostModel` to them.
 """
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -72,9 +73,11 @@ def _minidl_version():
         return None
 
 
+@functools.lru_cache(maxsize=1)
 def _kernels_digest():
     """A digest of the backends' source: a kernel edited within one minidl version (a
-    development checkout) makes the saved model stale as surely as a new version does."""
+    development checkout) makes the saved model stale as surely as a new version does.
+    (Read once per process: the kernels a process runs are those it imported.)"""
     root = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "backends")
     digest = hashlib.sha256()
