@@ -48,6 +48,8 @@ PROGRESS_AFTER_S = 1.0
 FC_SHAPES = ((256, 256), (1024, 1024), (4096, 512), (2048, 4096))
 CONV_SHAPES = ((3, 32, 32, 64), (16, 32, 32, 32), (64, 16, 16, 64), (128, 8, 8, 128),
                (256, 4, 4, 256), (512, 2, 2, 512), (96, 28, 28, 128))
+#: the layer kinds a model is calibrated for, each on its own when first needed
+KINDS = ("fc", "conv", "recurrent")
 #: lstmemory (hidden size, sequence length)
 RECURRENT_SHAPES = ((64, 16), (128, 8), (256, 4))
 #: batch sizes of the 'many' regime (fc/conv rows; recurrent sequences)
@@ -144,18 +146,29 @@ def save(path, model):
         return False
 
 
-def cost_model():
-    """This machine's :class:`CostModel` (memory, else the cache file, else calibrated)."""
+def cost_model(kinds=None):
+    """This machine's :class:`CostModel` (memory, else the cache file, else calibrated).
+
+    ``kinds``: the layer kinds the caller will ask about ('fc', 'conv', 'recurrent'); a
+    model that lacks one of them is calibrated for the missing kinds only and keeps what
+    it had (a convolutional network's first plan does not time, nor compile, the
+    recurrent kernels). None: any model there is, all kinds where there is none.
+    """
     key = machine()
     text = json.dumps(key, sort_keys=True)
     model = _models.get(text)
+    path = cache_path(key)
     if model is None:
-        path = cache_path(key)
         model = load(path, key)
-        if model is None:
-            model = calibrate(key)
-            save(path, model)
-        _models[text] = model
+    if model is None:
+        missing = tuple(kinds) if kinds else KINDS
+    else:
+        missing = tuple(kind for kind in (kinds or ()) if not model.covers(kind))
+    if missing:
+        added = calibrate(key, kinds=missing)
+        model = added if model is None else model.merged(added)
+        save(path, model)
+    _models[text] = model
     return model
 
 
@@ -166,8 +179,9 @@ def forget():
 
 # --- the calibration ------------------------------------------------------------------
 
-def _cases(rng):
-    """(kind, regime, layer, its inputs, {parameter: Tensor}) of every calibration layer."""
+def _cases(rng, kinds=KINDS):
+    """(kind, regime, layer, its inputs, {parameter: Tensor}) of every calibration layer
+    of ``kinds``."""
     from ..layers.activations import Linear, Relu
     from ..layers.conv import ConvLayer
     from ..layers.data import data
@@ -180,13 +194,13 @@ def _cases(rng):
                 for s in layer.params}
 
     # explicit names: the calibration never moves the user's default-name counters
-    for inputs, outputs in FC_SHAPES:
+    for inputs, outputs in FC_SHAPES if "fc" in kinds else ():
         x = data("calibration_fc_x", dense_vector(inputs))
         layer = FcLayer(x, outputs, act=Relu(), name="calibration_fc")
         for regime, rows in (("one", 1), ("many", MANY_ROWS)):
             xs = [Tensor(rng.standard_normal((rows, inputs)).astype(np.float32))]
             yield "fc", regime, layer, xs, values(layer)
-    for channels, height, width, filters in CONV_SHAPES:
+    for channels, height, width, filters in CONV_SHAPES if "conv" in kinds else ():
         x = data("calibration_conv_x", dense_vector(channels * height * width), height=height,
                  width=width)
         layer = ConvLayer(x, 3, filters, name="calibration_conv", padding=1, act=Relu())
@@ -194,7 +208,7 @@ def _cases(rng):
             xs = [Tensor(rng.standard_normal((rows, channels * height * width))
                          .astype(np.float32))]
             yield "conv", regime, layer, xs, values(layer)
-    for hidden, steps in RECURRENT_SHAPES:
+    for hidden, steps in RECURRENT_SHAPES if "recurrent" in kinds else ():
         x = data("calibration_recurrent_x", dense_vector_sequence(4 * hidden))
         layer = LstmemoryLayer(x, name="calibration_lstm", act=Linear())
         for regime, sequences in (("one", 1), ("many", SEQUENCES)):
@@ -216,8 +230,9 @@ def _sparse_step(layer, kind, ctx, xs, csr):
     return lambda: forwards.sparse_forward(layer, kind, ctx, xs, csr)
 
 
-def calibrate(key=None, rng=None):
-    """Time the calibration layers and fit this machine's :class:`CostModel`."""
+def calibrate(key=None, rng=None, kinds=KINDS):
+    """Time the calibration layers of ``kinds`` and fit this machine's :class:`CostModel`
+    of them."""
     rng = np.random.default_rng(0) if rng is None else rng
     began, shown = time.perf_counter(), False
     timings, dense_steps = {}, []
@@ -225,12 +240,13 @@ def calibrate(key=None, rng=None):
     def progress():
         nonlocal shown
         if not shown and time.perf_counter() - began > PROGRESS_AFTER_S:
-            print("minidl: calibrating the sparse inference cost model of this machine "
-                  f"(once; saved in {cache_dir()})...", file=sys.stderr, flush=True)
+            print(f"minidl: calibrating the sparse inference cost model of this machine for "
+                  f"{', '.join(kinds)} layers (once; saved in {cache_dir()})...",
+                  file=sys.stderr, flush=True)
             shown = True
 
     quiet()
-    for kind, regime, layer, xs, values in _cases(rng):
+    for kind, regime, layer, xs, values in _cases(rng, tuple(kinds)):
         ctx = RunContext(values, is_train=False)
         weight_spec = forwards.weight_specs(layer, kind)[0]
         dense_weight = values[weight_spec.name].data

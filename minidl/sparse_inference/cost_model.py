@@ -122,6 +122,14 @@ class CostModel:
     def knows(self, kind, regime):
         return all(f"{kind}/{f}/{regime}" in self.terms for f in FORWARDS)
 
+    def covers(self, kind):
+        """Whether every forward and regime of ``kind`` was calibrated."""
+        return all(self.knows(kind, regime) for regime in REGIMES)
+
+    def merged(self, other):
+        """This model with ``other``'s terms added (``other``'s win where both have one)."""
+        return CostModel({**self.terms, **other.terms}, self.machine)
+
     def predict(self, work, forward):
         """Predicted seconds of ``work`` run ``forward``; KeyError if never calibrated."""
         coefficients = self.terms[f"{work.kind}/{forward}/{work.regime}"]
