@@ -2,7 +2,8 @@
 
 :func:`cost_model` returns the model for the current backend and thread count: from
 memory, else from ``<cache>/minidl/cost_model-<key>.json``, else by :func:`calibrate`
-(a few seconds, once per machine; a line on stderr says so) and then saved there.
+(a few seconds, once per machine and kind of layer -- fc, conv, recurrent -- when a plan
+first has a layer of that kind; a line on stderr says so) and then saved there.
 ``<cache>`` is ``$XDG_CACHE_HOME`` or ``~/.cache``. The file holds the machine it was
 measured on (CPU model, cores, threads, backend, NumPy/Numba/minidl versions, a digest
 of the kernels' source); a file of another machine, or one that cannot be read, is
