@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from ..backends import REFERENCE, current_backend, own_kernels
+from ..backends import accelerated_kernel, current_backend
 from ..core.sequence import SequenceLayout
 from ..core.tensor import Tensor
 from ..core.xp import get_array_module
@@ -104,7 +104,7 @@ def make_plan(layers, values, parameters, mode, shapes, dtype=np.float32,
     decisions, candidates = {}, []
     backend = current_backend().name
     xp = get_array_module(next(iter(values.values())).data) if values else np
-    own = backend != REFERENCE and "csr_matmul" in own_kernels(backend)
+    own = accelerated_kernel("csr_matmul") is not None
     for layer in layers:
         kind, why_not = forwards.covered(layer) if mode is not False else (None, None)
         if kind is None:
