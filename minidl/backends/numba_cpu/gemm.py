@@ -75,64 +75,89 @@ def _layout(x):
 
 
 @njit(cache=True)
-def _part(a, b, c, beta):
-    """``c[...] = a @ b + beta * c`` on the calling thread (views into the whole arrays;
-    ``beta`` 0 or 1)."""
-    m, k = a.shape
-    n = c.shape[1]
-    if m == 0 or n == 0:
-        return
-    if k == 0:
-        if beta == 0:
-            c[:] = 0
-        return
-    op_a, ld_a = _layout(a)
-    op_b, ld_b = _layout(b)
-    ints = np.array([n, m, k, ld_b, ld_a, c.strides[0] // c.itemsize, 1, 1, 0], np.int32)
-    scalars = np.array([1.0, beta], c.dtype)
+def _address(x):
+    """Where ``x``'s first element is, as a signed integer like the other arguments."""
+    return np.int64(x.ctypes.data)
+
+
+# _part and _parts take the operands as addresses and integers, not as arrays: Numba
+# compiles a function once per combination of argument types, and arrays (two dtypes,
+# three memory layouts each) made a dozen versions of them, ~5 s of compiling each on
+# first use. The small wrappers _product and _product_parts still compile per
+# combination (~0.5 s); the BLAS calls once (~2.5 s).
+
+@njit(cache=True)
+def _part(a, b, c, m, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, beta):
+    """``c = op(a) @ op(b) + beta * c`` on the calling thread: ``a``, ``b``, ``c`` the
+    addresses of the (m, k), (k, n), (m, n) operands, ``item`` 4 (float32) or 8 (float64),
+    ``beta`` 0 or 1; ``m, n, k > 0``."""
+    ints = np.array([n, m, k, ld_b, ld_a, ld_c, 1, 1, 0], np.int32)
     ops = np.array([op_b, op_a, _N, _T], np.uint8)
+    scalars = np.array([1.0, beta])
+    single = scalars.astype(np.float32)
+    one = _address(scalars) if item == 8 else _address(single)    # then beta at one + item
     if m == 1:                           # c.T (n) = op(b).T @ a row
-        # a's row has stride ld_a (its elements are one apart when op_a is 'T')
+        # a's row has stride ld_a (its elements are one apart when op_a is 'N')
         ints[6] = 1 if op_a == _N else ld_a
         flip = 2 if op_b == _N else 3    # gemv's op on b as stored
-        args = (ops[flip:].ctypes.data, ints[0:].ctypes.data if op_b == _N else
-                ints[2:].ctypes.data, ints[2:].ctypes.data if op_b == _N else
-                ints[0:].ctypes.data, scalars.ctypes.data, b.ctypes.data,
-                ints[3:].ctypes.data, a.ctypes.data, ints[6:].ctypes.data,
-                scalars[1:].ctypes.data, c.ctypes.data, ints[7:].ctypes.data)
-        if c.itemsize == 4:
+        args = (_address(ops[flip:]), _address(ints) if op_b == _N else _address(ints[2:]),
+                _address(ints[2:]) if op_b == _N else _address(ints), one, b,
+                _address(ints[3:]), a, _address(ints[6:]), one + item, c, _address(ints[7:]))
+        if item == 4:
             _sgemv(args)
         else:
             _dgemv(args)
         return
-    args = (ops[0:].ctypes.data, ops[1:].ctypes.data, ints[0:].ctypes.data,
-            ints[1:].ctypes.data, ints[2:].ctypes.data, scalars.ctypes.data, b.ctypes.data,
-            ints[3:].ctypes.data, a.ctypes.data, ints[4:].ctypes.data,
-            scalars[1:].ctypes.data, c.ctypes.data, ints[5:].ctypes.data)
-    if c.itemsize == 4:
+    args = (_address(ops), _address(ops[1:]), _address(ints), _address(ints[1:]),
+            _address(ints[2:]), one, b, _address(ints[3:]), a, _address(ints[4:]), one + item,
+            c, _address(ints[5:]))
+    if item == 4:
         _sgemm(args)
     else:
         _dgemm(args)
 
 
+@njit(cache=True)
+def _operands(a, b, c, beta):
+    """The arguments of :func:`_part` for the arrays ``a``, ``b``, ``c``."""
+    op_a, ld_a = _layout(a)
+    op_b, ld_b = _layout(b)
+    return (_address(a), _address(b), _address(c), c.shape[0], c.shape[1], a.shape[1], op_a,
+            ld_a, op_b, ld_b, max(c.strides[0] // c.itemsize, c.shape[1], 1), c.itemsize,
+            beta)
+
+
+@njit(cache=True)
+def _product(a, b, c, beta):
+    """``c = a @ b + beta * c`` on the calling thread."""
+    _part(*_operands(a, b, c, beta))
+
+
+@njit(cache=True)
+def _product_parts(a, b, c, beta, threads):
+    """``c = a @ b + beta * c`` in ``threads`` parts (:func:`_parts`)."""
+    _parts(*_operands(a, b, c, beta), threads)
+
+
 @njit(parallel=True, cache=True)
-def _parts(a, b, c, threads, beta):
-    """:func:`_part` cut into ``threads`` parts along the longer side of ``c``."""
-    m, n = c.shape
-    if m >= n:
-        step = -(-m // threads)
-        step = -(-step // ALIGN) * ALIGN
-        for t in prange(threads):
-            lo, hi = t * step, min(m, (t + 1) * step)
-            if lo < hi:
-                _part(a[lo:hi], b, c[lo:hi], beta)
-    else:
-        step = -(-n // threads)
-        step = -(-step // ALIGN) * ALIGN
-        for t in prange(threads):
-            lo, hi = t * step, min(n, (t + 1) * step)
-            if lo < hi:
-                _part(a, b[:, lo:hi], c[:, lo:hi], beta)
+def _parts(a, b, c, m, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, beta, threads):
+    """:func:`_part` cut into ``threads`` parts along the longer side of ``c``: a part of
+    rows starts ``lo`` rows into ``a`` and ``c``, one of columns ``lo`` columns into ``b``
+    and ``c`` (where a row or column starts depends on the operand's ``op``)."""
+    along_rows = m >= n
+    step = -(-(m if along_rows else n) // threads)
+    step = -(-step // ALIGN) * ALIGN
+    for t in prange(threads):
+        lo, hi = t * step, min(m if along_rows else n, (t + 1) * step)
+        if lo < hi:
+            if along_rows:
+                a_lo = a + lo * item * (ld_a if op_a == _N else 1)
+                _part(a_lo, b, c + lo * ld_c * item, hi - lo, n, k, op_a, ld_a, op_b, ld_b,
+                      ld_c, item, beta)
+            else:
+                b_lo = b + lo * item * (1 if op_b == _N else ld_b)
+                _part(a, b_lo, c + lo * item, m, hi - lo, k, op_a, ld_a, op_b, ld_b, ld_c,
+                      item, beta)
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -183,13 +208,19 @@ def gemm(a, b, out=None, threads=None, accumulate=False):
     elif out.shape != (m, n) or out.dtype != dtype or out.strides[1] != out.itemsize:
         raise ValueError(f"gemm: out must be a row-major {dtype} array of shape {(m, n)}, "
                          f"got {out.dtype} {out.shape} with strides {out.strides}")
+    if m == 0 or n == 0:
+        return out
+    if k == 0:
+        if not accumulate:
+            out[...] = 0
+        return out
     if threads is None:
         threads = 1 if m * k * n < SERIAL_BELOW else get_num_threads()
     beta = 1.0 if accumulate else 0.0
     if threads == 1:
-        _part(a, b, out, beta)
+        _product(a, b, out, beta)
     else:
-        _parts(a, b, out, threads, beta)
+        _product_parts(a, b, out, beta, threads)
     return out
 
 
