@@ -4,7 +4,7 @@ Same signature as the reference in ``backends/numpy_ref/sparse.py``, which defin
 frame (the input padded, phase-split, batch-innermost) and the CSR rows of frame offsets.
 Every nonzero of filter row ``f`` multiply-adds a contiguous run of the frame into the
 output row, ``out[f, t] += values[j] * frame[indices[j] * N + t]``; the run is an output
-plane, ``OH * Wq * N`` values. :func:`_rows_blocks` and :func:`_spans_blocks` pad the run to
+plane, ``OH * Wq * N`` values. :func:`_blocks` pads the run to
 register blocks (8 to 256 values, :func:`register_block`) and every nonzero multiply-adds
 into a block held in vector registers, through the explicit vector intrinsics of
 ``simd.py``: one broadcast, and one vector load and one multiply-add per 16 values. On
@@ -44,8 +44,9 @@ def _has_avx512():
 #: vectors (of its 32 registers): a whole 13x13 plane at batch 1 (a run of 195) in one
 #: block of 13 ran 1.5x faster than in blocks of 3 or 4 vectors, which stream every nonzero
 #: 4-5 times. Without it a vector of 16 is two of AVX's 16 registers, so blocks stop at 4.
+WIDE_BLOCKS = _has_avx512()
 BLOCKS = ((8, 1), (16, 1), (16, 2), (16, 3), (16, 4)) + (
-    ((16, 6), (16, 8), (16, 10), (16, 13), (16, 16)) if _has_avx512() else ())
+    ((16, 6), (16, 8), (16, 10), (16, 13), (16, 16)) if WIDE_BLOCKS else ())
 #: the longest block, in values: how far a padded run may read past its end
 LONGEST_BLOCK = max(lanes * vectors for lanes, vectors in BLOCKS)
 #: runs of at least this many values are cut into spans of ``SPAN`` values, in parallel
@@ -119,59 +120,53 @@ def _span_of_row(o, first, stop, lo, hi, indices, values, frame, step, start, re
             _block_of_row(o, c0, lo, hi, indices, values, frame, step, 3, 16)
         elif vectors == 4:
             _block_of_row(o, c0, lo, hi, indices, values, frame, step, 4, 16)
-        elif vectors == 6:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 6, 16)
-        elif vectors == 8:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 8, 16)
-        elif vectors == 10:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 10, 16)
-        elif vectors == 13:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 13, 16)
-        else:
-            _block_of_row(o, c0, lo, hi, indices, values, frame, step, 16, 16)
+        elif WIDE_BLOCKS:   # a constant: without AVX-512 these are not even compiled
+            if vectors == 6:
+                _block_of_row(o, c0, lo, hi, indices, values, frame, step, 6, 16)
+            elif vectors == 8:
+                _block_of_row(o, c0, lo, hi, indices, values, frame, step, 8, 16)
+            elif vectors == 10:
+                _block_of_row(o, c0, lo, hi, indices, values, frame, step, 10, 16)
+            elif vectors == 13:
+                _block_of_row(o, c0, lo, hi, indices, values, frame, step, 13, 16)
+            else:
+                _block_of_row(o, c0, lo, hi, indices, values, frame, step, 16, 16)
     if relu:
         for t in range(first, stop):
             o[t] = max(o[t], np.float32(0.0))
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _rows_blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, out):
+def _blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, span, out):
     """``out[f, t] = relu(bias[f] + sum_j values[j] * frame[indices[j] * pitch + t])`` in
-    register blocks, in parallel over the rows.
+    register blocks, in parallel over the rows, or over spans of ``span`` values.
 
     Notation: ``out: (F, R)``, ``R`` a multiple of the block (the caller pads the run and
     drops the padding); ``frame`` flat, readable ``R`` values past every nonzero's start.
     A nonzero costs one broadcast, and one vector load and one multiply-add per vector
     of the block; the block never leaves the registers until the row's nonzeros are done.
+
+    With ``span >= R`` a task is a row. Otherwise a task is a span of every row in turn:
+    a row's nonzeros read its whole run from every input channel they touch, and for a
+    long run (a 32x32 plane at batch 16 is 17 k values) that is megabytes per row, from
+    L3; one span of the run reads a few hundred kilobytes of the frame instead, which stay
+    in L2 while every row goes through it (3x faster on VGG-CIFAR's 64 -> 64 conv at batch
+    16). ``span`` is a multiple of the block; the last span may be shorter. (One parallel
+    loop for both: each costs seconds to compile on first use.)
     """
     rows, run = out.shape
     has_bias = bias.shape[0] > 0
     step = np.uint64(pitch)
-    for f in prange(rows):
-        start = bias[f] if has_bias else np.float32(0.0)
-        _span_of_row(out[f], np.uint64(0), np.uint64(run), np.uint64(indptr[f]),
-                     np.uint64(indptr[f + 1]), indices, values, frame, step, start, relu,
-                     lanes, vectors)
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _spans_blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, span,
-                  out):
-    """:func:`_rows_blocks` for long runs, in parallel over spans of ``span`` values.
-
-    A row's nonzeros read its whole run from every input channel they touch: for a long
-    run (a 32x32 plane at batch 16 is 17 k values) that is megabytes per row, from L3.
-    One span of the run instead reads a few hundred kilobytes of the frame, which stay
-    in L2 while every row of the span goes through it (3x faster on VGG-CIFAR's 64 -> 64
-    conv at batch 16). ``span`` is a multiple of the block; the last span may be shorter.
-    """
-    rows, run = out.shape
-    has_bias = bias.shape[0] > 0
-    step = np.uint64(pitch)
-    for s in prange(-(-run // span)):
+    spans = -(-run // span)
+    by_rows = spans == 1
+    tasks = rows if by_rows else spans
+    for task in prange(tasks):
+        first_row = task if by_rows else 0
+        last_row = task + 1 if by_rows else rows
+        s = 0 if by_rows else task
         first = np.uint64(s * span)
         stop = np.uint64(min(run, s * span + span))
-        for f in range(rows):
+        for f in range(first_row, last_row):
             start = bias[f] if has_bias else np.float32(0.0)
             _span_of_row(out[f], first, stop, np.uint64(indptr[f]), np.uint64(indptr[f + 1]),
                          indices, values, frame, step, start, relu, lanes, vectors)
@@ -195,10 +190,6 @@ def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, paddin
     out = np.empty((rows, padded), dtype=np.float32)
     with one_thread_below(int(indptr[-1]) * run, SERIAL_BELOW):
         frame = conv_frame(x, stride, padding, (hq, wq), slack=wq + LONGEST_BLOCK)
-        if padded >= SPANS_FROM:
-            _spans_blocks(indptr, indices, values, frame, n, bias, bool(relu), lanes, vectors,
-                          SPAN // block * block, out)
-        else:
-            _rows_blocks(indptr, indices, values, frame, n, bias, bool(relu), lanes, vectors,
-                         out)
+        span = SPAN // block * block if padded >= SPANS_FROM else padded
+        _blocks(indptr, indices, values, frame, n, bias, bool(relu), lanes, vectors, span, out)
         return unframe(out, n, oh, ow, wq)
