@@ -65,13 +65,12 @@ _N, _T = ord("N"), ord("T")
 
 
 @njit(cache=True)
-def _layout(x):
-    """``(op, leading dimension)`` of ``x`` as BLAS sees it (see the module docstring)."""
-    item = x.itemsize
-    s0, s1 = x.strides[0] // item, x.strides[1] // item
-    if s1 == 1 or x.shape[1] == 1:
-        return _N, max(s0, x.shape[1], 1)
-    return _T, max(s1, x.shape[0], 1)
+def _layout(rows, columns, row_stride, column_stride):
+    """``(op, leading dimension)`` of a matrix as BLAS sees it (see the module docstring);
+    strides in elements."""
+    if column_stride == 1 or columns == 1:
+        return _N, max(row_stride, columns, 1)
+    return _T, max(column_stride, rows, 1)
 
 
 @njit(cache=True)
@@ -83,8 +82,8 @@ def _address(x):
 # _part and _parts take the operands as addresses and integers, not as arrays: Numba
 # compiles a function once per combination of argument types, and arrays (two dtypes,
 # three memory layouts each) made a dozen versions of them, ~5 s of compiling each on
-# first use. The small wrappers _product and _product_parts still compile per
-# combination (~0.5 s); the BLAS calls once (~2.5 s).
+# first use. The small wrapper _product still compiles per combination (~0.4 s); the BLAS
+# calls once (~2.5 s).
 
 @njit(cache=True)
 def _part(a, b, c, m, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, beta):
@@ -118,25 +117,21 @@ def _part(a, b, c, m, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, beta):
 
 
 @njit(cache=True)
-def _operands(a, b, c, beta):
-    """The arguments of :func:`_part` for the arrays ``a``, ``b``, ``c``."""
-    op_a, ld_a = _layout(a)
-    op_b, ld_b = _layout(b)
-    return (_address(a), _address(b), _address(c), c.shape[0], c.shape[1], a.shape[1], op_a,
-            ld_a, op_b, ld_b, max(c.strides[0] // c.itemsize, c.shape[1], 1), c.itemsize,
-            beta)
-
-
-@njit(cache=True)
-def _product(a, b, c, beta):
-    """``c = a @ b + beta * c`` on the calling thread."""
-    _part(*_operands(a, b, c, beta))
-
-
-@njit(cache=True)
-def _product_parts(a, b, c, beta, threads):
-    """``c = a @ b + beta * c`` in ``threads`` parts (:func:`_parts`)."""
-    _parts(*_operands(a, b, c, beta), threads)
+def _product(a, b, c, beta, threads):
+    """``c = a @ b + beta * c``: :func:`_part` on the calling thread (``threads`` 1) or
+    :func:`_parts`. Compiled for every combination of array types, so it only turns the
+    arrays into the integers those take."""
+    item = c.itemsize
+    op_a, ld_a = _layout(a.shape[0], a.shape[1], a.strides[0] // item, a.strides[1] // item)
+    op_b, ld_b = _layout(b.shape[0], b.shape[1], b.strides[0] // item, b.strides[1] // item)
+    rows, columns = c.shape
+    operands = (np.int64(a.ctypes.data), np.int64(b.ctypes.data), np.int64(c.ctypes.data),
+                rows, columns, a.shape[1], op_a, ld_a, op_b, ld_b,
+                max(c.strides[0] // item, columns, 1), item, beta)
+    if threads == 1:
+        _part(*operands)
+    else:
+        _parts(*operands, threads)
 
 
 @njit(parallel=True, cache=True)
@@ -216,11 +211,7 @@ def gemm(a, b, out=None, threads=None, accumulate=False):
         return out
     if threads is None:
         threads = 1 if m * k * n < SERIAL_BELOW else get_num_threads()
-    beta = 1.0 if accumulate else 0.0
-    if threads == 1:
-        _product(a, b, out, beta)
-    else:
-        _product_parts(a, b, out, beta, threads)
+    _product(a, b, out, 1.0 if accumulate else 0.0, threads)
     return out
 
 
