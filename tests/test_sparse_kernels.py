@@ -84,7 +84,8 @@ def test_long_runs_cut_into_spans(backend, xp, rng, batch):
 @pytest.mark.parametrize("batch, plane, stride", [
     (1, (2, 2), 1), (2, (1, 2), 1), (1, (1, 3), 1), (1, (4, 4), 2), (1, (1, 1), 1),  # <= 8
     (1, (3, 3), 1), (1, (4, 4), 1), (2, (4, 4), 1), (3, (2, 2), 1),  # 15, 24, 48, 24
-    (1, (7, 9), 1), (1, (8, 8), 1), (1, (8, 9), 1), (5, (2, 3), 1)])  # 77, 80, 88, 100
+    (1, (7, 9), 1), (1, (8, 8), 1), (1, (8, 9), 1), (5, (2, 3), 1),  # 77, 80, 88, 100
+    (0, (3, 3), 1)])  # an empty batch: no run at all
 def test_short_runs_in_register_blocks(backend, xp, rng, batch, plane, stride):
     """Short runs (``OH * Wq * N`` values): the cpu backend pads each to register blocks
     of 8 to 64 values and reads past the run's end into the frame's slack. 6 channels x 9

@@ -4,10 +4,10 @@ Same signature as the reference in ``backends/numpy_ref/sparse.py``, which defin
 frame (the input padded, phase-split, batch-innermost) and the CSR rows of frame offsets.
 Every nonzero of filter row ``f`` multiply-adds a contiguous run of the frame into the
 output row, ``out[f, t] += values[j] * frame[indices[j] * N + t]``; the run is an output
-plane, ``OH * Wq * N`` values. :func:`_blocks` pads the run to
-register blocks (8 to 256 values, :func:`register_block`) and every nonzero multiply-adds
-into a block held in vector registers, through the explicit vector intrinsics of
-``simd.py``: one broadcast, and one vector load and one multiply-add per 16 values. On
+plane, ``OH * Wq * N`` values. :func:`_blocks` pads the run to register blocks (8 to 256
+values, :func:`register_block`) and every nonzero multiply-adds into a block held in
+vector registers, through the explicit vector intrinsics of ``simd.py``: one broadcast,
+and one vector load and one multiply-add per 16 values. On
 AlexNet's and VGG-CIFAR's layers that is 1.2-2.8x faster than a chunked loop over the run
 (which loads and stores the output once per four nonzeros and leaves a scalar remainder).
 Long runs are cut into spans that keep their part of the frame in L2.
@@ -190,6 +190,6 @@ def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, paddin
     out = np.empty((rows, padded), dtype=np.float32)
     with one_thread_below(int(indptr[-1]) * run, SERIAL_BELOW):
         frame = conv_frame(x, stride, padding, (hq, wq), slack=wq + LONGEST_BLOCK)
-        span = SPAN // block * block if padded >= SPANS_FROM else padded
+        span = SPAN // block * block if padded >= SPANS_FROM else max(padded, 1)
         _blocks(indptr, indices, values, frame, n, bias, bool(relu), lanes, vectors, span, out)
         return unframe(out, n, oh, ow, wq)
