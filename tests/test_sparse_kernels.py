@@ -258,7 +258,6 @@ def test_cpu_kernels_give_the_same_result_on_one_thread_and_on_all(monkeypatch, 
 def test_cpu_frames_equal_the_reference_frames(case):
     """The cpu backend's parallel copies into and out of the batch-innermost frame against
     ``core.geometry.conv_frame`` and the reference's NumPy transpose."""
-    pytest.importorskip("numba")
     from minidl.backends.numba_cpu import sparse_frames
     from minidl.core.geometry import conv_frame, conv_frame_geometry
     x, weight, stride, padding, dilation, *_ = case
