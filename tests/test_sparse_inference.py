@@ -37,7 +37,7 @@ def fresh_measurements(monkeypatch, tmp_path):
     as it found it. No timing decides what these tests see."""
     plans.clear_measurements()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(calibration, "cost_model", lambda kinds=None: RatioModel(0.5))
+    monkeypatch.setattr(calibration, "cost_model", lambda *needs: RatioModel(0.5))
     saved = settings.get("sparse")
     yield
     settings.update(sparse=saved)
@@ -198,7 +198,7 @@ def test_parameter_versions_move_on_every_possible_write(rng):
 
 def test_auto_times_cold_caches_only_for_models_larger_than_the_cache(rng, monkeypatch):
     set_backend("cpu")
-    monkeypatch.setattr(calibration, "cost_model", lambda kinds=None: RatioModel(1.0))  # unsure
+    monkeypatch.setattr(calibration, "cost_model", lambda *needs: RatioModel(1.0))  # unsure
     seen = []
 
     def measure(dense, sparse, before=None):

@@ -38,7 +38,7 @@ def by_layer(plan):
 
 def test_a_plan_is_printed_without_samples_and_without_running_the_network(rng, monkeypatch,
                                                                           cpu, capsys):
-    monkeypatch.setattr(calibration, "cost_model", lambda kinds=None: RatioModel(0.3))
+    monkeypatch.setattr(calibration, "cost_model", lambda *needs: RatioModel(0.3))
     monkeypatch.setattr(plans, "TINY_MACS", 0)     # nothing to measure: the model is sure
     out, parameters = pruned_network(rng)
     calls = count_kernel_calls(monkeypatch, "direct_sparse_conv2d")
@@ -57,7 +57,7 @@ def test_a_plan_is_printed_without_samples_and_without_running_the_network(rng, 
 
 def test_the_forward_reads_the_plan_it_was_given(rng, monkeypatch, cpu):
     """Inference.plan, then Inference.run: the run follows the plan's choices."""
-    monkeypatch.setattr(calibration, "cost_model", lambda kinds=None: RatioModel(
+    monkeypatch.setattr(calibration, "cost_model", lambda *needs: RatioModel(
         lambda work: 0.2 if work.kind == "conv" else 3.0))
     monkeypatch.setattr(plans, "TINY_MACS", 0)
     out, parameters = pruned_network(rng, densities=(0.3, 0.2, 0.1, 0.05, 0.4))
@@ -92,7 +92,7 @@ def test_decisions_follow_the_cost_model_and_only_the_unsure_are_measured(rng, m
         measured.append(True)
         return 1.0, 0.5, dense(), sparse()
 
-    monkeypatch.setattr(calibration, "cost_model", lambda kinds=None: Model(1.0))
+    monkeypatch.setattr(calibration, "cost_model", lambda *needs: Model(1.0))
     monkeypatch.setattr(plans, "measure", measure)
     monkeypatch.setattr(plans, "TINY_MACS", 0)     # no layer is measured for its size
     rows = by_layer(paddle.sparse.plan(out, parameters, batch_size=2))
@@ -109,7 +109,7 @@ def test_decisions_follow_the_cost_model_and_only_the_unsure_are_measured(rng, m
 
 
 def test_small_layers_are_measured_and_the_measuring_has_a_budget(rng, monkeypatch, cpu):
-    monkeypatch.setattr(calibration, "cost_model", lambda kinds=None: RatioModel(0.1))  # sparse
+    monkeypatch.setattr(calibration, "cost_model", lambda *needs: RatioModel(0.1))  # sparse
     measured = []
 
     def slow_measure(dense, sparse, before=None):
@@ -134,7 +134,7 @@ def test_small_layers_are_measured_and_the_measuring_has_a_budget(rng, monkeypat
 
 
 def test_auto_results_equal_dense_with_a_real_measurement(rng, monkeypatch, cpu):
-    monkeypatch.setattr(calibration, "cost_model", lambda kinds=None: RatioModel(1.0))  # unsure
+    monkeypatch.setattr(calibration, "cost_model", lambda *needs: RatioModel(1.0))  # unsure
     monkeypatch.setattr(plans, "CONFIRM_BUDGET_S", 60.0)
     out, parameters = pruned_network(rng)
     data = samples(rng, 3)
@@ -150,7 +150,7 @@ def test_auto_results_equal_dense_with_a_real_measurement(rng, monkeypatch, cpu)
 
 def quick_model(calls):
     """A stand-in for calibration.calibrate that counts its calls."""
-    def calibrate(key=None, rng=None, kinds=None):
+    def calibrate(key=None, rng=None, kinds=None, regimes=None):
         calls.append(key)
         return CostModel({"fc/dense/one": [1e-5, 1e-3, 0.0, 0.0]}, key)
     return calibrate
@@ -175,7 +175,7 @@ def test_the_model_is_calibrated_once_saved_and_reused(monkeypatch, tmp_path):
 def test_each_kind_is_calibrated_when_a_plan_first_needs_it_and_kept(monkeypatch):
     calls = []
 
-    def calibrate(key=None, rng=None, kinds=calibration.KINDS):
+    def calibrate(key=None, rng=None, kinds=calibration.KINDS, regimes=None):
         calls.append(tuple(kinds))
         return CostModel({f"{k}/{f}/{r}": [1e-5, 1e-3, 0.0, 0.0] for k in kinds
                           for f in ("dense", "sparse") for r in ("one", "many")}, key)
@@ -189,6 +189,28 @@ def test_each_kind_is_calibrated_when_a_plan_first_needs_it_and_kept(monkeypatch
     again = calibration.cost_model(["fc"])                           # from the file
     assert len(calls) == 2 and again.terms == both.terms and not again.covers("recurrent")
     assert calibration.cost_model() is again and len(calls) == 2
+
+
+def test_each_batch_regime_is_calibrated_when_a_plan_first_needs_it(monkeypatch, rng):
+    """A plan at batch 1 times the layers at batch 1 only; a plan at batch 16 then adds
+    the other regime and keeps the first."""
+    calls = []
+
+    def calibrate(key=None, rng=None, kinds=calibration.KINDS, regimes=None):
+        calls.append((tuple(kinds), tuple(regimes)))
+        return CostModel({f"{k}/{f}/{r}": [1e-5, 1e-3, 0.0, 0.0] for k in kinds
+                          for f in ("dense", "sparse") for r in regimes}, key)
+    monkeypatch.setattr(calibration, "calibrate", calibrate)
+    out, parameters = pruned_network(rng)
+    kinds = ("conv", "fc")
+    paddle.sparse.plan(out, parameters, batch_size=1)
+    assert calls == [(kinds, ("one",))]
+    paddle.sparse.plan(out, parameters, batch_size=16)
+    assert calls == [(kinds, ("one",)), (kinds, ("many",))]
+    model = calibration.cost_model(kinds)
+    assert model.covers("fc") and model.covers("conv") and len(calls) == 2
+    paddle.sparse.plan(out, parameters, batch_size=1)                 # nothing more to time
+    assert len(calls) == 2
 
 
 @pytest.mark.parametrize("content", [b"{not json", b'{"terms": {"x": [1, 2]}}', b"\xff\xfe",
@@ -288,7 +310,7 @@ def test_settling_keeps_the_plan_unless_another_is_clearly_faster(monkeypatch):
 def test_real_batches_try_every_variant_then_run_the_verdict(rng, monkeypatch, cpu):
     """The same results under every variant; after settling the plan's table says which."""
     from minidl.sparse_inference import settling
-    monkeypatch.setattr(calibration, "cost_model", lambda kinds=None: RatioModel(
+    monkeypatch.setattr(calibration, "cost_model", lambda *needs: RatioModel(
         lambda work: 0.2 if work.kind == "conv" else 3.0))     # convs sparse, fcs dense
     monkeypatch.setattr(plans, "TINY_MACS", 0)
     monkeypatch.setattr(settling, "QUIET_S", 0.0)

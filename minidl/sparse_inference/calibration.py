@@ -2,8 +2,9 @@
 
 :func:`cost_model` returns the model for the current backend and thread count: from
 memory, else from ``<cache>/minidl/cost_model-<key>.json``, else by :func:`calibrate`
-(a few seconds, once per machine and kind of layer -- fc, conv, recurrent -- when a plan
-first has a layer of that kind; a line on stderr says so) and then saved there.
+(a few seconds, once per machine, kind of layer -- fc, conv, recurrent -- and batch regime
+-- one row or sequence, or more -- when a plan first has such a layer; a line on stderr
+says so) and then saved there.
 ``<cache>`` is ``$XDG_CACHE_HOME`` or ``~/.cache``. The file holds the machine it was
 measured on (CPU model, cores, threads, backend, NumPy/Numba/minidl versions, a digest
 of the kernels' source); a file of another machine, or one that cannot be read, is
@@ -11,7 +12,8 @@ ignored and a new calibration replaces it. A directory that cannot be written on
 means the model lives in memory for this process.
 
 :func:`calibrate` times the dense and the sparse forward of real fc, conv and lstmemory
-layers at a few representative sizes, densities and batch regimes (the sparse ones
+layers (:mod:`.calibration_layers`) at a few representative sizes, densities and batch
+regimes (the sparse ones
 first, after a quiet pause, then the dense ones: see :mod:`.timing`) and fits a
 :class:`CostModel` to them.
 """
@@ -30,11 +32,11 @@ import numpy as np
 
 from ..backends import current_backend
 from ..core.tensor import Tensor
-from ..core.sequence import SequenceLayout
 from ..io.atomic import atomic_write
 from ..layers.graph import RunContext
+from . import calibration_layers as timed
 from . import sparse_forward as forwards
-from .cost_model import CostModel, Work
+from .cost_model import REGIMES, CostModel
 from .timing import QUIET_S, fastest_time, note_dense_run, quiet
 
 #: bump when the calibration or the model's form change (2: the cpu backend's one thread
@@ -43,19 +45,10 @@ FORMAT = 2
 #: a progress line is printed once the calibration has run this long
 PROGRESS_AFTER_S = 1.0
 
-#: fc (inputs, outputs); conv (channels, height, width, filters), 3x3, padding 1 (the last
-#: one large, as AlexNet's: the dense rate falls on large products, the fit must see it);
-#: lstmemory hidden sizes -- each at batch one and many
-FC_SHAPES = ((256, 256), (1024, 1024), (4096, 512), (2048, 4096))
-CONV_SHAPES = ((3, 32, 32, 64), (16, 32, 32, 32), (64, 16, 16, 64), (128, 8, 8, 128),
-               (256, 4, 4, 256), (512, 2, 2, 512), (96, 28, 28, 128))
-#: the layer kinds a model is calibrated for, each on its own when first needed
+#: the layer kinds a model is calibrated for, each (and each batch regime) on its own when
+#: first needed
 KINDS = ("fc", "conv", "recurrent")
-#: lstmemory (hidden size, sequence length)
-RECURRENT_SHAPES = ((64, 16), (128, 8), (256, 4))
-#: batch sizes of the 'many' regime (fc/conv rows; recurrent sequences)
-MANY_ROWS, SEQUENCES = 16, 8
-DENSITIES = (0.05, 0.3)
+_REGIME_WORDS = {"one": "batch 1", "many": "larger batches"}
 
 _models = {}   # machine key (JSON text) -> CostModel of this process
 
@@ -147,13 +140,15 @@ def save(path, model):
         return False
 
 
-def cost_model(kinds=None):
+def cost_model(kinds=None, regimes=None):
     """This machine's :class:`CostModel` (memory, else the cache file, else calibrated).
 
-    ``kinds``: the layer kinds the caller will ask about ('fc', 'conv', 'recurrent'); a
-    model that lacks one of them is calibrated for the missing kinds only and keeps what
-    it had (a convolutional network's first plan does not time, nor compile, the
-    recurrent kernels). None: any model there is, all kinds where there is none.
+    ``kinds``: the layer kinds the caller will ask about ('fc', 'conv', 'recurrent'), and
+    ``regimes`` the batch regimes ('one', 'many'; None: both). A model that lacks one of
+    them is calibrated for what it lacks only and keeps what it had: a convolutional
+    network's first plan does not time, nor compile, the recurrent kernels, and a plan
+    at batch 1 not the kernels of larger batches. None: any model there is, all kinds
+    and regimes where there is none.
     """
     key = machine()
     text = json.dumps(key, sort_keys=True)
@@ -162,15 +157,21 @@ def cost_model(kinds=None):
     if model is None:
         model = load(path, key)
     if model is None:
-        missing = tuple(kinds) if kinds else KINDS
+        missing = [(kind, regime) for kind in (kinds or KINDS) for regime in (regimes or REGIMES)]
     else:
-        missing = tuple(kind for kind in (kinds or ()) if not model.covers(kind))
+        missing = [(kind, regime) for kind in (kinds or ()) for regime in (regimes or REGIMES)
+                   if not model.knows(kind, regime)]
     if missing:
-        added = calibrate(key, kinds=missing)
+        added = calibrate(key, kinds=_unique(k for k, _ in missing),
+                          regimes=_unique(r for _, r in missing))
         model = added if model is None else model.merged(added)
         save(path, model)
     _models[text] = model
     return model
+
+
+def _unique(items):
+    return tuple(dict.fromkeys(items))
 
 
 def forget():
@@ -180,60 +181,9 @@ def forget():
 
 # --- the calibration ------------------------------------------------------------------
 
-def _cases(rng, kinds=KINDS):
-    """(kind, regime, layer, its inputs, {parameter: Tensor}) of every calibration layer
-    of ``kinds``."""
-    from ..layers.activations import Linear, Relu
-    from ..layers.conv import ConvLayer
-    from ..layers.data import data
-    from ..layers.data_types import dense_vector, dense_vector_sequence
-    from ..layers.fc import FcLayer
-    from ..layers.recurrent import LstmemoryLayer
-
-    def values(layer):
-        return {s.name: Tensor(rng.standard_normal(s.compute_shape).astype(np.float32) * 0.1)
-                for s in layer.params}
-
-    # explicit names: the calibration never moves the user's default-name counters
-    for inputs, outputs in FC_SHAPES if "fc" in kinds else ():
-        x = data("calibration_fc_x", dense_vector(inputs))
-        layer = FcLayer(x, outputs, act=Relu(), name="calibration_fc")
-        for regime, rows in (("one", 1), ("many", MANY_ROWS)):
-            xs = [Tensor(rng.standard_normal((rows, inputs)).astype(np.float32))]
-            yield "fc", regime, layer, xs, values(layer)
-    for channels, height, width, filters in CONV_SHAPES if "conv" in kinds else ():
-        x = data("calibration_conv_x", dense_vector(channels * height * width), height=height,
-                 width=width)
-        layer = ConvLayer(x, 3, filters, name="calibration_conv", padding=1, act=Relu())
-        for regime, rows in (("one", 1), ("many", MANY_ROWS)):
-            xs = [Tensor(rng.standard_normal((rows, channels * height * width))
-                         .astype(np.float32))]
-            yield "conv", regime, layer, xs, values(layer)
-    for hidden, steps in RECURRENT_SHAPES if "recurrent" in kinds else ():
-        x = data("calibration_recurrent_x", dense_vector_sequence(4 * hidden))
-        layer = LstmemoryLayer(x, name="calibration_lstm", act=Linear())
-        for regime, sequences in (("one", 1), ("many", SEQUENCES)):
-            starts = np.arange(sequences + 1) * steps
-            xs = [Tensor(rng.standard_normal((sequences * steps, 4 * hidden))
-                         .astype(np.float32), seq=SequenceLayout(starts))]
-            yield "recurrent", regime, layer, xs, values(layer)
-
-
-def _work(kind, layer, xs, weights, nonzeros, csr=None):
-    sequences = len(xs[0].seq.starts) - 1 if kind == "recurrent" else xs[0].shape[0]
-    pixels = layer.size // layer.num_filters if kind == "conv" else 1
-    index_bytes = csr[0].indices.dtype.itemsize if csr else 4
-    return Work(kind, sequences, xs[0].shape[0], weights, nonzeros, layer.inputs[0].size,
-                layer.size // pixels, pixels, index_bytes)
-
-
-def _sparse_step(layer, kind, ctx, xs, csr):
-    return lambda: forwards.sparse_forward(layer, kind, ctx, xs, csr)
-
-
-def calibrate(key=None, rng=None, kinds=KINDS):
-    """Time the calibration layers of ``kinds`` and fit this machine's :class:`CostModel`
-    of them."""
+def calibrate(key=None, rng=None, kinds=KINDS, regimes=REGIMES):
+    """Time the calibration layers of ``kinds`` in batch ``regimes`` and fit this
+    machine's :class:`CostModel` of them."""
     rng = np.random.default_rng(0) if rng is None else rng
     began, shown = time.perf_counter(), False
     timings, dense_steps = {}, []
@@ -242,27 +192,28 @@ def calibrate(key=None, rng=None, kinds=KINDS):
         nonlocal shown
         if not shown and time.perf_counter() - began > PROGRESS_AFTER_S:
             print(f"minidl: calibrating the sparse inference cost model of this machine for "
-                  f"{', '.join(kinds)} layers (once; saved in {cache_dir()})...",
-                  file=sys.stderr, flush=True)
+                  f"{', '.join(kinds)} layers, {' and '.join(_REGIME_WORDS[r] for r in regimes)}"
+                  f" (once; saved in {cache_dir()})...", file=sys.stderr, flush=True)
             shown = True
 
     quiet()
-    for kind, regime, layer, xs, values in _cases(rng, tuple(kinds)):
+    for kind, regime, layer, xs, values in timed.cases(rng, tuple(kinds), tuple(regimes)):
         ctx = RunContext(values, is_train=False)
         weight_spec = forwards.weight_specs(layer, kind)[0]
         dense_weight = values[weight_spec.name].data
         total = dense_weight.size
-        dense_steps.append((kind, regime, _work(kind, layer, xs, total, total),
+        dense_steps.append((kind, regime, timed.work(kind, layer, xs, total, total),
                             lambda layer=layer, ctx=ctx, xs=xs:
                             forwards.dense_forward(layer, ctx, xs)))
-        for density in DENSITIES:
+        for density in timed.DENSITIES:
             pruned = dense_weight * (rng.random(dense_weight.shape) < density)
             pruned_values = dict(values, **{weight_spec.name: Tensor(pruned)})
             csr = forwards.csr_layouts(layer, kind, pruned_values, None)
-            step = _sparse_step(layer, kind, RunContext(pruned_values, is_train=False), xs, csr)
+            step = timed.sparse_step(layer, kind, RunContext(pruned_values, is_train=False),
+                                     xs, csr)
             step()   # loads (or compiles) the kernel of this index type
             seconds, _ = fastest_time(step)
-            work = _work(kind, layer, xs, total, int(np.count_nonzero(pruned)), csr)
+            work = timed.work(kind, layer, xs, total, int(np.count_nonzero(pruned)), csr)
             timings.setdefault((kind, "sparse", regime), []).append((work, seconds))
             progress()
     # after every sparse block, and after a pause: Numba's threads may still be awake, and

@@ -133,7 +133,7 @@ def make_plan(layers, values, parameters, mode, shapes, dtype=np.float32,
         candidates.append(_Candidate(layer, kind, rows, sequences, work, key, None))
     if candidates:
         model = model if model is not None else _model_for(
-            xp, sorted({c.kind for c in candidates}))
+            xp, sorted({c.kind for c in candidates}), sorted({c.work.regime for c in candidates}))
         _decide(candidates, decisions, values, parameters, averaged, model, xp)
     sparse = {}
     for layer in layers:
@@ -166,10 +166,10 @@ def _variants(candidates, decisions, sparse, values, parameters, averaged, xp):
     return variants if len(variants) > 1 else None
 
 
-def _model_for(xp, kinds):
-    """This machine's cost model for layers of ``kinds``; None where the calibration does
-    not run (device arrays): every candidate is then measured."""
-    return calibration.cost_model(kinds) if xp is np else None
+def _model_for(xp, kinds, regimes):
+    """This machine's cost model for layers of ``kinds`` in batch ``regimes``; None where
+    the calibration does not run (device arrays): every candidate is then measured."""
+    return calibration.cost_model(kinds, regimes) if xp is np else None
 
 
 def _decide(candidates, decisions, values, parameters, averaged, model, xp):
