@@ -13,9 +13,8 @@ means the model lives in memory for this process.
 
 :func:`calibrate` times the dense and the sparse forward of real fc, conv and lstmemory
 layers (:mod:`.calibration_layers`) at a few representative sizes, densities and batch
-regimes (the sparse ones
-first, after a quiet pause, then the dense ones: see :mod:`.timing`) and fits a
-:class:`CostModel` to them.
+regimes (the sparse ones first, after a quiet pause, then the dense ones: see
+:mod:`.timing`) and fits a :class:`CostModel` to them.
 """
 
 import functools
