@@ -35,7 +35,7 @@ from ..io.atomic import atomic_write
 from ..layers.graph import RunContext
 from . import calibration_layers as timed
 from . import sparse_forward as forwards
-from .cost_model import REGIMES, CostModel
+from .cost_model import KINDS, REGIMES, CostModel
 from .timing import QUIET_S, fastest_time, note_dense_run, quiet
 
 #: bump when the calibration or the model's form change (2: the cpu backend's one thread
@@ -44,9 +44,8 @@ FORMAT = 2
 #: a progress line is printed once the calibration has run this long
 PROGRESS_AFTER_S = 1.0
 
-#: the layer kinds a model is calibrated for, each (and each batch regime) on its own when
-#: first needed
-KINDS = ("fc", "conv", "recurrent")
+#: how the progress line names the batch regimes (each kind of layer in each regime is
+#: calibrated on its own, when a plan first needs it)
 _REGIME_WORDS = {"one": "batch 1", "many": "larger batches"}
 
 _models = {}   # machine key (JSON text) -> CostModel of this process
