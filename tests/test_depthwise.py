@@ -181,6 +181,50 @@ def test_numba_image_groups_and_chunks(rng, monkeypatch, stack_values):
         np.testing.assert_allclose(cpu[2](x, gy, w.shape, *case[2:]), want_gw, atol=1e-10)
 
 
+@pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
+@given(case=depthwise_cases(dtype=np.float64, batches=st.sampled_from([8, 13, 16, 21, 24])),
+       seed=st.integers(0, 2**16))
+def test_numba_batch_innermost_kernels_match_naive_loops(case, seed):
+    """From batch 8 the cpu kernels put eight images side by side (``depthwise_lanes``):
+    every stride, padding, filter size and multiplier, whole and short last groups."""
+    from minidl.backends.numba_cpu import depthwise_lanes
+    x, w, stride, padding = case
+    assert depthwise_lanes.applies(x.shape[0])
+    gy = _gy(case, seed)
+    want_gx, want_gw = naive_grads(x, w, gy, stride, padding)
+    cpu = [get_kernel(op, "cpu") for op in OPS]
+    np.testing.assert_allclose(cpu[0](x, w, stride, padding),
+                               naive_depthwise(x, w, stride, padding), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(cpu[1](gy, w, x.shape, stride, padding), want_gx, rtol=1e-10,
+                               atol=1e-10)
+    np.testing.assert_allclose(cpu[2](x, gy, w.shape, stride, padding), want_gw, rtol=1e-10,
+                               atol=1e-10)
+
+
+@pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
+def test_numba_batch_innermost_float32_mobilenet_layers(rng):
+    """The float32 vectors of the batch-innermost kernels on MobileNet's 7x7 and stride-2
+    14x14 layers at batch 8, against the NumPy reference."""
+    for c, size, stride in ((16, 7, 1), (8, 14, 2)):
+        x = rng.standard_normal((8, c, size, size)).astype(np.float32)
+        w = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
+        geometry = ((stride, stride), (1, 1))
+        ref, cpu = ([get_kernel(op, backend) for op in OPS] for backend in ("numpy", "cpu"))
+        gy = rng.standard_normal(ref[0](x, w, *geometry).shape).astype(np.float32)
+        for got, want in ((cpu[0](x, w, *geometry), ref[0](x, w, *geometry)),
+                          (cpu[1](gy, w, x.shape, *geometry), ref[1](gy, w, x.shape, *geometry)),
+                          (cpu[2](x, gy, w.shape, *geometry), ref[2](x, gy, w.shape, *geometry))):
+            assert got.dtype == np.float32
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
+def test_numba_batch_innermost_needs_a_full_vector_and_little_waste():
+    from minidl.backends.numba_cpu.depthwise_lanes import applies
+    assert [n for n in range(1, 27) if applies(n)] == [8, 13, 14, 15, 16, 20, 21, 22, 23, 24,
+                                                       26]
+
+
 # --- the autograd Function: float64 finite differences -----------------------------------
 
 def _depthwise_with_bias(stride, padding, groups):

@@ -35,7 +35,8 @@ images of a group are stacked one below the other (the same weights serve them a
 
 Planes are copied into and out of these layouts row by row ("runs" planned once per
 geometry). Stride-1 layers with "same" padding -- most of MobileNet's -- skip the grid
-altogether (``depthwise_same.py``).
+altogether (``depthwise_same.py``). From batch 8 on, eight images side by side fill a
+vector instead (``depthwise_lanes.py``).
 
 Index arithmetic is unsigned throughout (``np.uint64``; see ``loops.py`` for why).
 """
@@ -47,6 +48,7 @@ from numba import njit, prange
 
 from ...core.geometry import depthwise_geometry
 from ..registry import register
+from . import depthwise_lanes as lanes
 from . import depthwise_same as same
 from .loops import U, _0, _1, as_taps, correlate, dots, task_chunks
 
@@ -197,6 +199,8 @@ def depthwise_conv2d_forward(x, w, stride, padding):
     Notation: ``x: (N, C, H, W)``, ``w: (C*M, 1, kh, kw)`` -> ``(N, C*M, OH, OW)``.
     """
     m, (kh, kw), (oh, ow) = depthwise_geometry(x.shape, w.shape, stride, padding)
+    if lanes.applies(x.shape[0]):
+        return lanes.forward(x, w, tuple(stride), tuple(padding), m, oh, ow)
     if same.is_same(w.shape, stride, padding):
         return same.forward(x, w, m)
     n, c, h, wd = x.shape
@@ -291,6 +295,9 @@ def depthwise_conv2d_grad_input(gy, w, input_shape, stride, padding):
     Notation: ``gy: (N, C*M, OH, OW)``, ``w: (C*M, 1, kh, kw)`` -> ``input_shape (N, C, H, W)``.
     """
     m, (kh, kw), (oh, ow) = depthwise_geometry(input_shape, w.shape, stride, padding)
+    if lanes.applies(input_shape[0]):
+        return lanes.grad_input(gy, w, tuple(input_shape), tuple(stride), tuple(padding), m,
+                                oh, ow, _gather_weights)
     if same.is_same(w.shape, stride, padding):
         return same.grad_input(gy, w, tuple(input_shape), m)
     n, c, h, wd = input_shape
@@ -341,6 +348,9 @@ def depthwise_conv2d_grad_filter(x, gy, filter_shape, stride, padding):
     Notation: ``x: (N, C, H, W)``, ``gy: (N, C*M, OH, OW)`` -> ``filter_shape (C*M, 1, kh, kw)``.
     """
     m, (kh, kw), (oh, ow) = depthwise_geometry(x.shape, filter_shape, stride, padding)
+    if lanes.applies(x.shape[0]):
+        return lanes.grad_filter(x, gy, tuple(filter_shape), tuple(stride), tuple(padding), m,
+                                 oh, ow)
     if same.is_same(filter_shape, stride, padding):
         return same.grad_filter(x, gy, tuple(filter_shape), m)
     n, c, h, wd = x.shape

@@ -7,9 +7,16 @@ with emulated gathers (eight scalar loads and inserts per nonzero) instead of ac
 run. These intrinsics say what we mean: ``out[at : at + L*k] += sum_i v_i * frame[b_i : b_i +
 L*k]`` as ``<L x float>`` operations (``L`` lanes, 8 or 16: one AVX or AVX-512 register;
 LLVM splits a vector wider than the target's registers), so one nonzero is one broadcast,
-one vector load and one fused multiply-add per ``L`` values. When a loop calls them with
-the same ``out`` slice on every iteration, LLVM keeps that slice in registers for the
-whole loop.
+one vector load and one fused multiply-add per ``L`` values. (Numba runs LLVM's loop
+vectoriser, which leaves loops of fewer than 16 iterations alone, but not its SLP
+vectoriser, which would combine eight neighbouring scalar operations into one.) When a
+loop calls them with the same ``out`` slice on every iteration, LLVM keeps that slice in
+registers for the whole loop.
+
+The depthwise kernels with the batch innermost (``depthwise_lanes.py``) use three more,
+for float32 and float64: :func:`correlate_pixels` (a few pixels of eight lanes, each
+summed over a filter's taps), :func:`tap_dots` (the filter gradient's sums) and
+:func:`transpose8` (an 8 x 8 block, rows to columns, in registers).
 
 Rounding: each call sums its (up to four) products pairwise -- ``(p0 + p1) + (p2 + p3)`` --
 and then adds the sum to ``out``, with the ``contract`` flag only (FMA allowed, no
@@ -34,8 +41,14 @@ from numba.extending import intrinsic
 _FLAGS = ("contract",)
 
 
-def _vector_at(context, builder, array_type, array, at, lanes, k=0):
-    """A ``<lanes x float>*`` to ``array[at + lanes*k]`` (``array`` 1-D float32, contiguous).
+def _element(array_type):
+    """The LLVM type of a float32 or float64 array's values."""
+    return ir.FloatType() if array_type.dtype == types.float32 else ir.DoubleType()
+
+
+def _vector_at(context, builder, array_type, array, at, lanes, k=0, constant=None):
+    """A ``<lanes x T>*`` to ``array[at + lanes*k]``, or ``array[at + constant]`` (``array``
+    1-D float32 or float64, contiguous).
 
     The constant ``lanes*k`` is a second GEP on ``array + at``, not added to ``at``: LLVM's
     alias analysis then sees that the vectors of one block do not overlap, and keeps the
@@ -44,24 +57,26 @@ def _vector_at(context, builder, array_type, array, at, lanes, k=0):
     """
     data = context.make_array(array_type)(context, builder, array).data
     base = builder.gep(data, [at])
-    if k:
-        base = builder.gep(base, [ir.Constant(at.type, k * lanes)])
-    return builder.bitcast(base, ir.VectorType(ir.FloatType(), lanes).as_pointer())
+    constant = k * lanes if constant is None else constant
+    if constant:
+        base = builder.gep(base, [ir.Constant(at.type, constant)])
+    return builder.bitcast(base, ir.VectorType(_element(array_type), lanes).as_pointer())
 
 
 def _splat(builder, value, lanes):
-    vector = ir.VectorType(ir.FloatType(), lanes)
+    vector = ir.VectorType(value.type, lanes)
     undef = ir.Constant(vector, ir.Undefined)
     lane0 = builder.insert_element(undef, value, ir.Constant(ir.IntType(32), 0))
     zeros = ir.Constant(ir.VectorType(ir.IntType(32), lanes), [0] * lanes)
     return builder.shuffle_vector(lane0, undef, zeros)
 
 
-def _check(out, frame, vectors, lanes):
+def _check(out, frame, vectors, lanes, dtypes=(types.float32,)):
     for name, array in (("out", out), ("frame", frame)):
-        if not (isinstance(array, types.Array) and array.ndim == 1
-                and array.dtype == types.float32):
-            raise errors.TypingError(f"{name} must be a 1-D float32 array, got {array}")
+        if not (isinstance(array, types.Array) and array.ndim == 1 and array.dtype in dtypes
+                and array.dtype == out.dtype):
+            raise errors.TypingError(f"{name} must be a 1-D array of {out.dtype} in "
+                                     f"{[str(d) for d in dtypes]}, got {array}")
     for name, value in (("vectors", vectors), ("lanes", lanes)):
         if not isinstance(value, types.IntegerLiteral) or value.literal_value < 1:
             raise errors.TypingError(f"{name} must be a positive integer constant, got {value}")
@@ -113,6 +128,139 @@ def multiply_add1(typingctx, out, at, frame, b0, v0, vectors, lanes):
             product = builder.fmul(_splat(builder, v, width), x, flags=_FLAGS)
             builder.store(builder.fadd(builder.load(target, align=4), product, flags=_FLAGS),
                           target, align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# the three rounds of an 8 x 8 transpose (as AVX's unpack, shuffle and 128-bit permute):
+# (mask, pairs of vectors it combines, as indices into the previous round)
+_TRANSPOSE_ROUNDS = (
+    [((0, 8, 1, 9, 4, 12, 5, 13), (0, 1)), ((2, 10, 3, 11, 6, 14, 7, 15), (0, 1)),
+     ((0, 8, 1, 9, 4, 12, 5, 13), (2, 3)), ((2, 10, 3, 11, 6, 14, 7, 15), (2, 3)),
+     ((0, 8, 1, 9, 4, 12, 5, 13), (4, 5)), ((2, 10, 3, 11, 6, 14, 7, 15), (4, 5)),
+     ((0, 8, 1, 9, 4, 12, 5, 13), (6, 7)), ((2, 10, 3, 11, 6, 14, 7, 15), (6, 7))],
+    [((0, 1, 8, 9, 4, 5, 12, 13), (0, 2)), ((2, 3, 10, 11, 6, 7, 14, 15), (0, 2)),
+     ((0, 1, 8, 9, 4, 5, 12, 13), (1, 3)), ((2, 3, 10, 11, 6, 7, 14, 15), (1, 3)),
+     ((0, 1, 8, 9, 4, 5, 12, 13), (4, 6)), ((2, 3, 10, 11, 6, 7, 14, 15), (4, 6)),
+     ((0, 1, 8, 9, 4, 5, 12, 13), (5, 7)), ((2, 3, 10, 11, 6, 7, 14, 15), (5, 7))],
+    [((0, 1, 2, 3, 8, 9, 10, 11), (0, 4)), ((0, 1, 2, 3, 8, 9, 10, 11), (1, 5)),
+     ((0, 1, 2, 3, 8, 9, 10, 11), (2, 6)), ((0, 1, 2, 3, 8, 9, 10, 11), (3, 7)),
+     ((4, 5, 6, 7, 12, 13, 14, 15), (0, 4)), ((4, 5, 6, 7, 12, 13, 14, 15), (1, 5)),
+     ((4, 5, 6, 7, 12, 13, 14, 15), (2, 6)), ((4, 5, 6, 7, 12, 13, 14, 15), (3, 7))],
+)
+
+
+@intrinsic
+def transpose8(typingctx, a, a0, a_step, b, b0, b_step):
+    """``b[b0 + k*b_step + n] = a[a0 + n*a_step + k]`` for ``n, k < 8``: eight rows of
+    eight values in, eight columns out (float32 or float64; offsets unsigned)."""
+    floats = (types.float32, types.float64)
+    _check(b, a, types.literal(1), types.literal(8), floats)
+    sig = types.void(a, a0, a_step, b, b0, b_step)
+
+    def codegen(context, builder, signature, args):
+        a_, a0_, a_step_, b_, b0_, b_step_ = args
+        index = a0_.type
+        rows = [builder.load(_vector_at(context, builder, signature.args[0], a_, builder.add(
+            a0_, builder.mul(a_step_, ir.Constant(index, n))), 8), align=4)
+            for n in range(8)]
+        for shuffles in _TRANSPOSE_ROUNDS:
+            rows = [builder.shuffle_vector(rows[i], rows[j], ir.Constant(
+                ir.VectorType(ir.IntType(32), 8), list(mask))) for mask, (i, j) in shuffles]
+        for k, column in enumerate(rows):
+            at = builder.add(b0_, builder.mul(b_step_, ir.Constant(index, k)))
+            builder.store(column, _vector_at(context, builder, signature.args[3], b_, at, 8),
+                          align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _tuple_offsets(builder, taps, count):
+    return [builder.extract_value(taps, t) for t in range(count)]
+
+
+def _check_pixels(out, frame, taps, pixels):
+    _check(out, frame, types.literal(1), pixels, (types.float32, types.float64))
+    if not (isinstance(taps, types.UniTuple) and isinstance(taps.dtype, types.Integer)):
+        raise errors.TypingError(f"taps must be a tuple of integers, got {taps}")
+
+
+@intrinsic
+def correlate_pixels(typingctx, out, at, out_step, frame, base, weights, taps, step, pixels):
+    """For ``p < pixels``, ``n < 8``: ``out[at + p*out_step + n] = sum_t weights[t] *
+    frame[base + taps[t] + p*step + n]`` -- ``pixels`` vectors of 8, each summed over the
+    taps in registers (two partial sums each, even and odd taps, to halve the chain of
+    dependent multiply-adds), every weight broadcast once for all of them, and each
+    stored once. ``taps``: a tuple (its length a constant); ``step`` and ``pixels``:
+    constants, so that one address per tap serves every pixel (a pixel's reads are
+    that address plus a constant; with ``step`` unknown LLVM needs an address per tap
+    and pixel, more than the CPU has registers)."""
+    _check_pixels(out, frame, taps, pixels)
+    if not isinstance(step, types.IntegerLiteral):
+        raise errors.TypingError(f"step must be an integer constant, got {step}")
+    sig = types.void(out, at, out_step, frame, base, weights, taps, step, pixels)
+    count, many, stride = taps.count, pixels.literal_value, step.literal_value
+
+    def codegen(context, builder, signature, args):
+        out_, at_, out_step_, frame_, base_, weights_, taps_ = args[:7]
+        kinds = signature.args
+        index = at_.type
+        weight_data = context.make_array(kinds[5])(context, builder, weights_).data
+        offsets = _tuple_offsets(builder, taps_, count)
+        sums = [[None, None] for _ in range(many)]
+        for t, offset in enumerate(offsets):
+            weight = builder.load(builder.gep(weight_data, [ir.Constant(index, t)]))
+            weight = _splat(builder, weight, 8)
+            start = builder.add(base_, offset)
+            for p in range(many):
+                # the pixel as a constant GEP on the tap's address (see _vector_at)
+                x = builder.load(_vector_at(context, builder, kinds[3], frame_, start, 8,
+                                            constant=p * stride), align=4)
+                product = builder.fmul(weight, x, flags=_FLAGS)
+                previous = sums[p][t % 2]
+                sums[p][t % 2] = product if previous is None else builder.fadd(
+                    previous, product, flags=_FLAGS)
+        for p, (even, odd) in enumerate(sums):
+            total = even if odd is None else builder.fadd(even, odd, flags=_FLAGS)
+            target = builder.add(at_, builder.mul(out_step_, ir.Constant(index, p)))
+            builder.store(total, _vector_at(context, builder, kinds[0], out_, target, 8),
+                          align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def tap_dots(typingctx, sums, grads, at, frame, base, step, taps, pixels):
+    """``sums[t*8 + n] += sum_{p < pixels} grads[at + p*8 + n] * frame[base + p*step +
+    taps[t] + n]`` for every tap ``t`` and ``n < 8``: the taps' running sums (8 lanes
+    each) read once, kept in registers over the pixels, written once."""
+    _check_pixels(sums, frame, taps, pixels)
+    _check(sums, grads, types.literal(1), pixels, (types.float32, types.float64))
+    sig = types.void(sums, grads, at, frame, base, step, taps, pixels)
+    count, many = taps.count, pixels.literal_value
+
+    def codegen(context, builder, signature, args):
+        sums_, grads_, at_, frame_, base_, step_, taps_ = args[:7]
+        kinds = signature.args
+        index = at_.type
+        offsets = _tuple_offsets(builder, taps_, count)
+        slots = [_vector_at(context, builder, kinds[0], sums_, ir.Constant(index, 8 * t), 8)
+                 for t in range(count)]
+        totals = [builder.load(slot, align=4) for slot in slots]
+        for p in range(many):
+            g = builder.load(_vector_at(context, builder, kinds[1], grads_, builder.add(
+                at_, ir.Constant(index, 8 * p)), 8), align=4)
+            start = builder.add(base_, builder.mul(step_, ir.Constant(index, p)))
+            for t, offset in enumerate(offsets):
+                x = builder.load(_vector_at(context, builder, kinds[3], frame_,
+                                            builder.add(start, offset), 8), align=4)
+                totals[t] = builder.fadd(totals[t], builder.fmul(g, x, flags=_FLAGS),
+                                         flags=_FLAGS)
+        for slot, total in zip(slots, totals):
+            builder.store(total, slot, align=4)
         return context.get_dummy_value()
 
     return sig, codegen
