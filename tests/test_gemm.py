@@ -79,3 +79,20 @@ def test_gemm_accumulates_and_stacks():
     stack_b = rng.standard_normal((2, 5, 6)).astype(np.float32)
     np.testing.assert_allclose(gemm_stack(stack_a, stack_b), np.matmul(stack_a, stack_b),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_gemm_stack_broadcasts_only_the_operand_that_needs_it(monkeypatch):
+    """A broadcast view is read-only, a second array type for Numba: stacks of equal shape
+    reach ``gemm`` as they are (writable), as the convolutions' products do, and only an
+    operand whose leading axes are broadcast is a view."""
+    from minidl.backends.numba_cpu import gemm as module
+    seen, real = [], module.gemm
+    monkeypatch.setattr(module, "gemm", lambda a, b, out=None: seen.append(
+        (a.flags.writeable, b.flags.writeable)) or real(a, b, out))
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 5))
+    np.testing.assert_allclose(module.gemm_stack(a, b), np.matmul(a, b), rtol=1e-12)
+    assert seen == [(True, True)] * 2
+    seen.clear()
+    np.testing.assert_allclose(module.gemm_stack(a, b[:1]), np.matmul(a, b[:1]), rtol=1e-12)
+    assert seen == [(True, False)] * 2

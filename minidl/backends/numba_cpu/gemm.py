@@ -226,8 +226,12 @@ def gemm_stack(a, b, out=None):
     dtype = np.result_type(a, b)
     if out is None:
         out = np.empty(shape + (a.shape[-2], b.shape[-1]), dtype=dtype)
-    a = np.broadcast_to(a, shape + a.shape[-2:])
-    b = np.broadcast_to(b, shape + b.shape[-2:])
+    # broadcast only what needs it: a broadcast view is read-only, and Numba would compile
+    # the product again for read-only arrays (about a second of a fresh install's start)
+    if a.shape[:-2] != shape:
+        a = np.broadcast_to(a, shape + a.shape[-2:])
+    if b.shape[:-2] != shape:
+        b = np.broadcast_to(b, shape + b.shape[-2:])
     for index in np.ndindex(*shape):
         gemm(a[index], b[index], out[index])
     return out
