@@ -26,8 +26,8 @@ dependent FMAs per call (four FMA latencies per four nonzeros); this way the cha
 rounding only, like every other kernel against the reference.
 
 Numba's on-disk cache (``cache=True``) is keyed on the file of the *calling* kernel: after
-editing this file, touch ``sparse_conv.py`` (or delete its ``__pycache__/*.nb*``) or the old
-machine code is loaded.
+editing this file, touch ``sparse_conv.py`` and ``depthwise_lanes.py`` (or delete their
+``__pycache__/*.nb*``) or the old machine code is loaded.
 
 Numba does not check bounds here: ``out`` and ``frame`` must hold ``L*k`` values from every
 offset passed (the callers pad runs to whole blocks and frames with slack).
@@ -74,9 +74,10 @@ def _splat(builder, value, lanes):
 def _check(out, frame, vectors, lanes, dtypes=(types.float32,)):
     for name, array in (("out", out), ("frame", frame)):
         if not (isinstance(array, types.Array) and array.ndim == 1 and array.dtype in dtypes
-                and array.dtype == out.dtype):
-            raise errors.TypingError(f"{name} must be a 1-D array of {out.dtype} in "
-                                     f"{[str(d) for d in dtypes]}, got {array}")
+                and array.dtype == getattr(out, "dtype", None)):
+            raise errors.TypingError(f"{name} must be a 1-D array of one of "
+                                     f"{[str(d) for d in dtypes]}, the same for all, got "
+                                     f"{array}")
     for name, value in (("vectors", vectors), ("lanes", lanes)):
         if not isinstance(value, types.IntegerLiteral) or value.literal_value < 1:
             raise errors.TypingError(f"{name} must be a positive integer constant, got {value}")
