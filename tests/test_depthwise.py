@@ -189,7 +189,7 @@ def test_numba_batch_innermost_kernels_match_naive_loops(case, seed):
     every stride, padding, filter size and multiplier, whole and short last groups."""
     from minidl.backends.numba_cpu import depthwise_lanes
     x, w, stride, padding = case
-    assert depthwise_lanes.applies(x.shape[0])
+    assert depthwise_lanes.applies(x.shape[0], x.dtype)
     gy = _gy(case, seed)
     want_gx, want_gw = naive_grads(x, w, gy, stride, padding)
     cpu = [get_kernel(op, "cpu") for op in OPS]
@@ -221,8 +221,12 @@ def test_numba_batch_innermost_float32_mobilenet_layers(rng):
 @pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
 def test_numba_batch_innermost_needs_a_full_vector_and_little_waste():
     from minidl.backends.numba_cpu.depthwise_lanes import applies
-    assert [n for n in range(1, 27) if applies(n)] == [8, 13, 14, 15, 16, 20, 21, 22, 23, 24,
-                                                       26]
+    assert [n for n in range(1, 27) if applies(n, np.float32)] == [8, 13, 14, 15, 16, 20, 21,
+                                                                   22, 23, 24, 26]
+    assert applies(8, np.float64) and not applies(8, np.int64)
+    x, w = np.arange(8 * 2 * 5 * 5).reshape(8, 2, 5, 5), np.ones((2, 1, 3, 3), np.int64)
+    np.testing.assert_array_equal(get_kernel(OPS[0], "cpu")(x, w, (1, 1), (1, 1)),
+                                  naive_depthwise(x, w, (1, 1), (1, 1)))
 
 
 # --- the autograd Function: float64 finite differences -----------------------------------

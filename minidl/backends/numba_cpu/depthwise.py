@@ -199,7 +199,7 @@ def depthwise_conv2d_forward(x, w, stride, padding):
     Notation: ``x: (N, C, H, W)``, ``w: (C*M, 1, kh, kw)`` -> ``(N, C*M, OH, OW)``.
     """
     m, (kh, kw), (oh, ow) = depthwise_geometry(x.shape, w.shape, stride, padding)
-    if lanes.applies(x.shape[0]):
+    if lanes.applies(x.shape[0], x.dtype):
         return lanes.forward(x, w, tuple(stride), tuple(padding), m, oh, ow)
     if same.is_same(w.shape, stride, padding):
         return same.forward(x, w, m)
@@ -295,7 +295,7 @@ def depthwise_conv2d_grad_input(gy, w, input_shape, stride, padding):
     Notation: ``gy: (N, C*M, OH, OW)``, ``w: (C*M, 1, kh, kw)`` -> ``input_shape (N, C, H, W)``.
     """
     m, (kh, kw), (oh, ow) = depthwise_geometry(input_shape, w.shape, stride, padding)
-    if lanes.applies(input_shape[0]):
+    if lanes.applies(input_shape[0], gy.dtype):
         return lanes.grad_input(gy, w, tuple(input_shape), tuple(stride), tuple(padding), m,
                                 oh, ow, _gather_weights)
     if same.is_same(w.shape, stride, padding):
@@ -348,7 +348,7 @@ def depthwise_conv2d_grad_filter(x, gy, filter_shape, stride, padding):
     Notation: ``x: (N, C, H, W)``, ``gy: (N, C*M, OH, OW)`` -> ``filter_shape (C*M, 1, kh, kw)``.
     """
     m, (kh, kw), (oh, ow) = depthwise_geometry(x.shape, filter_shape, stride, padding)
-    if lanes.applies(x.shape[0]):
+    if lanes.applies(x.shape[0], x.dtype):
         return lanes.grad_filter(x, gy, tuple(filter_shape), tuple(stride), tuple(padding), m,
                                  oh, ow)
     if same.is_same(filter_shape, stride, padding):

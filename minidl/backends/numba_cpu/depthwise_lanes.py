@@ -41,13 +41,14 @@ from .simd import correlate_pixels, tap_dots, transpose8
 LANES = U(8)
 
 
-def applies(n):
-    """Whether a batch of ``n`` images runs here: at least one whole vector of images, and
-    lanes left empty by a short last group at most a quarter of the images (a batch of 9
-    would compute 16 lanes; there the image-at-a-time kernels are faster). Measured faster
-    than ``depthwise.py`` at batch 8, 16 and 32 on every MobileNet layer (7x7 to 112x112)."""
+def applies(n, dtype):
+    """Whether a batch of ``n`` images of ``dtype`` runs here: float32 or float64 (the
+    vector intrinsics' types), at least one whole vector of images, and lanes left empty by
+    a short last group at most a quarter of the images (a batch of 9 would compute 16
+    lanes; there the image-at-a-time kernels are faster). Measured faster than
+    ``depthwise.py`` at batch 8, 16 and 32 on every MobileNet layer (7x7 to 112x112)."""
     lanes = -(-n // int(LANES)) * int(LANES)
-    return n >= LANES and 4 * lanes <= 5 * n
+    return dtype in (np.float32, np.float64) and n >= LANES and 4 * lanes <= 5 * n
 
 
 # --- copies between planes and frames, LANES images at a time --------------------------
