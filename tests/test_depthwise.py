@@ -181,7 +181,6 @@ def test_numba_image_groups_and_chunks(rng, monkeypatch, stack_values):
         np.testing.assert_allclose(cpu[2](x, gy, w.shape, *case[2:]), want_gw, atol=1e-10)
 
 
-@pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
 @given(case=depthwise_cases(dtype=np.float64, batches=st.sampled_from([8, 13, 16, 21, 24])),
        seed=st.integers(0, 2**16))
 def test_numba_batch_innermost_kernels_match_naive_loops(case, seed):
@@ -201,7 +200,6 @@ def test_numba_batch_innermost_kernels_match_naive_loops(case, seed):
                                atol=1e-10)
 
 
-@pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
 def test_numba_batch_innermost_float32_mobilenet_layers(rng):
     """The float32 vectors of the batch-innermost kernels on MobileNet's 7x7 and stride-2
     14x14 layers at batch 8, against the NumPy reference."""
@@ -218,7 +216,6 @@ def test_numba_batch_innermost_float32_mobilenet_layers(rng):
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
 def test_numba_batch_innermost_needs_a_full_vector_and_little_waste():
     from minidl.backends.numba_cpu.depthwise_lanes import applies
     assert [n for n in range(1, 27) if applies(n, np.float32)] == [8, 13, 14, 15, 16, 20, 21,

@@ -7,10 +7,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import BACKENDS_PRESENT
-
-pytestmark = pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
-
 U = np.uint64
 FLOATS = st.sampled_from([np.float32, np.float64])
 
@@ -38,7 +34,7 @@ def _kernels():
     return transpose, pixels4, pixel1, dots3
 
 
-KERNELS = _kernels() if "cpu" in BACKENDS_PRESENT else None
+KERNELS = _kernels()
 
 
 def _values(dtype, size, seed):
