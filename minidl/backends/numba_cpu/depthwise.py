@@ -296,8 +296,9 @@ def depthwise_conv2d_grad_input(gy, w, input_shape, stride, padding):
     """
     m, (kh, kw), (oh, ow) = depthwise_geometry(input_shape, w.shape, stride, padding)
     if lanes.applies(input_shape[0], gy.dtype):
-        return lanes.grad_input(gy, w, tuple(input_shape), tuple(stride), tuple(padding), m,
-                                oh, ow, _gather_weights)
+        sub_filters = _gather_weights(np.asarray(w, dtype=gy.dtype), kh, kw, *stride)
+        return lanes.grad_input(gy, sub_filters, w.shape, tuple(input_shape), tuple(stride),
+                                tuple(padding), m, oh, ow)
     if same.is_same(w.shape, stride, padding):
         return same.grad_input(gy, w, tuple(input_shape), m)
     n, c, h, wd = input_shape

@@ -179,22 +179,26 @@ def _forward(x, w, y, dims, geometry, taps, chunks):
                 _from_lanes(lanes, c * m, oh * ow, first, count, o, y, False)
 
 
-def _frame_taps(kh, kw, pitch):
-    """Where tap ``(i, j)`` reads, from a pixel's top-left cell (a tuple: unrolled)."""
-    return tuple(U((i * pitch + j) * int(LANES)) for i in range(kh) for j in range(kw))
+def _padded(x_shape, filter_shape, stride, padding, oh, ow):
+    """``(geometry, taps)`` of the zero-padded input frame: ``geometry`` the unsigned
+    ``(H, W, pitch, rows, py, px, sy, sx, OH, OW)`` of :func:`_forward` and
+    :func:`_grad_filter`, ``taps`` where each filter tap reads from a pixel's top-left."""
+    _, _, h, wd = x_shape
+    kh, kw = filter_shape[2:]
+    (sy, sx), (py, px) = stride, padding
+    pitch, rows = wd + 2 * px, h + 2 * py
+    taps = tuple(U((i * pitch + j) * int(LANES)) for i in range(kh) for j in range(kw))
+    return tuple(U(v) for v in (h, wd, pitch, rows, py, px, sy, sx, oh, ow)), taps
 
 
 def forward(x, w, stride, padding, m, oh, ow):
-    n, c, h, wd = x.shape
+    n, c = x.shape[:2]
     f, _, kh, kw = w.shape
-    (sy, sx), (py, px) = stride, padding
-    pitch, rows = wd + 2 * px, h + 2 * py
     y = np.empty((n, f, oh, ow), dtype=x.dtype)
-    geometry = tuple(U(v) for v in (h, wd, pitch, rows, py, px, sy, sx, oh, ow))
+    geometry, taps = _padded(x.shape, w.shape, stride, padding, oh, ow)
     _forward(np.ascontiguousarray(x).reshape(-1),
              np.ascontiguousarray(w, dtype=x.dtype).reshape(f, kh * kw), y.reshape(-1),
-             (U(n), U(c), U(m)), geometry, _frame_taps(kh, kw, pitch),
-             task_chunks(c * -(-n // int(LANES))))
+             (U(n), U(c), U(m)), geometry, taps, task_chunks(c * -(-n // int(LANES))))
     return y
 
 
@@ -232,9 +236,10 @@ def _grad_input(gy, w, gx, dims, geometry, taps, chunks):
                 _from_lanes(lanes, c, h * wd, first, count, ci, gx, mm > _0)
 
 
-def grad_input(gy, w, input_shape, stride, padding, m, oh, ow, gather_weights):
+def grad_input(gy, sub_filters, filter_shape, input_shape, stride, padding, m, oh, ow):
+    """``sub_filters``: ``depthwise._gather_weights`` of the filters, as ``gy``'s dtype."""
     n, c, h, wd = input_shape
-    f, _, kh, kw = w.shape
+    kh, kw = filter_shape[2:]
     (sy, sx), (py, px) = stride, padding
     ky0, kx0 = (kh - 1) // sy, (kw - 1) // sx     # how many outputs back a cell is read
     # gy at (ky0, kx0) of a zero frame that reaches every phase cell of the image
@@ -245,9 +250,8 @@ def grad_input(gy, w, input_shape, stride, padding, m, oh, ow, gather_weights):
                  for k in range(ky0 + 1) for l in range(kx0 + 1))
     gx = np.empty(input_shape, dtype=gy.dtype)
     geometry = tuple(U(v) for v in (h, wd, oh, ow, pitch, rows, ky0, kx0, py, px, sy, sx))
-    _grad_input(np.ascontiguousarray(gy).reshape(-1),
-                gather_weights(np.asarray(w, dtype=gy.dtype), kh, kw, sy, sx),
-                gx.reshape(-1), (U(n), U(c), U(m)), geometry, taps,
+    _grad_input(np.ascontiguousarray(gy).reshape(-1), sub_filters, gx.reshape(-1),
+                (U(n), U(c), U(m)), geometry, taps,
                 task_chunks(c * -(-n // int(LANES))))
     return gx
 
@@ -310,13 +314,11 @@ def _grad_filter(x, gy, gw, dims, geometry, taps):
 
 
 def grad_filter(x, gy, filter_shape, stride, padding, m, oh, ow):
-    n, c, h, wd = x.shape
+    n, c = x.shape[:2]
     f, _, kh, kw = filter_shape
-    (sy, sx), (py, px) = stride, padding
-    pitch, rows = wd + 2 * px, h + 2 * py
     gw = np.empty((f, kh * kw), dtype=x.dtype)
-    geometry = tuple(U(v) for v in (h, wd, pitch, rows, py, px, sy, sx, oh, ow))
+    geometry, taps = _padded(x.shape, filter_shape, stride, padding, oh, ow)
     _grad_filter(np.ascontiguousarray(x).reshape(-1),
                  np.ascontiguousarray(gy, dtype=x.dtype).reshape(-1), gw,
-                 (U(n), U(c), U(m)), geometry, _frame_taps(kh, kw, pitch))
+                 (U(n), U(c), U(m)), geometry, taps)
     return gw.reshape(filter_shape)
