@@ -16,7 +16,12 @@ from numba import njit, prange
 
 @njit(parallel=True, cache=True)
 def _fill_frame(x, sy, sx, py, px, hq, wq, frame):
-    """``frame[...] = conv_frame(x, ...)`` (``frame`` flat, its slack included)."""
+    """``frame[...] = conv_frame(x, ...)`` (``frame`` flat, its slack included).
+
+    With one image and stride 1 a row is a contiguous slice copy, which LLVM vectorises;
+    the general loop ran at ~3 cycles per pixel (0.1 ms for a 384-channel 13x13 input, a
+    sixth of the sparse products on it at 0.9 sparsity). The slice stays in this loop:
+    passed to a helper, or beside a strided slice copy, the whole loop ran 2x slower."""
     n, c, h, w = x.shape
     plane = hq * wq * n
     size = sy * sx * c * plane
@@ -24,19 +29,20 @@ def _fill_frame(x, sy, sx, py, px, hq, wq, frame):
         for a in range(sy):
             for b in range(sx):
                 base = ((a * sx + b) * c + ch) * plane
-                for t in range(plane):
-                    frame[base + t] = 0.0
+                frame[base:base + plane] = 0.0
                 # input row h lands on padded row h + py: phase (h + py) % sy, plane row // sy
                 h0, w0 = (a - py) % sy, (b - px) % sx
                 u0, v0 = (h0 + py) // sy, (w0 + px) // sx
+                cols = max((w - w0 + sx - 1) // sx, 0)
                 for i in range((h - h0 + sy - 1) // sy):
-                    row = base + (u0 + i) * wq * n
-                    for m in range(n):
-                        source = x[m, ch, h0 + i * sy]
-                        for j in range((w - w0 + sx - 1) // sx):
-                            frame[row + (v0 + j) * n + m] = source[w0 + j * sx]
-    for t in range(size, frame.shape[0]):
-        frame[t] = 0.0
+                    start, row = base + ((u0 + i) * wq + v0) * n, h0 + i * sy
+                    if n == 1 and sx == 1:
+                        frame[start:start + cols] = x[0, ch, row, w0:]
+                    else:       # batch-innermost: image m's pixel j at start + j * n + m
+                        for m in range(n):
+                            for j in range(cols):
+                                frame[start + j * n + m] = x[m, ch, row, w0 + j * sx]
+    frame[size:] = 0.0
 
 
 def conv_frame(x, stride, padding, plane_hw, slack):
@@ -68,8 +74,11 @@ def _unframe(out, oh, ow, wq, y):
         for m in range(n):
             target = y[m, f]
             for i in range(oh):
-                for j in range(ow):
-                    target[i, j] = source[(i * wq + j) * n + m]
+                if n == 1:      # one image: each output row is a contiguous slice
+                    target[i] = source[i * wq:i * wq + ow]
+                else:
+                    for j in range(ow):
+                        target[i, j] = source[(i * wq + j) * n + m]
 
 
 def unframe(out, n, oh, ow, wq):
