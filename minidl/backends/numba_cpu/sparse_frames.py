@@ -13,6 +13,13 @@ reading one image row (or writing one output row) contiguously for every pixel i
 import numpy as np
 from numba import njit, prange
 
+from .simd import transpose8
+
+#: images per block of the batch-innermost copies: ``simd.transpose8`` moves 8 images x 8
+#: pixels between the two layouts in registers (3x faster than a loop per pixel on
+#: VGG-CIFAR's planes at batch 16, both ways)
+GROUP = 8
+
 
 @njit(parallel=True, cache=True)
 def _fill_frame(x, sy, sx, py, px, hq, wq, frame):
@@ -23,6 +30,7 @@ def _fill_frame(x, sy, sx, py, px, hq, wq, frame):
     sixth of the sparse products on it at 0.9 sparsity). The slice stays in this loop:
     passed to a helper, or beside a strided slice copy, the whole loop ran 2x slower."""
     n, c, h, w = x.shape
+    flat = x.reshape(-1)
     plane = hq * wq * n
     size = sy * sx * c * plane
     for ch in prange(c):
@@ -38,11 +46,31 @@ def _fill_frame(x, sy, sx, py, px, hq, wq, frame):
                     start, row = base + ((u0 + i) * wq + v0) * n, h0 + i * sy
                     if n == 1 and sx == 1:
                         frame[start:start + cols] = x[0, ch, row, w0:]
-                    else:       # batch-innermost: image m's pixel j at start + j * n + m
-                        for m in range(n):
-                            for j in range(cols):
-                                frame[start + j * n + m] = x[m, ch, row, w0 + j * sx]
+                    else:
+                        _interleave_row(flat, (n, c, h, w), (ch * h + row) * w + w0, sx,
+                                        cols, frame, start)
     frame[size:] = 0.0
+
+
+@njit(cache=True)
+def _interleave_row(flat, shape, first, sx, cols, frame, start):
+    """``frame[start + j*N + m] = x[m, ...][first + j*sx]`` for ``j < cols``: one input
+    row of every image, batch-innermost (``flat``: ``x`` flat; ``first``: the row's first
+    pixel within an image). Groups of 8 images, 8 pixels at a time, through
+    :func:`simd.transpose8` where the pixels are contiguous (stride 1)."""
+    n, image = shape[0], shape[1] * shape[2] * shape[3]
+    groups = n // GROUP * GROUP if sx == 1 and cols >= GROUP else 0
+    blocks = cols // GROUP * GROUP
+    for m0 in range(0, groups, GROUP):
+        for j0 in range(0, blocks, GROUP):
+            transpose8(flat, np.uint64(m0 * image + first + j0), np.uint64(image), frame,
+                       np.uint64(start + j0 * n + m0), np.uint64(n))
+        for j in range(blocks, cols):
+            for m in range(m0, m0 + GROUP):
+                frame[start + j * n + m] = flat[m * image + first + j]
+    for m in range(groups, n):
+        for j in range(cols):
+            frame[start + j * n + m] = flat[m * image + first + j * sx]
 
 
 def conv_frame(x, stride, padding, plane_hw, slack):
@@ -67,18 +95,32 @@ def _read_only(x):
 
 @njit(parallel=True, cache=True)
 def _unframe(out, oh, ow, wq, y):
-    """``y[m, f, i, j] = out[f, (i * wq + j) * N + m]`` for ``j < ow``."""
+    """``y[m, f, i, j] = out[f, (i * wq + j) * N + m]`` for ``j < ow``: with one image a
+    slice per output row; with more, groups of 8 images through :func:`simd.transpose8`
+    where rows hold 8 pixels or more, a loop per pixel for the rest."""
     n, rows = y.shape[0], y.shape[1]
+    flat = y.reshape(-1)
+    image = rows * oh * ow
+    groups = n // GROUP * GROUP if ow >= GROUP else 0
+    blocks = ow // GROUP * GROUP
     for f in prange(rows):
         source = out[f]
-        for m in range(n):
+        for i in range(oh):
+            at, to = i * wq * n, (f * oh + i) * ow
+            if n == 1:
+                flat[to:to + ow] = source[at:at + ow]
+            for m0 in range(0, groups, GROUP):
+                for j0 in range(0, blocks, GROUP):
+                    transpose8(source, np.uint64(at + j0 * n + m0), np.uint64(n), flat,
+                               np.uint64(m0 * image + to + j0), np.uint64(image))
+                for j in range(blocks, ow):
+                    for m in range(m0, m0 + GROUP):
+                        flat[m * image + to + j] = source[at + j * n + m]
+        for m in range(groups if n > 1 else 1, n):
             target = y[m, f]
             for i in range(oh):
-                if n == 1:      # one image: each output row is a contiguous slice
-                    target[i] = source[i * wq:i * wq + ow]
-                else:
-                    for j in range(ow):
-                        target[i, j] = source[(i * wq + j) * n + m]
+                for j in range(ow):
+                    target[i, j] = source[(i * wq + j) * n + m]
 
 
 def unframe(out, n, oh, ow, wq):
