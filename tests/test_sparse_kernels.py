@@ -88,8 +88,9 @@ def test_long_runs_cut_into_spans(backend, xp, rng, batch):
     (0, (3, 3), 1)])  # an empty batch: no run at all
 def test_short_runs_in_register_blocks(backend, xp, rng, batch, plane, stride):
     """Short runs (``OH * Wq * N`` values): the cpu backend pads each to register blocks
-    of 8 to 64 values and reads past the run's end into the frame's slack. 6 channels x 9
-    taps at 0.5: each row has whole groups of four nonzeros and a remainder."""
+    of 8 to 80 values (to 256 with AVX-512) and reads past the run's end into the frame's
+    slack. 6 channels x 9 taps at 0.5: each row has whole groups of four nonzeros and a
+    remainder."""
     x = rng.standard_normal((batch, 6) + plane).astype(np.float32)
     weight = pruned(rng, (7, 6, 3, 3), 0.5, 2)
     bias = rng.standard_normal(7).astype(np.float32)
@@ -104,17 +105,16 @@ def test_short_runs_in_register_blocks(backend, xp, rng, batch, plane, stride):
 
 @pytest.mark.parametrize("avx512", [True, False])
 def test_register_blocks_are_chosen_to_waste_little(monkeypatch, avx512):
-    """Both block sets: AVX-512 hosts' (up to 16 vectors of 16) and the others' (up to 4)."""
+    """Both block sets: AVX-512 hosts' (up to 16 vectors of 16) and the others' (up to 5)."""
     from minidl.backends.numba_cpu import sparse_conv
-    blocks = ((8, 1), (16, 1), (16, 2), (16, 3), (16, 4)) + (
-        ((16, 6), (16, 8), (16, 10), (16, 13), (16, 16)) if avx512 else ())
+    blocks = sparse_conv.register_blocks(avx512)
     monkeypatch.setattr(sparse_conv, "BLOCKS", blocks)
     sparse_conv.register_block.cache_clear()
     runs = (1, 8, 9, 24, 48, 80, 195, 384, 837, 1088)
     expected = ([(8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 6), (16, 13), (16, 8),
                  (16, 6), (16, 10)] if avx512 else
-                [(8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 3), (16, 3), (16, 4),
-                 (16, 4), (16, 4)])
+                [(8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 5), (16, 5), (16, 4),
+                 (16, 5), (16, 5)])
     try:
         assert [sparse_conv.register_block(r) for r in runs] == expected
 
