@@ -38,9 +38,9 @@ from . import sparse_forward as forwards
 from .cost_model import KINDS, REGIMES, CostModel
 from .timing import QUIET_S, fastest_time, note_dense_run, quiet
 
-#: bump when the calibration or the model's form change (2: the cpu backend's one thread
-#: pool): older files are recalibrated (an edited kernel changes the key's digest)
-FORMAT = 2
+#: bump when the calibration or the model's form change (3: a recurrent shape whose weight
+#: leaves L2): older files are recalibrated (an edited kernel changes the key's digest)
+FORMAT = 3
 #: a progress line is printed once the calibration has run this long
 PROGRESS_AFTER_S = 1.0
 
