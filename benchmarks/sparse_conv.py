@@ -1,8 +1,10 @@
 """Pruned conv layers: minidl's direct sparse convolution against dense PyTorch and im2col.
 
 For AlexNet's conv2-5 shapes and two
-VGG-CIFAR layers, batch 1, plus batch-16 rows), weights magnitude-pruned to each sparsity,
-medians of several runs:
+VGG-CIFAR layers, batch 1, plus batch-16 rows), weights magnitude-pruned to each sparsity;
+each cell is the best of ``--rounds`` block medians of ``--repeats`` runs, the blocks of
+one row alternating (``timing.rounds_ms``: a shared machine's spells move a single block
+by up to 2x):
 
 * ``torch``: ``torch.nn.functional.conv2d`` (oneDNN, dense);
 * ``im2col``: minidl's dense ``conv2d_forward`` (im2col + one BLAS GEMM);
@@ -10,7 +12,7 @@ medians of several runs:
 * then the whole ``img_conv`` layer (bias + ReLU) run dense and with ``sparse='auto'`` --
   ``auto/dense`` must stay at or below ~1.05.
 
-    python benchmarks/sparse_conv.py [--repeats 11]
+    python benchmarks/sparse_conv.py [--repeats 11] [--rounds 3]
 
 Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for this command where the machine sets them.
 """
@@ -18,7 +20,7 @@ Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for this command where the machine se
 import argparse
 
 import numpy as np
-from sparse_common import LayerRun, machine, magnitude_pruned, median_ms, optional, rounds_ms
+from sparse_common import LayerRun, machine, magnitude_pruned, optional, rounds_ms
 
 import minidl as paddle
 from minidl.backends import get_kernel, set_backend
@@ -40,11 +42,13 @@ LAYERS = [
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=11)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     set_backend("cpu")
     torch = optional("torch")
     print(machine())
-    print(f"medians of {args.repeats} runs, ms; ratios = other time / minidl sparse time\n")
+    print(f"best of {args.rounds} block medians of {args.repeats} runs, ms; ratios = other "
+          "time / minidl sparse time\n")
     header = ("| layer | batch | C->F, HxW, k | sparsity | torch | im2col | minidl sparse "
               "| vs torch | vs im2col | layer dense | layer auto | auto/dense | auto ran |")
     print(header)
@@ -57,27 +61,28 @@ def main():
         for sparsity in sparsities:
             w = magnitude_pruned(dense_w, sparsity)
             print(f"| {label} | {n} | {c}->{f}, {size}x{size}, {k} | {sparsity} | "
-                  + row(x, w, bias, pad, stride, torch, args.repeats), flush=True)
+                  + row(x, w, bias, pad, stride, torch, args.repeats, args.rounds), flush=True)
 
 
-def row(x, w, bias, pad, stride, torch, repeats):
+def row(x, w, bias, pad, stride, torch, repeats, rounds):
     """The timing cells of one table row."""
     n, c, size, _ = x.shape
     f, _, k, _ = w.shape
     geometry = ((stride, stride), (pad, pad), (1, 1))
-    theirs = None
+    dense_conv, sparse_conv = get_kernel("conv2d_forward"), get_kernel("direct_sparse_conv2d")
+    csr = conv_layout(w, (c, size, size), *geometry, 1)
+    steps = {"im2col": lambda: dense_conv(x, w, *geometry, 1),
+             "ours": lambda: sparse_conv(x, csr.indptr, csr.indices, csr.values, (k, k),
+                                         *geometry)}
     if torch is not None:
         tx, tw = torch.from_numpy(x), torch.from_numpy(w)
 
         def torch_step():
             with torch.no_grad():
                 return torch.nn.functional.conv2d(tx, tw, stride=stride, padding=pad)
-        theirs = median_ms(torch_step, repeats)
-    dense_conv, sparse_conv = get_kernel("conv2d_forward"), get_kernel("direct_sparse_conv2d")
-    im2col = median_ms(lambda: dense_conv(x, w, *geometry, 1), repeats)
-    csr = conv_layout(w, (c, size, size), *geometry, 1)
-    ours = median_ms(lambda: sparse_conv(x, csr.indptr, csr.indices, csr.values, (k, k),
-                                         *geometry), repeats)
+        steps["torch"] = torch_step
+    kernels = rounds_ms(steps, repeats, rounds)
+    im2col, ours, theirs = kernels["im2col"], kernels["ours"], kernels.get("torch")
 
     data = paddle.layer.data("x", paddle.data_type.dense_vector(c * size * size), height=size,
                              width=size)
@@ -85,7 +90,7 @@ def row(x, w, bias, pad, stride, torch, repeats):
                                  name="conv")
     run = LayerRun(conv, {"_conv.w0": w.reshape(1, -1), "_conv.wbias": bias[:, None]},
                    [x.reshape(n, -1)])
-    layer = rounds_ms({"dense": run.step(False), "auto": run.step("auto")}, repeats)
+    layer = rounds_ms({"dense": run.step(False), "auto": run.step("auto")}, repeats, rounds)
     dense_layer, auto_layer = layer["dense"], layer["auto"]
     np.testing.assert_allclose(run.step("auto")(), run.step(False)(), rtol=1e-3, atol=1e-4)
     torch_cell = f"{theirs:.3f}" if theirs is not None else "-"
