@@ -275,18 +275,19 @@ def test_cpu_frames_equal_the_reference_frames(case):
 
 def test_cpu_frame_is_compiled_once_for_fed_and_computed_inputs():
     """A read-only batch (as ``paddle.infer`` feeds one) and a writable one reach the frame
-    kernel as the same Numba type, so it compiles one variant, not two, and neither
-    input is written."""
+    kernels (one image, and a batch) as the same Numba type, so each compiles one variant,
+    not two, and neither input is written."""
     from minidl.backends.numba_cpu import sparse_frames
-    fed = np.arange(2 * 3 * 5 * 5, dtype=np.float32).reshape(2, 3, 5, 5)
-    fed.flags.writeable = False
-    computed = fed.copy()
-    frames = [sparse_frames.conv_frame(x, (1, 1), (1, 1), (7, 7), slack=4)
-              for x in (fed, computed)]
-    np.testing.assert_array_equal(frames[0], frames[1])
-    assert computed.flags.writeable
-    array_types = {signature[0] for signature in sparse_frames._fill_frame.signatures}
-    assert array_types and all(not t.mutable for t in array_types), array_types
+    for batch, kernel in ((2, sparse_frames._fill_frame), (1, sparse_frames._fill_frame_one)):
+        fed = np.arange(batch * 3 * 5 * 5, dtype=np.float32).reshape(batch, 3, 5, 5)
+        fed.flags.writeable = False
+        computed = fed.copy()
+        frames = [sparse_frames.conv_frame(x, (1, 1), (1, 1), (7, 7), slack=4)
+                  for x in (fed, computed)]
+        np.testing.assert_array_equal(frames[0], frames[1])
+        assert computed.flags.writeable
+        array_types = {signature[0] for signature in kernel.signatures}
+        assert array_types and all(not t.mutable for t in array_types), array_types
 
 
 # --- packed nonzeros (the batch-1 fc product of cache-resident weights) -----------------
