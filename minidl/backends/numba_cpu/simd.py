@@ -16,7 +16,8 @@ registers for the whole loop.
 The depthwise kernels with the batch innermost (``depthwise_lanes.py``) use three more,
 for float32 and float64: :func:`correlate_pixels` (a few pixels of eight lanes, each
 summed over a filter's taps), :func:`tap_dots` (the filter gradient's sums) and
-:func:`transpose8` (an 8 x 8 block, rows to columns, in registers).
+:func:`transpose8` (an 8 x 8 block, rows to columns, in registers; the sparse
+convolution's batch frames use it too, ``sparse_frames.py``).
 
 Rounding: each call sums its (up to four) products pairwise -- ``(p0 + p1) + (p2 + p3)`` --
 and then adds the sum to ``out``, with the ``contract`` flag only (FMA allowed, no
@@ -26,8 +27,9 @@ dependent FMAs per call (four FMA latencies per four nonzeros); this way the cha
 rounding only, like every other kernel against the reference.
 
 Numba's on-disk cache (``cache=True``) is keyed on the file of the *calling* kernel: after
-editing this file, touch ``sparse_conv.py`` and ``depthwise_lanes.py`` (or delete their
-``__pycache__/*.nb*``) or the old machine code is loaded.
+editing this file, touch ``sparse_conv.py``, ``sparse_frames.py`` and
+``depthwise_lanes.py`` (or delete their ``__pycache__/*.nb*``) or the old machine code is
+loaded.
 
 Numba does not check bounds here: ``out`` and ``frame`` must hold ``L*k`` values from every
 offset passed (the callers pad runs to whole blocks and frames with slack).
