@@ -27,7 +27,7 @@ from . import base
 from .base import Layer
 from .math import scaling
 from .mixed import mixed
-from .projections import identity_projection
+from .mixed_terms import identity_projection
 from .unary_math import repeat, slope_intercept
 
 

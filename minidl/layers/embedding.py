@@ -17,7 +17,7 @@ import numbers
 from .activations import Linear
 from .base import default_name
 from .mixed import MixedLayer
-from .projections import table_projection
+from .mixed_terms import table_projection
 
 
 def embedding(input, size, name=None, param_attr=None, layer_attr=None):

@@ -14,7 +14,7 @@ from .activations import Linear, Sigmoid
 from .base import Layer, as_extra_attr, as_param_attr, default_name
 from .fc import fc
 from .mixed import mixed
-from .projections import dotmul_operator
+from .mixed_terms import dotmul_operator
 
 
 def gated_unit(input, size, act=None, name=None, gate_attr=None, gate_param_attr=None,

@@ -11,7 +11,8 @@ from ..functions.dropout import check_rate
 from ..functions.misc import add_n, concat_features
 from .base import Layer, as_layer_list, as_param_attr, default_name
 from .concat_projections import ConcatProjectionsLayer
-from .projections import Operator, Projection
+from .operators import Operator
+from .projections import Projection
 
 
 def _flat(x):

@@ -21,7 +21,8 @@ from .attrs import ParamAttr
 from .base import Layer, as_param_attr, default_name
 from ..functions.basic import reshape
 from ..functions.misc import add_n
-from .projections import Operator, Projection, _check_count
+from .operators import Operator
+from .projections import Projection, _check_count
 
 
 class MixedLayer(Layer):

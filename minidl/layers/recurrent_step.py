@@ -34,7 +34,7 @@ from .activations import BaseActivation, Linear, Sigmoid, Tanh
 from .attrs import ParamAttr
 from .base import SEQUENCE_LEVELS, Layer, as_param_attr, default_name
 from .mixed import mixed
-from .projections import dotmul_operator, full_matrix_projection, identity_projection
+from .mixed_terms import dotmul_operator, full_matrix_projection, identity_projection
 
 
 def _step_act(act, default, what, name):

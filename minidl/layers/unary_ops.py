@@ -10,7 +10,7 @@ are defined here.
 from .activations import Abs, BaseActivation, Exp, Log, Relu, Sigmoid, Softmax, Square, Tanh
 from .base import default_name
 from .mixed import mixed
-from .projections import identity_projection
+from .mixed_terms import identity_projection
 from ..functions.elementwise_math import reciprocal as reciprocal_fn, sqrt as sqrt_fn
 
 

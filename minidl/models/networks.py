@@ -16,13 +16,13 @@ from ..layers.attrs import ExtraAttr
 from ..layers.base import default_name
 from ..layers.mixed import mixed
 from ..layers.pooling_types import Max
-from ..layers.projections import context_projection
+from ..layers.mixed_terms import context_projection
 from ..layers.sequence import pooling
 # -- recurrent groups --
 from ..layers.activations import Identity, SequenceSoftmax, Tanh
 from ..layers.math import scaling
 from ..layers.pooling_types import Sum
-from ..layers.projections import full_matrix_projection, identity_projection
+from ..layers.mixed_terms import full_matrix_projection, identity_projection
 from ..layers.recurrent_group import recurrent_group
 from ..layers.recurrent_inputs import memory
 from ..layers.recurrent_step import get_output, gru_step, gru_step_naive, lstm_step

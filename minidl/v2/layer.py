@@ -22,7 +22,7 @@ from ..layers.misc import addto, concat, dropout, max_id
 # -- mixed layers and projections --
 from ..layers.embedding import embedding
 from ..layers.mixed import mixed
-from ..layers.projections import (context_projection, conv_operator, dotmul_operator,
+from ..layers.mixed_terms import (context_projection, conv_operator, dotmul_operator,
                                   dotmul_projection, full_matrix_projection,
                                   identity_projection, scaling_projection, table_projection,
                                   trans_full_matrix_projection)
