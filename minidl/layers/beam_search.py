@@ -18,7 +18,9 @@ from ..core.tensor import Tensor
 from ..core.xp import as_numpy, get_array_module
 from .base import Layer, default_name
 from .projections import describe_input, gives_ids
-from .recurrent_group import RecurrentGroup, StepBuilder, select_samples
+from .recurrent_batch import select_samples
+from .recurrent_graph import RecurrentGroup
+from .recurrent_group import StepBuilder
 from .recurrent_inputs import GENERATED_WORD, BaseGeneratedInput, StaticInput, checked_count
 
 
