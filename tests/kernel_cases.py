@@ -277,7 +277,7 @@ CASES["max_pool2d_grad_input"] = _pool2d_forward().map(_max_pool2d_grad_input_ar
 CASES["avg_pool2d_grad_input"] = _pool2d_forward().map(_avg_pool2d_grad_input_args)
 
 
-# --- fused recurrent layers (numpy_ref/recurrent.py, numba_cpu/recurrent.py) --------------
+# --- fused recurrent layers (numpy_ref/recurrent.py, numba_cpu/lstm.py and gru.py) -------
 RECURRENT_ACTS = ["tanh", "sigmoid", "relu", "linear"]
 
 

@@ -426,7 +426,7 @@ def test_a_value_without_its_layout_is_named(rng):
 def test_cpu_tanh_and_sigmoid_approximations():
     """The Numba kernels' float32 tanh (a rational fit) and sigmoid (through tanh, after
     Paddle's clip) stay within 4e-7 of the exact values, at 0, far out, and NaN stays NaN."""
-    from minidl.backends.numba_cpu.recurrent import _activate
+    from minidl.backends.numba_cpu.recurrent_activations import _activate
     v = np.concatenate([np.linspace(-60, 60, 200001), [0.0, 1e-30, -1e-7]]).astype(np.float32)
     for code, exact in ((2, np.tanh(v.astype(np.float64))),
                         (1, _sigmoid(v.astype(np.float64)))):

@@ -13,7 +13,8 @@ from minidl.backends import get_kernel
 from minidl.backends.numpy_ref.sparse import csr_to_dense
 from minidl.backends.numba_cpu import csr_steps as share
 from minidl.backends.numba_cpu.atomics import fetch_add, load_acquire
-from minidl.backends.numba_cpu.recurrent import _codes, _Steps
+from minidl.backends.numba_cpu.packed_steps import _Steps
+from minidl.backends.numba_cpu.recurrent_activations import _codes
 from minidl.backends.numba_cpu.sparse_recurrent import _Csr
 from minidl.sparse_inference.layout import recurrent_layout
 

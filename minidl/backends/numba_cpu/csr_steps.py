@@ -22,7 +22,7 @@ from numba import get_num_threads, njit, prange, types
 from numba.extending import overload
 
 from .atomics import fetch_add, load_acquire, spin_pause, yield_core
-from .recurrent import _lstm_entry, _lstm_units
+from .lstm import _lstm_entry, _lstm_units
 from .sparse import SERIAL_DOT_BELOW, row_dot
 from .sparse_packed import packed_row_dot
 from .threads import SPINNING_SERIAL_BELOW, WORKERS_SPIN

@@ -24,7 +24,10 @@ from numba import njit
 from ..registry import register
 from .csr_steps import (_chunk_bounds, _csr_dot, _lstm_one_sequence,
                         _lstm_one_sequence_parallel, _sharing_threads, _unit_bounds)
-from .recurrent import _codes, _gru_gates, _gru_output, _lstm_step, _Steps
+from .gru import _gru_gates, _gru_output
+from .lstm import _lstm_step
+from .packed_steps import _Steps
+from .recurrent_activations import _codes
 from .sparse import SERIAL_BELOW, SERIAL_DOT_BELOW, _checked, _rows_dot, _rows_runs
 from .threads import one_thread_below
 
