@@ -66,11 +66,12 @@ def test_direct_sparse_conv_equals_the_dense_convolution(backend, xp, case):
     close(as_numpy(got), dense_conv(x, weight, stride, padding, dilation, groups, bias, relu))
 
 
-@pytest.mark.parametrize("batch", [1, 3])
-def test_long_runs_cut_into_spans(backend, xp, rng, batch):
+@pytest.mark.parametrize("batch, width", [(1, 60), (3, 60), (3, 59)])
+def test_long_runs_cut_into_spans(backend, xp, rng, batch, width):
     # 40 x 60 output pixels per channel: a run of 2,480 values at batch 1 (the cpu backend
-    # goes over the rows) and 7,440 at batch 3 (over spans of the run, the last one short)
-    x = rng.standard_normal((batch, 3, 40, 60)).astype(np.float32)
+    # goes over the rows) and 7,440 at batch 3 (over spans of the run, the last one short);
+    # 40 x 59 at batch 3, 7,320 values, ends in a smaller tail block
+    x = rng.standard_normal((batch, 3, 40, width)).astype(np.float32)
     weight = pruned(rng, (5, 3, 3, 3), 0.5, 1)
     bias = rng.standard_normal(5).astype(np.float32)
     csr = conv_layout(weight, x.shape[1:], (1, 1), (1, 1), (1, 1), 1)
@@ -105,26 +106,40 @@ def test_short_runs_in_register_blocks(backend, xp, rng, batch, plane, stride):
 
 @pytest.mark.parametrize("avx512", [True, False])
 def test_register_blocks_are_chosen_to_waste_little(monkeypatch, avx512):
-    """Both block sets: AVX-512 hosts' (up to 16 vectors of 16) and the others' (up to 5)."""
+    """Both block sets: AVX-512 hosts' (up to 16 vectors of 16) and the others' (up to 5).
+    A run is computed as whole blocks and one tail block, the smallest that holds the
+    rest; the block chosen streams the fewest vectors."""
     from minidl.backends.numba_cpu import sparse_conv
     blocks = sparse_conv.register_blocks(avx512)
     monkeypatch.setattr(sparse_conv, "BLOCKS", blocks)
     sparse_conv.register_block.cache_clear()
     runs = (1, 8, 9, 24, 48, 80, 195, 384, 837, 1088)
-    expected = ([(8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 6), (16, 13), (16, 8),
-                 (16, 6), (16, 10)] if avx512 else
-                [(8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 5), (16, 5), (16, 4),
-                 (16, 5), (16, 5)])
-    try:
-        assert [sparse_conv.register_block(r) for r in runs] == expected
+    if avx512:
+        expected = [(8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 4), (16, 13), (16, 16),
+                    (16, 13), (16, 16)]
+        padded = [8, 8, 16, 32, 48, 80, 208, 384, 840, 1088]
+    else:
+        expected = [(8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 5), (16, 5), (16, 5),
+                    (16, 5), (16, 5)]
+        padded = [8, 8, 16, 32, 48, 80, 208, 384, 848, 1088]
+    sizes = sorted(lanes * vectors for lanes, vectors in blocks)
 
-        def streamed(run, block):   # vectors moved: every block streams the row's nonzeros
-            lanes, vectors = block
-            return -(-run // (lanes * vectors)) * (vectors + 1)
+    def streamed(run, block):   # vectors moved: every block streams the row's nonzeros
+        size = block[0] * block[1]
+        rest = run % size
+        tail = [b for b in blocks if b[0] * b[1] == min(s for s in sizes if s >= rest)][0]
+        return run // size * (block[1] + 1) + (tail[1] + 1 if rest else 0)
+    try:
+        chosen = [sparse_conv.register_block(r) for r in runs]
+        assert chosen == expected
+        assert [sparse_conv.padded_run(r, b) for r, b in zip(runs, chosen)] == padded
         for run in range(1, 2000):
             block = sparse_conv.register_block(run)
             assert block in blocks
-            assert streamed(run, block) == min(streamed(run, other) for other in blocks)
+            total = sparse_conv.padded_run(run, block)
+            assert run <= total < run + max(sizes), (run, block, total)
+            if run >= block[0] * block[1]:
+                assert streamed(run, block) == min(streamed(run, other) for other in blocks)
     finally:
         sparse_conv.register_block.cache_clear()
 
