@@ -74,12 +74,17 @@ def tail_block(remainder):
     return next(b for b in BLOCKS if b[0] * b[1] >= remainder)
 
 
+def _split(run, block):
+    """``(whole blocks, tail block or None)`` of a run cut into ``block``s."""
+    size = block[0] * block[1]
+    return run // size, tail_block(run % size)
+
+
 def padded_run(run, block):
     """The values a run is computed over: whole ``block``s, then the tail block for what
     is left (the caller drops the padding)."""
-    whole = run // (block[0] * block[1]) * block[0] * block[1]
-    tail = tail_block(run - whole)
-    return whole + (tail[0] * tail[1] if tail else 0)
+    whole, tail = _split(run, block)
+    return whole * block[0] * block[1] + (tail[0] * tail[1] if tail else 0)
 
 
 @lru_cache(maxsize=1024)
@@ -95,11 +100,9 @@ def register_block(run):
     [(8, 1), (16, 1), (16, 2), (16, 4), (16, 13), (16, 16), (16, 13), (16, 16)]
     """
     def cost(block):
-        lanes, vectors = block
-        whole = run // (lanes * vectors)
-        tail = tail_block(run - whole * lanes * vectors)
-        streamed = whole * (vectors + 1) + (tail[1] + 1 if tail else 0)
-        return streamed, padded_run(run, block), -vectors
+        whole, tail = _split(run, block)
+        streamed = whole * (block[1] + 1) + (tail[1] + 1 if tail else 0)
+        return streamed, padded_run(run, block), -block[1]
     best = min(BLOCKS, key=cost)
     # a run shorter than the block is its tail alone: name the block that computes it
     return best if run >= best[0] * best[1] else tail_block(max(run, 1))
