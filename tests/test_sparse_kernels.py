@@ -109,10 +109,10 @@ def test_register_blocks_are_chosen_to_waste_little(monkeypatch, avx512):
     """Both block sets: AVX-512 hosts' (up to 16 vectors of 16) and the others' (up to 5).
     A run is computed as whole blocks and one tail block, the smallest that holds the
     rest; the block chosen streams the fewest vectors."""
-    from minidl.backends.numba_cpu import sparse_conv
-    blocks = sparse_conv.register_blocks(avx512)
-    monkeypatch.setattr(sparse_conv, "BLOCKS", blocks)
-    sparse_conv.register_block.cache_clear()
+    from minidl.backends.numba_cpu import sparse_conv_blocks as blocks_of
+    blocks = blocks_of.register_blocks(avx512)
+    monkeypatch.setattr(blocks_of, "BLOCKS", blocks)
+    blocks_of.register_block.cache_clear()
     runs = (1, 8, 9, 24, 48, 80, 195, 384, 837, 1088)
     if avx512:
         expected = [(8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 4), (16, 13), (16, 16),
@@ -130,18 +130,75 @@ def test_register_blocks_are_chosen_to_waste_little(monkeypatch, avx512):
         tail = [b for b in blocks if b[0] * b[1] == min(s for s in sizes if s >= rest)][0]
         return run // size * (block[1] + 1) + (tail[1] + 1 if rest else 0)
     try:
-        chosen = [sparse_conv.register_block(r) for r in runs]
+        chosen = [blocks_of.register_block(r) for r in runs]
         assert chosen == expected
-        assert [sparse_conv.padded_run(r, b) for r, b in zip(runs, chosen)] == padded
+        assert [blocks_of.padded_run(r, b) for r, b in zip(runs, chosen)] == padded
         for run in range(1, 2000):
-            block = sparse_conv.register_block(run)
+            block = blocks_of.register_block(run)
             assert block in blocks
-            total = sparse_conv.padded_run(run, block)
+            total = blocks_of.padded_run(run, block)
             assert run <= total < run + max(sizes), (run, block, total)
             if run >= block[0] * block[1]:
                 assert streamed(run, block) == min(streamed(run, other) for other in blocks)
     finally:
-        sparse_conv.register_block.cache_clear()
+        blocks_of.register_block.cache_clear()
+
+
+# (batch, plane, stride): layouts of one run per output row on either block set
+ROW_RUNS = [(16, (4, 4), 1), (16, (2, 2), 1), (16, (8, 8), 2), (8, (4, 6), 1),
+            (16, (16, 16), 1)]      # 4096 values: pieces of every filter row in turn
+
+
+@pytest.mark.parametrize("batch, plane, stride", ROW_RUNS + [(8, (13, 13), 1)])
+def test_row_runs_equal_the_dense_convolution(backend, xp, rng, batch, plane, stride):
+    """Where the dropped columns of a plane run are a large part of it (small planes at
+    larger batches) the cpu backend computes one run per output row. 8 x 13x13: on AVX2
+    rows of 104 values padded to 112 (a column computed and dropped)."""
+    x = rng.standard_normal((batch, 5) + plane).astype(np.float32)
+    weight = pruned(rng, (6, 5, 3, 3), 0.5, 1)
+    bias = rng.standard_normal(6).astype(np.float32)
+    geometry = (stride, stride), (1, 1), (1, 1)
+    csr = conv_layout(weight, x.shape[1:], *geometry, 1)
+    for relu in (False, True):
+        got = get_kernel("direct_sparse_conv2d")(
+            xp.asarray(x), xp.asarray(csr.indptr), xp.asarray(csr.indices),
+            xp.asarray(csr.values), (3, 3), *geometry, xp.asarray(bias), relu)
+        close(as_numpy(got), dense_conv(x, weight, *geometry, 1, bias, relu))
+
+
+@pytest.mark.parametrize("avx512", [True, False])
+def test_row_runs_are_chosen_where_they_stream_less(monkeypatch, avx512):
+    from minidl.backends.numba_cpu import sparse_conv_blocks as blocks_of
+    monkeypatch.setattr(blocks_of, "BLOCKS", blocks_of.register_blocks(avx512))
+    blocks_of.register_block.cache_clear()
+    try:
+        for batch, plane, stride in ROW_RUNS:
+            oh, ow, _, wq = conv_frame_geometry(plane, (3, 3), (stride, stride), (1, 1),
+                                                (1, 1))
+            layout = blocks_of.Pieces.of(oh, ow, wq, batch)
+            count, length, out_step, frame_step = layout.pieces
+            assert layout.per_output_row
+            assert (count, out_step, frame_step) == (oh, length, wq * batch)
+            assert layout.values == oh * length == oh * layout.out_width * batch
+            assert layout.by_rows == (layout.values < blocks_of.SPANS_FROM)
+        for batch in (1, 2, 3, 8, 16):
+            for size in range(1, 20):
+                oh, ow, _, wq = conv_frame_geometry((size, size), (3, 3), (1, 1), (1, 1),
+                                                    (1, 1))
+                layout = blocks_of.Pieces.of(oh, ow, wq, batch)
+                row, plane = ow * batch, oh * wq * batch
+                row_block = blocks_of.register_block(row)
+                fewer = (oh * blocks_of.streamed(row, row_block)
+                         < blocks_of.streamed(plane, blocks_of.register_block(plane)))
+                whole_pixels = blocks_of.padded_run(row, row_block) % batch == 0
+                assert layout.per_output_row == (oh > 1 and fewer and whole_pixels), \
+                    (batch, size, layout)
+                assert layout.out_width >= ow and layout.values >= oh * ow * batch
+        # a 13x13 plane at batch 1 stays one run
+        assert blocks_of.Pieces.of(13, 13, 15, 1)[:3] == (False, blocks_of.register_block(
+            195), (1, 208, 208, 208))
+    finally:
+        blocks_of.register_block.cache_clear()
 
 
 def test_all_zero_weights_give_the_bias(backend, xp, rng):

@@ -1,0 +1,130 @@
+"""Register blocks and runs of the direct sparse convolution (``sparse_conv.py``).
+
+The kernel holds ``lanes * vectors`` output values in vector registers while a filter
+row's nonzeros stream through them (a *register block*), and computes a filter's output as
+runs of the frame (:class:`Pieces`): one run per output plane, or one per output row. Both
+choices minimise the vectors streamed, the model of the kernel's time.
+"""
+
+from functools import lru_cache
+from typing import NamedTuple
+
+import llvmlite.binding as llvm
+
+
+def _has_avx512():
+    try:
+        return bool(llvm.get_host_cpu_features().get("avx512f"))
+    except RuntimeError:            # features unknown: assume the narrower registers
+        return False
+
+
+def register_blocks(avx512):
+    """The register blocks as ``(lanes, vectors)``: ``lanes * vectors`` output values held
+    in vector registers while a row's nonzeros stream through them.
+
+    With AVX-512, up to 16 vectors (of its 32 registers): a whole 13x13 plane at batch 1
+    (a run of 195) in one block of 13 ran 1.5x faster than in blocks of 3 or 4 vectors,
+    which stream every nonzero 4-5 times. Without it a vector of 16 is two of AVX's 16
+    registers and four more hold the broadcast values: blocks stop at 5 vectors. On a Zen 3
+    CPU, 5 were the fastest block for most AlexNet and VGG-CIFAR layers (0.85-0.95x the
+    time of 4 on the 13x13 planes); 6 ran up to 1.3x slower than 5.
+    """
+    blocks = ((8, 1), (16, 1), (16, 2), (16, 3), (16, 4))
+    if avx512:
+        return blocks + ((16, 6), (16, 8), (16, 10), (16, 13), (16, 16))
+    return blocks + ((16, 5),)
+
+
+WIDE_BLOCKS = _has_avx512()
+BLOCKS = register_blocks(WIDE_BLOCKS)
+#: the longest block, in values: how far a padded run may read past its end
+LONGEST_BLOCK = max(lanes * vectors for lanes, vectors in BLOCKS)
+#: runs of at least this many values are cut into spans of ``SPAN`` values, in parallel
+#: over the spans (every row of one span in turn) rather than over the rows
+SPANS_FROM = 4096
+SPAN = 256
+
+
+def tail_block(remainder):
+    """The block that ends a run: the smallest of :data:`BLOCKS` holding ``remainder``
+    values (``BLOCKS`` is in increasing size), None for none left."""
+    if remainder <= 0:
+        return None
+    return next(b for b in BLOCKS if b[0] * b[1] >= remainder)
+
+
+def _split(run, block):
+    """``(whole blocks, tail block or None)`` of a run cut into ``block``s."""
+    size = block[0] * block[1]
+    return run // size, tail_block(run % size)
+
+
+def padded_run(run, block):
+    """The values a run is computed over: whole ``block``s, then the tail block for what
+    is left (the caller drops the padding)."""
+    whole, tail = _split(run, block)
+    return whole * block[0] * block[1] + (tail[0] * tail[1] if tail else 0)
+
+
+@lru_cache(maxsize=1024)
+def register_block(run):
+    """The register block for a run: fewest vectors streamed, then least padding, then the
+    longer block. The run is whole blocks and a tail block for the rest (a 13x13 plane, a
+    run of 195 values: 80 + 80 + 48 without AVX-512, 208 values computed instead of 240).
+
+    >>> [register_block(r) for r in (8, 16, 24, 80, 195, 384, 837, 1088)]  # AVX-512
+    [(8, 1), (16, 1), (16, 2), (16, 4), (16, 13), (16, 16), (16, 13), (16, 16)]
+    """
+    def cost(block):
+        return streamed(run, block), padded_run(run, block), -block[1]
+    best = min(BLOCKS, key=cost)
+    # a run shorter than the block is its tail alone: name the block that computes it
+    return best if run >= best[0] * best[1] else tail_block(max(run, 1))
+
+
+def streamed(run, block):
+    """Vectors streamed to compute a run in ``block``s and a tail block: each block streams
+    all the row's nonzeros once, at about one vector's cost per nonzero for the index,
+    value and broadcast, plus one per vector of the block."""
+    whole, tail = _split(run, block)
+    return whole * (block[1] + 1) + (tail[1] + 1 if tail else 0)
+
+
+class Pieces(NamedTuple):
+    """How the kernel lays out a filter's output (``OH * OW * N`` values).
+
+    A *plane run* is one run of ``OH * Wq * N`` frame values, the ``Wq - OW`` columns past
+    each output row included (computed, then dropped); long ones are cut into spans of
+    :data:`SPAN` values that are tasks of their own. A *row run* per output row is ``OW * N``
+    values, ``OH`` of them, none wasted, but each streams the row's nonzeros again. The
+    layout that streams fewer vectors wins. Row runs pay where the dropped columns are a
+    large part of a plane run, at larger batches: VGG-CIFAR's 4x4 planes at batch 16
+    compute 256 values instead of 384 (the nonzeros streamed 20 times instead of 29), in
+    0.62-0.63x the time on a Zen 3 CPU (8x8: 0.83-0.87x, 16x16: 0.88-0.90x, 32x32: the
+    same time). At batch 1 a 13x13 plane keeps its run of 195 (rows of 13 would stream
+    the nonzeros 26 times instead of 16).
+    """
+    per_output_row: bool    # row runs (else a plane run)
+    block: tuple            # (lanes, vectors)
+    pieces: tuple           # (count, length, out_step, frame_step), see _blocks
+    by_rows: bool           # a task is a filter row (else a piece of every row)
+    values: int             # length of an output row of the kernel, padding included
+    out_width: int          # pixels from one output row to the next there
+
+    @classmethod
+    def of(cls, oh, ow, wq, n):
+        plane = oh * wq * n
+        row = register_block(ow * n)
+        padded_row = padded_run(ow * n, row)
+        if (oh > 1 and wq > ow and n and padded_row % n == 0
+                and oh * streamed(ow * n, row) < streamed(plane, register_block(plane))):
+            values = oh * padded_row
+            return cls(True, row, (oh, padded_row, padded_row, wq * n), values < SPANS_FROM,
+                       values, padded_row // n)
+        block = register_block(plane)
+        values = padded_run(plane, block)
+        span = SPAN // (block[0] * block[1]) * block[0] * block[1]
+        if values < SPANS_FROM:
+            return cls(False, block, (1, values, values, values), True, values, wq)
+        return cls(False, block, (-(-values // span), span, span, span), False, values, wq)
