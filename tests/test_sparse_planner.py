@@ -283,15 +283,34 @@ def test_settling_keeps_the_fastest_variant_after_warm_ups(monkeypatch):
     while race.verdict is None:
         name = race.next()
         order.append(name)
-        seconds = cost[name] * (5 if order.count(name) == 1 else 1)   # a slow first run
+        first = order[-2:-1] != [name]                      # the first run of a block
+        seconds = cost[name] * (5 if first else 1)                   # is slow
         clock["now"] += seconds
         race.record(name, seconds)
-    # each variant as one block, in order, its warm-up (first run and QUIET_S) untimed
+    # each variant as one block per round, in order, its warm-up (first run of each block
+    # and QUIET_S) untimed
     blocks = [name for i, name in enumerate(order) if i == 0 or order[i - 1] != name]
-    assert blocks == ["plan", "sparse", "dense"]
+    assert blocks == ["plan", "sparse", "dense"] * settling.ROUNDS
+    assert all(order.count(name) == settling.ROUNDS * (settling.RUNS + 1) for name in cost)
     assert race.verdict == "sparse" and race.best["sparse"] == pytest.approx(0.006)
     assert race.next() == "sparse"
     assert "-> all candidates sparse" in race.describe()
+
+
+def test_a_slow_spell_over_one_block_does_not_decide(monkeypatch):
+    """The host slows everything 1.6x while the plan's first block runs: the second round
+    times the plan again, and it stays the fastest."""
+    from minidl.sparse_inference import settling
+    clock = {"now": 0.0}
+    monkeypatch.setattr(settling.time, "perf_counter", lambda: clock["now"])
+    race = settling.Settling({"plan": dict, "sparse": dict, "dense": dict}, margin=0.95)
+    cost = {"plan": 0.008, "sparse": 0.011, "dense": 0.010}
+    while race.verdict is None:
+        name = race.next()
+        seconds = cost[name] * (1.6 if race.round == 0 and name == "plan" else 1)
+        clock["now"] += seconds
+        race.record(name, seconds)
+    assert race.verdict == "plan" and race.best["plan"] == pytest.approx(0.008)
 
 
 def test_settling_keeps_the_plan_unless_another_is_clearly_faster(monkeypatch):
@@ -319,7 +338,7 @@ def test_real_batches_try_every_variant_then_run_the_verdict(rng, monkeypatch, c
     dense = paddle.infer(out, parameters, data, sparse=False)
     inference = paddle.inference.Inference(out, parameters, sparse="auto")
     fcs = count_kernel_calls(monkeypatch, "csr_matmul")
-    for _ in range(3 * (settling.RUNS + 1) + 1):
+    for _ in range(settling.ROUNDS * 3 * (settling.RUNS + 1) + 1):
         np.testing.assert_allclose(inference.infer(data), dense, rtol=1e-4, atol=1e-6)
     assert fcs      # the all-sparse variant ran the fc layers through csr_matmul
     (plan,) = inference.sparse_plan.plans.values()

@@ -7,8 +7,11 @@ dense) than with the per-layer choices. No extra forward is spent finding out: t
 real batches of a shape run the variants one after the other, each as a block of
 consecutive batches -- untimed for its first batch and ``QUIET_S`` seconds (it loads
 kernels, builds layouts and lets the previous variant's threads stop spinning), then
-``RUNS`` timed -- and the fastest is kept, the per-layer plan unless another takes at most
-``MARGIN`` of its time. Later batches of that shape run the verdict.
+``RUNS`` timed -- in ``ROUNDS`` rounds, and the fastest is kept, the per-layer plan unless
+another takes at most ``MARGIN`` of its time. Later batches of that shape run the verdict.
+A second round because a shared machine has spells that slow everything by up to 2x for
+longer than a block: with one round, a spell over the plan's block made 'auto' run a
+layer dense at 1.46x the time of its sparse forward.
 """
 
 import time
@@ -16,8 +19,10 @@ from dataclasses import replace
 
 from .timing import QUIET_S
 
-#: timed runs of each variant before the verdict (after its warm-up)
+#: timed runs of each variant's block (after its warm-up)
 RUNS = 3
+#: blocks of each variant, in turn, before the verdict
+ROUNDS = 2
 
 NAMES = {"plan": "per-layer choices", "sparse": "all candidates sparse",
          "dense": "all candidates dense"}
@@ -35,26 +40,33 @@ class Settling:
         self.margin = margin
         self.runs = {name: 0 for name in variants}
         self.best = {name: float("inf") for name in variants}
-        self.began = {}      # name -> clock when its block began
+        self.round = 0
+        self._block = None      # (name, round) of the block running now
+        self._began = 0.0       # clock when that block began
         self.verdict = None
 
     def next(self):
         """The name of the variant to run now."""
         if self.verdict is not None:
             return self.verdict
-        # the first variant (in order: plan, sparse, dense) whose block is not complete
-        return next(name for name in self.variants if self.runs[name] < RUNS)
+        # the first variant (in order: plan, sparse, dense) whose block in this round is
+        # not complete
+        return next(name for name in self.variants
+                    if self.runs[name] < RUNS * (self.round + 1))
 
     def record(self, name, seconds):
         """One run of ``name`` took ``seconds``; returns the verdict once there is one."""
         if self.verdict is not None:
             return self.verdict
         now = time.perf_counter()
-        began = self.began.setdefault(name, now - seconds)
-        if now - seconds > began and now - began >= QUIET_S:   # past the warm-up
+        if self._block != (name, self.round):      # a block begins with this run
+            self._block, self._began = (name, self.round), now - seconds
+        if now - seconds > self._began and now - self._began >= QUIET_S:   # past the warm-up
             self.best[name] = min(self.best[name], seconds)
             self.runs[name] += 1
-        if all(count >= RUNS for count in self.runs.values()):
+        if all(count >= RUNS * (self.round + 1) for count in self.runs.values()):
+            self.round += 1
+        if self.round == ROUNDS:
             self.verdict = min(self.variants, key=lambda n: self.best[n] if n == "plan"
                                else self.best[n] / self.margin)
         return self.verdict
