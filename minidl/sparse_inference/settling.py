@@ -9,9 +9,9 @@ consecutive batches -- untimed for its first batch and ``QUIET_S`` seconds (it l
 kernels, builds layouts and lets the previous variant's threads stop spinning), then
 ``RUNS`` timed -- in ``ROUNDS`` rounds, and the fastest is kept, the per-layer plan unless
 another takes at most ``MARGIN`` of its time. Later batches of that shape run the verdict.
-A second round because a shared machine has spells that slow everything by up to 2x for
-longer than a block: with one round, a spell over the plan's block made 'auto' run a
-layer dense at 1.46x the time of its sparse forward.
+Two rounds, as in the plan's own measurement (``timing.MEASURE_ROUNDS``): a shared machine
+has spells that slow everything by up to 2x for longer than a block, and a spell over one
+block must not decide alone.
 """
 
 import time
