@@ -41,7 +41,7 @@ COMPILE_SCRIPT = """
 import time
 import numpy as np
 from minidl.backends import get_kernel
-from minidl.backends.numba_cpu import sparse as kernels, sparse_packed
+from minidl.backends.numba_cpu import sparse as kernels, sparse_packed, sparse_runs
 from minidl.sparse_inference.layout import conv_layout, fc_layout
 start = time.perf_counter()  # after the imports: only the kernels' first calls count
 rng = np.random.default_rng(0)
@@ -56,7 +56,7 @@ w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
 csr = conv_layout(w, (3, 8, 8), (1, 1), (1, 1), (1, 1), 1)
 conv(np.ones((1, 3, 8, 8), np.float32), csr.indptr, csr.indices, csr.values, (3, 3), (1, 1),
      (1, 1), (1, 1))
-compiled = sum(sum(f.stats.cache_misses.values()) for f in (kernels._rows_dot, kernels._rows_runs,
+compiled = sum(sum(f.stats.cache_misses.values()) for f in (kernels._rows_dot, sparse_runs._blocks,
                                                           sparse_packed._packed_rows_dot))
 print(time.perf_counter() - start, compiled)
 """

@@ -27,7 +27,7 @@ dependent FMAs per call (four FMA latencies per four nonzeros); this way the cha
 rounding only, like every other kernel against the reference.
 
 Numba's on-disk cache (``cache=True``) is keyed on the file of the *calling* kernel: after
-editing this file, touch ``sparse_conv.py``, ``sparse_frames.py`` and
+editing this file, touch ``sparse_runs.py``, ``sparse_frames.py`` and
 ``depthwise_lanes.py`` (or delete their ``__pycache__/*.nb*``) or the old machine code is
 loaded.
 

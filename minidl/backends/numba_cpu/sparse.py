@@ -9,19 +9,15 @@ for the layouts). The products are loops over the CSR rows, in parallel:
   ``minidl.sparse_inference.layout`` stores column indices as uint16 where they fit (6
   bytes per nonzero instead of 8); one whose weight stays in cache is bound by the three
   loads per nonzero (``sparse_packed.py`` makes them two).
-* :func:`_rows_runs` -- every nonzero multiply-adds a contiguous run of the input into the
-  output row: ``out[f, t] += values[j] * frame[indices[j] * pitch + t]``: the batched CSR
-  product (``frame = x.T``, the run is the batch; the recurrent kernels use it for
-  batches of sequences). The run is cut into chunks that stay in L1 while all the row's
-  nonzeros stream through it.
+* the batched product runs the register-block kernels of ``sparse_runs.py``
+  (``csr_times_batch``: every nonzero multiply-adds the batch's values of its column, the
+  frame ``x.T``; the recurrent kernels use it for batches of sequences).
 
 Choices that matter for speed:
 
 * Index arithmetic is unsigned (uint32 arrays, ``np.uint64`` offsets, ``range(0, n)``):
   with signed indices Numba emits negative-index wraparound code on every access, which
   makes these loops several times slower.
-* Four nonzeros are folded into one step: one load and one store of the output per four
-  multiply-adds in :func:`_rows_runs`.
 * The optional bias is passed as an empty array and ReLU as a flag, not as None: a None
   would make Numba compile a second specialisation of every loop.
 
@@ -34,10 +30,9 @@ from numba import njit, prange
 
 from ...core.geometry import check_csr
 from ..registry import register
+from .sparse_runs import csr_times_batch
 from .threads import one_thread_below
 
-#: output values of one row kept in L1 while the row's nonzeros stream through
-CHUNK = 2048
 #: below this many multiply-adds a product runs on the calling thread alone: waking the
 #: other threads costs more than it saves (and far more on a loaded machine)
 SERIAL_BELOW = 1 << 15
@@ -85,47 +80,6 @@ def _rows_dot(indptr, indices, values, x, bias, relu, out):
         out[f] = acc
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _rows_runs(indptr, indices, values, frame, pitch, bias, relu, out):
-    """``out[f, t] = relu(bias[f] + sum_j values[j] * frame[indices[j] * pitch + t])``.
-
-    Notation: ``out: (F, run)``; ``frame`` flat, long enough for every nonzero's run.
-    """
-    rows, run = out.shape
-    has_bias = bias.shape[0] > 0
-    step = np.uint64(pitch)
-    zero, one = np.uint64(0), np.uint64(1)
-    for f in prange(rows):
-        lo, hi = np.uint64(indptr[f]), np.uint64(indptr[f + 1])
-        start = bias[f] if has_bias else np.float32(0.0)
-        for first in range(0, run, CHUNK):
-            c0 = np.uint64(first)
-            n = np.uint64(min(CHUNK, run - first))
-            o = out[f]
-            for t in range(zero, n):
-                o[c0 + t] = start
-            j = lo
-            while j + np.uint64(4) <= hi:
-                v0, v1 = values[j], values[j + one]
-                v2, v3 = values[j + np.uint64(2)], values[j + np.uint64(3)]
-                b0 = indices[j] * step + c0
-                b1 = indices[j + one] * step + c0
-                b2 = indices[j + np.uint64(2)] * step + c0
-                b3 = indices[j + np.uint64(3)] * step + c0
-                for t in range(zero, n):
-                    o[c0 + t] += (v0 * frame[b0 + t] + v1 * frame[b1 + t]
-                                  + v2 * frame[b2 + t] + v3 * frame[b3 + t])
-                j += np.uint64(4)
-            while j < hi:
-                v0, b0 = values[j], indices[j] * step + c0
-                for t in range(zero, n):
-                    o[c0 + t] += v0 * frame[b0 + t]
-                j += one
-            if relu:
-                for t in range(zero, n):
-                    o[c0 + t] = max(o[c0 + t], np.float32(0.0))
-
-
 def _checked(indptr, indices, values, bias, what):
     """The arrays as the kernels take them (uint32/uint16 indices, float32, an empty bias
     for none), or the reference's ValueError."""
@@ -149,8 +103,5 @@ def csr_matmul(indptr, indices, values, x, bias=None, relu=False):
             _rows_dot(indptr, indices, values, np.ascontiguousarray(x[0]), bias, bool(relu),
                       out)
             return out.reshape(1, rows)
-        out = np.empty((rows, n), dtype=np.float32)
-        # x.T flat: the n samples of one input feature are one contiguous run
-        _rows_runs(indptr, indices, values, np.ascontiguousarray(x.T).reshape(-1), n, bias,
-                   bool(relu), out)
+        out = csr_times_batch(indptr, indices, values, np.ascontiguousarray(x), bias, relu)
     return np.ascontiguousarray(out.T)

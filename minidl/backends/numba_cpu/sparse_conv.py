@@ -3,15 +3,10 @@
 Same signature as the reference in ``backends/numpy_ref/sparse.py``, which defines the
 frame (the input padded, phase-split, batch-innermost) and the CSR rows of frame offsets.
 Every nonzero of filter row ``f`` multiply-adds a contiguous run of the frame into the
-output row, ``out[f, t] += values[j] * frame[indices[j] * N + t]``; the run is an output
-plane, ``OH * Wq * N`` values, or one run per output row where that wastes much less
-(``sparse_conv_blocks.Pieces``). :func:`_blocks` pads a run to register blocks (8 to 256
-values, ``sparse_conv_blocks.register_block``) and every nonzero multiply-adds into a block held in
-vector registers, through the explicit vector intrinsics of ``simd.py``: one broadcast,
-and one vector load and one multiply-add per 16 values. On
-AlexNet's and VGG-CIFAR's layers that is 1.2-2.8x faster than a chunked loop over the run
-(which loads and stores the output once per four nonzeros and leaves a scalar remainder).
-Long runs are cut into spans that keep their part of the frame in L2.
+output row, ``out[f, t] += values[j] * frame[indices[j] * N + t]``, in register blocks
+(``sparse_runs.py``); the run is an output plane, ``OH * Wq * N`` values, or one run per
+output row where that wastes much less (``sparse_conv_blocks.Pieces``). Long runs are cut
+into spans that keep their part of the frame in L2.
 
 The copies into and out of the frame run on Numba's threads too (``sparse_frames.py``).
 Index arithmetic is unsigned (see ``sparse.py``); Numba does not check bounds: the
@@ -20,139 +15,14 @@ the frame carries ``LONGEST_BLOCK`` values of slack for the padded runs.
 """
 
 import numpy as np
-from numba import literally, njit, prange
 
 from ...core.geometry import conv_frame_geometry
 from ..registry import register
-from .simd import multiply_add1, multiply_add4
 from .sparse import SERIAL_BELOW, _checked
-from .sparse_conv_blocks import BLOCKS, LONGEST_BLOCK, WIDE_BLOCKS, Pieces
+from .sparse_conv_blocks import LONGEST_BLOCK, Pieces
 from .sparse_frames import conv_frame, unframe
+from .sparse_runs import _blocks
 from .threads import one_thread_below
-
-
-@njit(fastmath=True, cache=True)
-def _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, vectors, lanes):
-    """``o[c0 + t] += sum_j values[j] * frame[indices[j] * step + f0 + t]`` over nonzeros
-    ``lo <= j < hi``, for ``t < lanes * vectors``: one register block.
-
-    ``vectors`` and ``lanes`` are made compile-time constants (one specialisation per
-    block), so the loop has a single shape and LLVM keeps the block in registers
-    throughout it.
-    """
-    one, four = np.uint64(1), np.uint64(4)
-    j = lo
-    while j + four <= hi:
-        b0 = indices[j] * step + f0
-        b1 = indices[j + one] * step + f0
-        b2 = indices[j + np.uint64(2)] * step + f0
-        b3 = indices[j + np.uint64(3)] * step + f0
-        v0, v1 = values[j], values[j + one]
-        v2, v3 = values[j + np.uint64(2)], values[j + np.uint64(3)]
-        multiply_add4(o, c0, frame, b0, b1, b2, b3, v0, v1, v2, v3, literally(vectors),
-                      literally(lanes))
-        j += four
-    while j < hi:
-        multiply_add1(o, c0, frame, indices[j] * step + f0, values[j], literally(vectors),
-                      literally(lanes))
-        j += one
-
-
-@njit(fastmath=True, cache=True)
-def _block(o, c0, f0, lo, hi, indices, values, frame, step, lanes, vectors):
-    """One register block of a row at ``c0`` (frame at ``f0``): the branches give each block its own
-    specialisation of :func:`_block_of_row`."""
-    if lanes == 8:
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 1, 8)
-    elif vectors == 1:
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 1, 16)
-    elif vectors == 2:
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 2, 16)
-    elif vectors == 3:
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 3, 16)
-    elif vectors == 4:
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 4, 16)
-    elif not WIDE_BLOCKS:   # a constant: only one of the two sets is compiled
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 5, 16)
-    else:
-        if vectors == 6:
-            _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 6, 16)
-        elif vectors == 8:
-            _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 8, 16)
-        elif vectors == 10:
-            _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 10, 16)
-        elif vectors == 13:
-            _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 13, 16)
-        else:
-            _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 16, 16)
-
-
-@njit(fastmath=True, cache=True)
-def _span_of_row(o, first, stop, frame_first, lo, hi, indices, values, frame, step, start,
-                 relu, lanes, vectors):
-    """``o[first:stop] = relu(start + the row's nonzeros' runs there)``, the run read from
-    the frame at ``frame_first``: whole blocks of ``lanes * vectors``, then the smallest
-    block of :data:`BLOCKS` holding the rest (``stop - first`` as :func:`padded_run` pads
-    it)."""
-    for t in range(first, stop):
-        o[t] = start
-    block = np.uint64(lanes * vectors)
-    c0 = first
-    f0 = frame_first
-    while c0 + block <= stop:
-        _block(o, c0, f0, lo, hi, indices, values, frame, step, lanes, vectors)
-        c0 += block
-        f0 += block
-    if c0 < stop:
-        for tail_lanes, tail_vectors in BLOCKS:
-            if tail_lanes * tail_vectors >= stop - c0:
-                _block(o, c0, f0, lo, hi, indices, values, frame, step, tail_lanes,
-                       tail_vectors)
-                break
-    if relu:
-        for t in range(first, stop):
-            o[t] = max(o[t], np.float32(0.0))
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, pieces, by_rows,
-            out):
-    """``out[f, t] = relu(bias[f] + sum_j values[j] * frame[indices[j] * pitch + t'])`` in
-    register blocks, in parallel over the rows, or over the pieces of the run.
-
-    Notation: ``out: (F, R)``, ``R`` the run as ``Pieces`` lays it out (the caller
-    drops the padding), ``pieces = (count, length, out_step, frame_step)``: piece ``p`` is
-    ``out[f, p * out_step :][:length]`` (cut at ``R``), read from the frame at ``p *
-    frame_step``, so ``t' = t + p * (frame_step - out_step)``. ``frame`` flat, readable a
-    piece past every nonzero's start. A nonzero costs one broadcast, and one vector load
-    and one multiply-add per vector of the block; the block never leaves the registers
-    until the row's nonzeros are done.
-
-    ``by_rows``: a task is a row, all its pieces. Otherwise a task is a piece of every row
-    in turn: a row's nonzeros read its whole run from every input channel they touch, and
-    for a long run (a 32x32 plane at batch 16 is 17 k values) that is megabytes per row,
-    from L3; one piece reads a few hundred kilobytes of the frame instead, which stay in
-    L2 while every row goes through it (3x faster on VGG-CIFAR's 64 -> 64 conv at batch
-    16). (One parallel loop for both: each costs seconds to compile on first use.)
-    """
-    rows, run = out.shape
-    has_bias = bias.shape[0] > 0
-    step = np.uint64(pitch)
-    count, length, out_step, frame_step = pieces
-    tasks = rows if by_rows else count
-    for task in prange(tasks):
-        first_row = task if by_rows else 0
-        last_row = task + 1 if by_rows else rows
-        first_piece = 0 if by_rows else task
-        last_piece = count if by_rows else task + 1
-        for f in range(first_row, last_row):
-            start = bias[f] if has_bias else np.float32(0.0)
-            for p in range(first_piece, last_piece):
-                first = np.uint64(p * out_step)
-                stop = np.uint64(min(run, p * out_step + length))
-                _span_of_row(out[f], first, stop, np.uint64(p * frame_step),
-                             np.uint64(indptr[f]), np.uint64(indptr[f + 1]), indices, values,
-                             frame, step, start, relu, lanes, vectors)
 
 
 @register("direct_sparse_conv2d", backend="cpu")

@@ -1,4 +1,4 @@
-"""Register blocks and runs of the direct sparse convolution (``sparse_conv.py``).
+"""Register blocks and runs of the register-block kernels (``sparse_runs.py``).
 
 The kernel holds ``lanes * vectors`` output values in vector registers while a filter
 row's nonzeros stream through them (a *register block*), and computes a filter's output as
@@ -122,9 +122,16 @@ class Pieces(NamedTuple):
             values = oh * padded_row
             return cls(True, row, (oh, padded_row, padded_row, wq * n), values < SPANS_FROM,
                        values, padded_row // n)
-        block = register_block(plane)
-        values = padded_run(plane, block)
+        return cls.one_run(plane, wq)
+
+    @classmethod
+    def one_run(cls, run, out_width):
+        """A single run of ``run`` values (cut into spans if long), ``out_width`` pixels
+        from one output row to the next in it."""
+        block = register_block(run)
+        values = padded_run(run, block)
         span = SPAN // (block[0] * block[1]) * block[0] * block[1]
         if values < SPANS_FROM:
-            return cls(False, block, (1, values, values, values), True, values, wq)
-        return cls(False, block, (-(-values // span), span, span, span), False, values, wq)
+            return cls(False, block, (1, values, values, values), True, values, out_width)
+        return cls(False, block, (-(-values // span), span, span, span), False, values,
+                   out_width)

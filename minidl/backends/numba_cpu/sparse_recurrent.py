@@ -12,8 +12,8 @@ the dense forward calls BLAS, ``h[t-1] @ w``, this one multiplies with the CSR r
   bound it). The whole loop over time then runs in ONE Numba call, for the LSTM with its
   threads sharing each step's product (``csr_steps.py``);
 * several: per step, each nonzero multiply-adds the running sequences' values of its
-  column (``sparse._rows_runs`` over ``h[t-1].T``: the weights are read once for the
-  batch), then the product is transposed back; the gate pass as in the dense kernel.
+  column (``sparse_runs.csr_times_batch`` over ``h[t-1]``: the weights are read once for
+  the batch), then the product is transposed back; the gate pass as in the dense kernel.
 
 The CSR arrays are checked once per call, not per step.
 """
@@ -28,7 +28,8 @@ from .gru import _gru_gates, _gru_output
 from .lstm import _lstm_step
 from .packed_steps import _Steps
 from .recurrent_activations import _codes
-from .sparse import SERIAL_BELOW, SERIAL_DOT_BELOW, _checked, _rows_dot, _rows_runs
+from .sparse import SERIAL_BELOW, SERIAL_DOT_BELOW, _checked, _rows_dot
+from .sparse_runs import csr_times_batch
 from .threads import one_thread_below
 
 
@@ -86,10 +87,8 @@ class _Csr:
                 _rows_dot(self.indptr, self.indices, self.values, h[0], self.no_bias, False,
                           out[0])
                 return
-            columns = np.empty((self.rows, n), dtype=np.float32)
-            _rows_runs(self.indptr, self.indices, self.values,
-                       np.ascontiguousarray(h.T).reshape(-1), n, self.no_bias, False, columns)
-            out[:n] = columns.T
+            out[:n] = csr_times_batch(self.indptr, self.indices, self.values,
+                                      np.ascontiguousarray(h), self.no_bias, False).T
 
 
 def _float32(*arrays):
