@@ -113,7 +113,7 @@ def test_register_blocks_are_chosen_to_waste_little(monkeypatch, avx512):
     from minidl.backends.numba_cpu import sparse_conv_blocks as blocks_of
     blocks = blocks_of.register_blocks(avx512)
     monkeypatch.setattr(blocks_of, "BLOCKS", blocks)
-    blocks_of.register_block.cache_clear()
+    blocks_of.forget_choices()
     runs = (1, 8, 9, 24, 48, 80, 195, 384, 837, 1088)
     if avx512:
         expected = [(8, 1), (8, 1), (16, 1), (16, 2), (16, 3), (16, 4), (16, 13), (16, 16),
@@ -142,7 +142,7 @@ def test_register_blocks_are_chosen_to_waste_little(monkeypatch, avx512):
             if run >= block[0] * block[1]:
                 assert streamed(run, block) == min(streamed(run, other) for other in blocks)
     finally:
-        blocks_of.register_block.cache_clear()
+        blocks_of.forget_choices()
 
 
 # (batch, plane, stride): layouts of one run per output row on either block set
@@ -171,7 +171,7 @@ def test_row_runs_equal_the_dense_convolution(backend, xp, rng, batch, plane, st
 def test_row_runs_are_chosen_where_they_stream_less(monkeypatch, avx512):
     from minidl.backends.numba_cpu import sparse_conv_blocks as blocks_of
     monkeypatch.setattr(blocks_of, "BLOCKS", blocks_of.register_blocks(avx512))
-    blocks_of.register_block.cache_clear()
+    blocks_of.forget_choices()
     try:
         for batch, plane, stride in ROW_RUNS:
             oh, ow, _, wq = conv_frame_geometry(plane, (3, 3), (stride, stride), (1, 1),
@@ -199,7 +199,7 @@ def test_row_runs_are_chosen_where_they_stream_less(monkeypatch, avx512):
         assert blocks_of.Pieces.of(13, 13, 15, 1)[:3] == (False, blocks_of.register_block(
             195), (1, 208, 208, 208))
     finally:
-        blocks_of.register_block.cache_clear()
+        blocks_of.forget_choices()
 
 
 def test_all_zero_weights_give_the_bias(backend, xp, rng):
