@@ -1,7 +1,9 @@
 """Pruned fc layers: minidl's CSR kernel against dense BLAS, SciPy CSR and PyTorch.
 
 For a 4096x4096 fc layer and others (``out = x . W^T``, batch 1, and a
-batch-16 row), weights magnitude-pruned to each sparsity, medians of several runs:
+batch-16 row), weights magnitude-pruned to each sparsity; each cell is the best of
+``--rounds`` block medians of ``--repeats`` runs, the blocks of one row alternating
+(``timing.rounds_ms``: a shared machine's spells move a single block by up to 2x):
 
 * ``numpy``: ``x @ W`` through OpenBLAS; ``torch``: ``torch.nn.functional.linear``;
   ``best dense`` is the faster of the two;
@@ -15,7 +17,7 @@ batch-16 row), weights magnitude-pruned to each sparsity, medians of several run
 Compile time is reported separately (a cold Numba cache, then a second process that must
 only load it).
 
-    python benchmarks/sparse_fc.py [--repeats 15]
+    python benchmarks/sparse_fc.py [--repeats 15] [--rounds 3] [--no-compile-report]
 
 Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for this command where the machine sets them.
 """
@@ -23,8 +25,8 @@ Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for this command where the machine se
 import argparse
 
 import numpy as np
-from sparse_common import (LayerRun, compile_report, machine, magnitude_pruned, median_ms,
-                           optional, rounds_ms)
+from sparse_common import (LayerRun, compile_report, machine, magnitude_pruned, optional,
+                           rounds_ms)
 
 import minidl as paddle
 from minidl.backends import get_kernel, set_backend
@@ -82,6 +84,7 @@ def peers(x, w_out_in, torch, scipy):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-compile-report", action="store_true")
     args = parser.parse_args()
     set_backend("cpu")
@@ -91,7 +94,8 @@ def main():
         cold, warm = compile_report(COMPILE_SCRIPT)
         print(f"Numba kernels, first use: {cold[0]:.2f} s with a cold cache ({cold[1]} "
               f"compilations); {warm[0]:.2f} s in a second process ({warm[1]} compilations)")
-    print(f"medians of {args.repeats} runs, ms; ratios = peer time / minidl time\n")
+    print(f"best of {args.rounds} block medians of {args.repeats} runs, ms; ratios = peer "
+          "time / minidl time\n")
     header = ("| in x out | batch | sparsity | numpy | torch | scipy | torch csr | kernel "
               "| minidl kernel | vs best dense | vs scipy | vs torch csr | layer dense "
               "| layer auto | auto/dense | auto ran |")
@@ -104,26 +108,28 @@ def main():
         bias = (rng.standard_normal(f) * 0.1).astype(np.float32)
         for sparsity in sparsities:
             print(row(k, f, n, sparsity, magnitude_pruned(dense_w, sparsity), x, bias, torch,
-                      scipy, args.repeats), flush=True)
+                      scipy, args.repeats, args.rounds), flush=True)
 
 
-def row(k, f, n, sparsity, w, x, bias, torch, scipy, repeats):
+def row(k, f, n, sparsity, w, x, bias, torch, scipy, repeats, rounds):
     """One table row: every peer, the kernel, and the layer dense and 'auto'."""
-    times = {name: median_ms(step, repeats) for name, step in peers(x, w, torch, scipy).items()}
+    steps = peers(x, w, torch, scipy)
     csr = fc_layout(w.T)
     if n == 1 and csr.packed is not None:   # what the layer runs at batch 1 (sparse_forward)
         kernel, packed = "packed", get_kernel("csr_matvec_packed")
-        ours = median_ms(lambda: packed(csr.indptr, csr.packed, x), repeats)
+        steps["ours"] = lambda: packed(csr.indptr, csr.packed, x)
     else:
         kernel, matmul = "csr", get_kernel("csr_matmul")
-        ours = median_ms(lambda: matmul(csr.indptr, csr.indices, csr.values, x), repeats)
-    best = min(times[name] for name in ("numpy", "torch") if name in times)
+        steps["ours"] = lambda: matmul(csr.indptr, csr.indices, csr.values, x)
 
     data = paddle.layer.data("x", paddle.data_type.dense_vector(k))
     fc = paddle.layer.fc(data, size=f, act=paddle.activation.Relu(), name="fc")
     run = LayerRun(fc, {"_fc.w0": w.T, "_fc.wbias": bias[None]}, [x])
-    layer = rounds_ms({"dense": run.step(False), "auto": run.step("auto")}, repeats)
-    dense_layer, auto_layer = layer["dense"], layer["auto"]
+    steps.update({"layer dense": run.step(False), "layer auto": run.step("auto")})
+    times = rounds_ms(steps, repeats, rounds)
+    ours, dense_layer, auto_layer = (times.pop(name) for name in
+                                     ("ours", "layer dense", "layer auto"))
+    best = min(times[name] for name in ("numpy", "torch") if name in times)
     np.testing.assert_allclose(run.step("auto")(), run.step(False)(), rtol=1e-3, atol=1e-4)
     cell = {name: f"{t:.3f}" for name, t in times.items()}
     ratio = {name: f"{t / ours:.1f}x" for name, t in times.items()}
