@@ -41,6 +41,20 @@ def close(got, expected):
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
 
 
+def check_3x3_conv(xp, rng, x, filters, stride, zero_rows, relus=(False, True)):
+    """The sparse kernel against the dense convolution for a 3x3, padding-1 layer of
+    ``filters`` pruned to 0.5 on ``x``, with a bias, for each of ``relus``."""
+    weight = pruned(rng, (filters, x.shape[1], 3, 3), 0.5, zero_rows)
+    bias = rng.standard_normal(filters).astype(np.float32)
+    geometry = (stride, stride), (1, 1), (1, 1)
+    csr = conv_layout(weight, x.shape[1:], *geometry, 1)
+    for relu in relus:
+        got = get_kernel("direct_sparse_conv2d")(
+            xp.asarray(x), xp.asarray(csr.indptr), xp.asarray(csr.indices),
+            xp.asarray(csr.values), (3, 3), *geometry, xp.asarray(bias), relu)
+        close(as_numpy(got), dense_conv(x, weight, *geometry, 1, bias, relu))
+
+
 # --- both kernels, every backend, against the dense definition --------------------------
 
 @fixture_ok
@@ -73,14 +87,7 @@ def test_long_runs_cut_into_spans(backend, xp, rng, batch, width):
     # goes over the rows) and 7,440 at batch 3 (over spans of the run, the last one short);
     # 40 x 59 at batch 3, 7,320 values, ends in a smaller tail block
     x = rng.standard_normal((batch, 3, 40, width)).astype(np.float32)
-    weight = pruned(rng, (5, 3, 3, 3), 0.5, 1)
-    bias = rng.standard_normal(5).astype(np.float32)
-    csr = conv_layout(weight, x.shape[1:], (1, 1), (1, 1), (1, 1), 1)
-    got = get_kernel("direct_sparse_conv2d")(xp.asarray(x), xp.asarray(csr.indptr),
-                                             xp.asarray(csr.indices), xp.asarray(csr.values),
-                                             (3, 3), (1, 1), (1, 1), (1, 1), xp.asarray(bias),
-                                             True)
-    close(as_numpy(got), dense_conv(x, weight, (1, 1), (1, 1), (1, 1), 1, bias, True))
+    check_3x3_conv(xp, rng, x, 5, 1, 1, relus=(True,))
 
 
 @pytest.mark.parametrize("batch, plane, stride", [
@@ -94,15 +101,7 @@ def test_short_runs_in_register_blocks(backend, xp, rng, batch, plane, stride):
     slack. 6 channels x 9 taps at 0.5: each row has whole groups of four nonzeros and a
     remainder."""
     x = rng.standard_normal((batch, 6) + plane).astype(np.float32)
-    weight = pruned(rng, (7, 6, 3, 3), 0.5, 2)
-    bias = rng.standard_normal(7).astype(np.float32)
-    geometry = (stride, stride), (1, 1), (1, 1)
-    csr = conv_layout(weight, x.shape[1:], *geometry, 1)
-    for relu in (False, True):
-        got = get_kernel("direct_sparse_conv2d")(
-            xp.asarray(x), xp.asarray(csr.indptr), xp.asarray(csr.indices),
-            xp.asarray(csr.values), (3, 3), *geometry, xp.asarray(bias), relu)
-        close(as_numpy(got), dense_conv(x, weight, *geometry, 1, bias, relu))
+    check_3x3_conv(xp, rng, x, 7, stride, 2)
 
 
 @pytest.mark.parametrize("avx512", [True, False])
@@ -156,15 +155,7 @@ def test_row_runs_equal_the_dense_convolution(backend, xp, rng, batch, plane, st
     larger batches) the cpu backend computes one run per output row. 8 x 13x13: on AVX2
     rows of 104 values padded to 112 (a column computed and dropped)."""
     x = rng.standard_normal((batch, 5) + plane).astype(np.float32)
-    weight = pruned(rng, (6, 5, 3, 3), 0.5, 1)
-    bias = rng.standard_normal(6).astype(np.float32)
-    geometry = (stride, stride), (1, 1), (1, 1)
-    csr = conv_layout(weight, x.shape[1:], *geometry, 1)
-    for relu in (False, True):
-        got = get_kernel("direct_sparse_conv2d")(
-            xp.asarray(x), xp.asarray(csr.indptr), xp.asarray(csr.indices),
-            xp.asarray(csr.values), (3, 3), *geometry, xp.asarray(bias), relu)
-        close(as_numpy(got), dense_conv(x, weight, *geometry, 1, bias, relu))
+    check_3x3_conv(xp, rng, x, 6, stride, 1)
 
 
 @pytest.mark.parametrize("avx512", [True, False])
