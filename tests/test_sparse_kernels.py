@@ -193,6 +193,19 @@ def test_row_runs_are_chosen_where_they_stream_less(monkeypatch, avx512):
         blocks_of.forget_choices()
 
 
+def test_csr_matmul_on_a_batch_long_enough_for_spans(backend, xp, rng):
+    """5000 samples: on the cpu backend the batch is one run of 5008 values (whole blocks
+    and a tail), cut into spans that are tasks of their own, the last one short."""
+    weight = pruned(rng, (7, 40), 0.5, 1).T.copy()          # (inputs, outputs)
+    x = rng.standard_normal((5000, 40)).astype(np.float32)
+    bias = rng.standard_normal(7).astype(np.float32)
+    csr = fc_layout(weight)
+    got = get_kernel("csr_matmul")(xp.asarray(csr.indptr), xp.asarray(csr.indices),
+                                   xp.asarray(csr.values), xp.asarray(x), xp.asarray(bias),
+                                   True)
+    close(as_numpy(got), dense_fc(weight, x, bias, True))
+
+
 def test_all_zero_weights_give_the_bias(backend, xp, rng):
     weight = np.zeros((7, 4), np.float32)
     csr = fc_layout(weight)
