@@ -60,8 +60,22 @@ def test_one_thread_below_uses_the_small_threshold_when_workers_spin(monkeypatch
     from minidl.backends.numba_cpu import threads
     monkeypatch.setattr(threads, "WORKERS_SPIN", spinning)
     calls = []
-    monkeypatch.setattr(threads, "set_num_threads", calls.append)
-    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)  # as on a 2-core machine
+    # as on a 2-core machine
+    monkeypatch.setattr(threads, "_count_functions", lambda: (lambda: 2, calls.append))
     with threads.one_thread_below(work, 100_000) as context:
         assert context.serial is serial
     assert calls == ([1, 2] if serial else [])
+
+
+def test_one_thread_below_sets_numbas_thread_count_and_restores_it():
+    """Through the threading layer's own functions: Numba's public getter sees the change."""
+    import numba
+    from minidl.backends.numba_cpu import threads
+    before = numba.get_num_threads()
+    assert threads.thread_count() == before
+    with threads.one_thread_below(1, 100):
+        assert numba.get_num_threads() == 1
+        assert threads.thread_count() == 1
+    assert numba.get_num_threads() == before
+    with threads.one_thread_below(200, 100):      # above the threshold: left alone
+        assert numba.get_num_threads() == before

@@ -17,11 +17,12 @@ Products with one row or column go to ``?gemv`` (``?gemm`` packs whole panels fo
 import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
-from numba import get_num_threads, njit, prange, types
+from numba import njit, prange, types
 from numba.core import cgutils, errors
 from numba.extending import get_cython_function_address, intrinsic
 
 from ..registry import register
+from .threads import thread_count
 
 
 def _blas_symbol(name, arguments):
@@ -210,7 +211,7 @@ def gemm(a, b, out=None, threads=None, accumulate=False):
             out[...] = 0
         return out
     if threads is None:
-        threads = 1 if m * k * n < SERIAL_BELOW else get_num_threads()
+        threads = 1 if m * k * n < SERIAL_BELOW else thread_count()
     _product(a, b, out, 1.0 if accumulate else 0.0, threads)
     return out
 

@@ -6,9 +6,10 @@ loops (the unrolled correlation below ran about 10x slower). Unsigned constants 
 ``_1``: a plain ``1`` would make the arithmetic signed again.
 """
 
-import numba
 import numpy as np
 from numba import njit
+
+from .threads import thread_count
 
 U = np.uint64
 _0, _1 = U(0), U(1)
@@ -26,7 +27,7 @@ _DOT_MATH = {"reassoc", "contract", "nsz"}
 
 def task_chunks(tasks):
     """How many chunks a ``prange`` over ``tasks`` tasks is cut into (unsigned)."""
-    return U(max(1, min(tasks, CHUNKS_PER_THREAD * numba.get_num_threads())))
+    return U(max(1, min(tasks, CHUNKS_PER_THREAD * thread_count())))
 
 
 def as_taps(offsets):

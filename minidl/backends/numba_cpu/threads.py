@@ -37,10 +37,36 @@ def _spinning_omp():
 WORKERS_SPIN = _spinning_omp()
 
 
+def _count_functions():
+    """``(get, set)`` for the calling thread's Numba thread count.
+
+    ``numba.get_num_threads`` and ``set_num_threads`` take a lock and check their argument
+    on every call, ~1-1.5 us each: a serial kernel call made three of them, more than a
+    small kernel's work. Once its threading layer runs, Numba holds the layer's own
+    functions (ctypes, ~0.1-0.4 us) as module globals; those are used where present."""
+    if not _COUNT:
+        get_num_threads()   # starts the threading layer if nothing has yet
+        from numba.np.ufunc import parallel
+        raw = [getattr(parallel, name, None) for name in ("_get_num_threads",
+                                                           "_set_num_threads")]
+        _COUNT.extend(raw if all(callable(f) for f in raw)
+                      else (get_num_threads, set_num_threads))
+    return _COUNT
+
+
+_COUNT = []
+
+
+def thread_count():
+    """Numba's thread count for the calling thread (see :func:`_count_functions`)."""
+    return _count_functions()[0]()
+
+
 class one_thread_below:
     """Context: run the block on one thread if ``work < threshold``, else on Numba's
     thread count. (A class, not a generator: it is entered around every kernel call, and
-    when nothing is to be done it costs a comparison instead of ~10 us.)"""
+    when nothing is to be done it costs a comparison instead of ~10 us; going to one
+    thread and back costs ~1 us.)"""
 
     __slots__ = ("serial", "threads")
 
@@ -50,14 +76,12 @@ class one_thread_below:
 
     def __enter__(self):
         if self.serial:
-            self.threads = get_num_threads()
-            if self.threads == 1:
-                self.serial = False
-            else:
-                set_num_threads(1)
+            get, set_count = _count_functions()
+            self.threads = get()
+            set_count(1)
         return self
 
     def __exit__(self, *exc_info):
         if self.serial:
-            set_num_threads(self.threads)
+            _count_functions()[1](self.threads)
         return False
