@@ -61,6 +61,39 @@ def test_no_grad_records_nothing_and_saves_nothing():
     assert config.grad_enabled
 
 
+def test_no_grad_nests_and_restores_after_an_error():
+    with no_grad():
+        with no_grad():
+            assert not config.grad_enabled
+        assert not config.grad_enabled
+    assert config.grad_enabled
+    with pytest.raises(RuntimeError):
+        with no_grad():
+            raise RuntimeError("inside")
+    assert config.grad_enabled
+
+
+def test_functions_under_no_grad_keep_nothing_and_compute_the_same():
+    class Spy(Function):
+        def forward(self, a, b):
+            self.seen = self.needs_input_grad
+            self.save_for_backward(a, b)
+            return a * b, a + b
+
+        def backward(self, gy, gz):
+            return gy, gz
+
+    a, b = Tensor(np.arange(3.0), requires_grad=True), np.ones(3)
+    recorded = Spy()(a, b)
+    spy = Spy()
+    with no_grad():
+        product, total = spy(a, b)
+    assert spy.seen == (False, False) and spy.saved == ()
+    assert product.creator is None and not product.requires_grad
+    for got, expected in zip((product, total), recorded):
+        np.testing.assert_array_equal(got.data, expected.data)
+
+
 def test_constant_inputs_need_no_gradient():
     class Spy(Function):
         def forward(self, a, b):
