@@ -94,6 +94,24 @@ def test_consecutive_rows_of_one_array_are_fed_without_a_copy():
     assert not np.shares_memory(feeder([(row[:6],) for row in wide])["image"], wide)
 
 
+def test_one_sample_is_fed_as_a_read_only_view_of_its_array():
+    """A batch of one contiguous float32 array (inference one sample at a time) is that
+    array's memory, read-only, while the caller's array stays writeable; a strided or
+    converted sample is copied."""
+    image = layer.data("image", data_type.dense_vector(6))
+    feeder = Feeder([image])
+    sample = np.arange(6, dtype=np.float32)
+    fed = feeder([(sample,)])["image"]
+    assert fed.shape == (1, 6) and np.shares_memory(fed, sample) and not fed.flags.writeable
+    assert sample.flags.writeable
+    square = np.arange(6, dtype=np.float32).reshape(2, 3)    # any shape of 6 values
+    assert np.shares_memory(feeder([(square,)])["image"], square)
+    for other in (np.arange(12, dtype=np.float32)[::2], np.arange(6, dtype=np.float64)):
+        copied = feeder([(other,)])["image"]
+        assert not np.shares_memory(copied, other)
+        np.testing.assert_array_equal(copied, other.reshape(1, 6))
+
+
 def test_dense_sequences_given_as_arrays_are_copied_whole_and_equal_lists_of_rows():
     """A sample's sequence as one (timesteps, dim) array (any real dtype) gives what the
     same rows as a list give; a wrong width still names the sample and timestep."""

@@ -196,6 +196,53 @@ def test_parameter_versions_move_on_every_possible_write(rng):
     assert seen[0] < seen[1] < seen[2] == seen[3]
 
 
+def test_the_generation_moves_with_any_write_and_not_with_reads(rng):
+    _, parameters = pruned_network(rng)
+    names = parameters.names()
+    seen = [parameters.generation]
+    parameters.set(names[0], parameters.get(names[0]))
+    seen.append(parameters.generation)
+    parameters.value(names[-1])               # the live array: the caller may write
+    seen.append(parameters.generation)
+    parameters.get(names[1])
+    parameters.value(names[1], write=False)
+    parameters.version(names[1])
+    seen.append(parameters.generation)
+    assert seen[0] < seen[1] < seen[2] == seen[3]
+
+
+def test_inference_keeps_its_parameter_values_until_one_changes(rng):
+    out, parameters = pruned_network(rng)
+    data = samples(rng, 2)
+    inference = paddle.inference.Inference(out, parameters, sparse=False)
+    values, _ = inference.parameter_values()
+    assert inference.parameter_values()[0] is values       # nothing changed: kept
+    first = inference.infer(data)
+    name = "___fc_layer_1__.wbias"
+    parameters.set(name, parameters.get(name) + np.arange(5))   # (softmax: not uniform)
+    assert inference.parameter_values()[0] is not values
+    np.testing.assert_array_equal(inference.parameter_values()[0][name].data,
+                                  parameters.get(name).reshape(1, -1))
+    assert not np.allclose(inference.infer(data), first)
+
+
+def test_inference_reads_averaged_values_on_every_call(rng):
+    """An average source may change without any version moving: never kept."""
+    out, parameters = pruned_network(rng)
+    data = samples(rng, 2)
+    inference = paddle.inference.Inference(out, parameters, sparse=False)
+    name = "___fc_layer_1__.wbias"
+    shift = [0.0]
+    parameters.set_average_source(lambda: {name: parameters.get(name) + shift[0] * np.arange(5)})
+    first = inference.infer(data)
+    shift[0] = 1.0
+    moved = inference.infer(data)
+    assert not np.allclose(moved, first)
+    parameters.set_average_source(None)
+    np.testing.assert_allclose(inference.infer(data), paddle.infer(out, parameters, data,
+                                                                   sparse=False))
+
+
 def test_auto_times_cold_caches_only_for_models_larger_than_the_cache(rng, monkeypatch):
     set_backend("cpu")
     monkeypatch.setattr(calibration, "cost_model", lambda *needs: RatioModel(1.0))  # unsure

@@ -13,6 +13,7 @@ for the rows it is given, before it runs.
 import numpy as np
 
 from .plan import format_table, sparse_mode
+from ..backends import current_backend
 from ..core import config
 from .planner import batch_shapes, make_plan, stamp
 
@@ -25,6 +26,8 @@ class SparsePlan:
         self.parameters = parameters
         self.model = model     # a CostModel, or None: this machine's
         self.plans = {}        # (batch signature, averaged names) -> Plan
+        # plan key -> (parameters' generation, backend, dtype) at which its stamp last held
+        self._confirmed = {}
 
     def plan(self, layers, values, feed, samples, averaged=frozenset()):
         """The Plan of ``layers`` for the batch ``feed`` ({data layer name: array or
@@ -34,7 +37,7 @@ class SparsePlan:
                      np.dtype(config.default_dtype))
         key = (samples, signature, frozenset(averaged))
         known = self.plans.get(key)
-        if _current(known, layers, self.parameters, dtype):
+        if self._holds(key, known, layers, dtype):
             return known
         self.plans.pop(key, None)   # (re-inserted last: the table shows the latest last)
         shapes = batch_shapes(layers, samples, feed)
@@ -50,12 +53,27 @@ class SparsePlan:
         sequences = len(seq.starts) - 1 if seq is not None else rows
         key = (layer.name, rows, sequences, xs[0].data.dtype.str)
         known = self.plans.get(key)
-        if not _current(known, [layer], self.parameters, xs[0].data.dtype):
+        if not self._holds(key, known, [layer], xs[0].data.dtype):
             shapes = {layer.name: (rows, sequences)}
             known = self.plans[key] = make_plan([layer], ctx.params, self.parameters,
                                                 self.mode, shapes, xs[0].data.dtype,
                                                 model=self.model)
         return known.forward(layer, ctx, xs)
+
+    def _holds(self, key, plan, layers, dtype):
+        """Whether the plan under ``key`` still holds (:func:`_current`). The stamp reads
+        a version per parameter, several microseconds a batch; while the parameters'
+        generation, the backend and the dtype are those of its last check, nothing it
+        reads can have changed."""
+        generation = getattr(self.parameters, "generation", None)
+        checked = None if generation is None else (generation, current_backend().name,
+                                                   np.dtype(dtype).str)
+        if plan is not None and checked is not None and self._confirmed.get(key) == checked:
+            return True
+        holds = _current(plan, layers, self.parameters, dtype)
+        if holds and checked is not None:
+            self._confirmed[key] = checked
+        return holds
 
     @property
     def decisions(self):

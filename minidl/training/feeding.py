@@ -158,11 +158,17 @@ def _rows_in_place(values, dim):
     When the samples are consecutive rows of one array -- ``[(x[i],) for i in ...]`` over
     a batch array, or a reader yielding a dataset array's rows in order -- they lie back to
     back in one buffer, and the batch is that memory: no copy, which for inputs of
-    megabytes costs as much as a layer. Read-only, so that no layer can write into the
-    caller's arrays."""
+    megabytes costs as much as a layer. So is a batch of one contiguous array. Read-only,
+    so that no layer can write into the caller's arrays."""
     first = values[0] if len(values) else None
     if type(first) is not np.ndarray or first.dtype != config.default_dtype or \
-            first.size != dim or first.base is None or not first.flags.c_contiguous:
+            first.size != dim or not first.flags.c_contiguous:
+        return None
+    if len(values) == 1:        # one sample (inference one at a time): any array of its own
+        row = first.reshape(1, dim)
+        row.flags.writeable = False
+        return row
+    if first.base is None:
         return None
     base, start, step = first.base, first.ctypes.data, first.nbytes   # rows back to back
     for i, value in enumerate(values):

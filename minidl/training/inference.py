@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 
+from ..backends import current_backend
 from ..core import Tensor, as_numpy, no_grad, settings
 from .feeding import Feeder
 from ..layers.graph import Network, RunContext
@@ -52,6 +53,8 @@ class Inference:
         self.parameters = parameters
         self._sparse = None if sparse is None else sparse_mode(sparse)
         self.sparse_plan = SparsePlan(self._sparse_setting(), parameters)
+        self._values = None     # (what they were made for, values, averaged names)
+        self._feeder = None     # (feeding, Feeder) of the last call
 
     def _sparse_setting(self):
         if self._sparse is not None:
@@ -60,8 +63,8 @@ class Inference:
 
     def iter_infer(self, input, feeding=None, batch_size=None):
         """Yield ``[array per output layer]`` for each batch of ``input``."""
-        feeder = Feeder(self.network.data_layers, feeding)
-        values, averaged = _inference_values(self.parameters, self.network.param_specs)
+        feeder = self._feeder_for(feeding)
+        values, averaged = self.parameter_values()
         samples = list(input)
         if not samples:
             raise ValueError("infer: input is empty; pass a list of sample tuples")
@@ -73,6 +76,28 @@ class Inference:
                 plan = self.plan(values, feed, len(batch), averaged)
                 outputs = self.run(values, feed, plan)
                 yield [_host(outputs[layer.name]) for layer in self.outputs]
+
+    def _feeder_for(self, feeding):
+        """The Feeder of ``feeding``: the last call's while it is unchanged."""
+        # a copy to compare with: the caller may change the same dict between calls
+        key = dict(feeding) if isinstance(feeding, dict) else \
+            list(feeding) if isinstance(feeding, (list, tuple)) else feeding
+        if self._feeder is None or self._feeder[0] != key:
+            self._feeder = (key, Feeder(self.network.data_layers, feeding))
+        return self._feeder[1]
+
+    def parameter_values(self):
+        """``(values, averaged names)`` to infer with (:func:`_inference_values`), kept
+        from the last call while no parameter changed: a batch of one sample is a few
+        tens of microseconds, and rebuilding them took several."""
+        parameters = self.parameters
+        generation = getattr(parameters, "generation", None)
+        made_for = None if generation is None or parameters.averaging \
+            else (generation, current_backend().name)
+        if made_for is None or self._values is None or self._values[0] != made_for:
+            values, averaged = _inference_values(parameters, self.network.param_specs)
+            self._values = (made_for, values, averaged)
+        return self._values[1], self._values[2]
 
     def plan(self, values, feed, samples, averaged=()):
         """The sparse plan of this batch (``feed`` of ``samples`` samples), or None when

@@ -133,6 +133,9 @@ class Parameters:
         # name -> count of the times the value may have changed: caches derived from a
         # value (minidl.sparse's CSR layouts) compare it to know when to rebuild
         self._versions = {}
+        # moves with every version and whenever a value array is added or replaced: one
+        # comparison tells a cache of all the values that none of them changed
+        self._generation = 0
         # set by a trainer whose optimizer has ModelAverage: a callable returning
         # {name: averaged value}; testing and inference read those instead of the values
         self._average_source = None
@@ -150,6 +153,12 @@ class Parameters:
             raise TypeError(f"set_average_source: {source!r} is not callable")
         self._average_source = source
 
+    @property
+    def averaging(self):
+        """Whether an average source is attached (then :meth:`averaged_values` may change
+        without any version moving)."""
+        return self._average_source is not None
+
     def averaged_values(self):
         """``{name: averaged value}`` from the attached source, or None."""
         return None if self._average_source is None else self._average_source()
@@ -163,6 +172,7 @@ class Parameters:
         value = np.ascontiguousarray(value, dtype=np.float32).reshape(shape)
         self._configs[name] = config
         self._values[name] = backends.xp().asarray(value)
+        self._generation += 1
         if spec is not None:
             self._specs[name] = spec
 
@@ -269,14 +279,22 @@ class Parameters:
         xp = backends.xp()
         if get_array_module(array) is not xp:
             array = self._values[name] = xp.asarray(as_numpy(array))
+            self._generation += 1
         return array
 
     def version(self, name):
         """A number that changes whenever the value may have changed (set, value(), tar)."""
         return self._versions.get(self._known(name), 0)
 
+    @property
+    def generation(self):
+        """A number that changes whenever any value may have changed or been replaced (one
+        comparison for a cache derived from all the values; :meth:`version` per value)."""
+        return self._generation
+
     def _changed(self, name):
         self._versions[name] = self._versions.get(name, 0) + 1
+        self._generation += 1
 
     def compute_view(self, name):
         """The live value reshaped to the layer's ``compute_shape`` (a view, no copy)."""
