@@ -5,6 +5,7 @@ Each names its kernels ``act_<kernel_name>`` (forward) and ``act_<kernel_name>_g
 """
 
 from .choice import Choice
+from ..functions.activation import activate
 
 
 class BaseActivation(Choice):
@@ -13,7 +14,6 @@ class BaseActivation(Choice):
 
     def __call__(self, x):
         """Apply to a Tensor (the layer's pre-activation output)."""
-        from ..functions.activation import activate
         return activate(self.kernel_name, x)
 
 
