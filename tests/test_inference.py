@@ -87,3 +87,64 @@ def test_progress_handler_prints_cost_and_metrics():
     text = stream.getvalue()
     assert "cost=0.5000 classification_error_evaluator=0.2500" in text
     assert "pass 0 done classification_error_evaluator=0.2000" in text
+
+
+def _large_outputs():
+    """Layers whose outputs (1.2 MB a sample) alias what lives on after a call: the fed
+    input itself, a parameter's live array, and another output."""
+    from minidl.layers.base import Layer
+
+    class Same(Layer):
+        type = "same"
+
+        def forward(self, ctx, xs):
+            return xs[0]
+
+    class Weight(Layer):
+        type = "weight"
+
+        def __init__(self, input):
+            super().__init__("weight_out", [input], 300_000)
+            self.weight = self.add_param("w0", (1, 300_000), paddle.attr.ParamAttr())
+
+        def forward(self, ctx, xs):
+            return ctx.param(self.weight)
+
+    x = paddle.layer.data("x", paddle.data_type.dense_vector(300_000))
+    same = Same("same", [x], 300_000)
+    return x, same, Same("same_again", [same], 300_000), Weight(x)
+
+
+def test_large_outputs_are_the_callers_own_arrays():
+    """A single batch's large output may be returned without a copy, but never one that
+    the caller's input, a parameter or another returned output also holds."""
+    x, same, same_again, weight = _large_outputs()
+    parameters = paddle.parameters.create([same_again, weight])
+    sample = np.arange(300_000, dtype=np.float32)
+    kept = parameters.get("_weight_out.w0").copy()
+    results = paddle.infer(output_layer=[x, same, same_again, weight], parameters=parameters,
+                           input=[(sample,)])
+    for i, result in enumerate(results):
+        assert result.flags.writeable and not np.shares_memory(result, sample)
+        assert not any(np.shares_memory(result, other) for other in results[i + 1:])
+        result[...] = -1.0
+    np.testing.assert_array_equal(sample, np.arange(300_000, dtype=np.float32))
+    np.testing.assert_array_equal(parameters.get("_weight_out.w0"), kept)
+
+
+def test_a_large_fresh_output_is_returned_as_the_forward_made_it(monkeypatch):
+    """No copy of a convolution's 1.6 MB output at batch 1 (the copy costs as much as a
+    fast layer): the array returned is the one the forward computed."""
+    import minidl.training.inference as inference
+    made = []
+    host = inference._host
+    monkeypatch.setattr(inference, "_host", lambda tensor: made.append(host(tensor))
+                        or made[-1])
+    image = paddle.layer.data("image", paddle.data_type.dense_vector(16 * 64 * 64),
+                              height=64, width=64)
+    conv = paddle.layer.img_conv(image, filter_size=3, num_filters=100, num_channels=16,
+                                 padding=1, act=paddle.activation.Relu())
+    parameters = paddle.parameters.create(conv)
+    sample = np.random.default_rng(0).standard_normal(16 * 64 * 64).astype(np.float32)
+    out = paddle.infer(output_layer=conv, parameters=parameters, input=[(sample,)])
+    assert out.shape == (1, 100 * 64 * 64) and np.shares_memory(out, made[0])
