@@ -5,7 +5,9 @@ minidl's own grouped im2col path (``groups = C``), same process, same shapes.
 
 1. The distinct 3x3 depthwise layers of MobileNet v1 at 224x224, batch 1 and 8: forward
    alone, and forward + backward (input and filter gradients) as one step, for
-   * minidl: the kernels ``conv2d`` dispatches ``groups == C`` to (Numba on ``cpu``);
+   * minidl: the kernels ``conv2d`` dispatches ``groups == C`` to (Numba on ``cpu``); and
+     the forward of an ``img_conv(groups=C)`` layer through the public call
+     (``Inference.infer`` on the batch's samples, rows of one array: ``via infer``);
    * grouped im2col: minidl's cpu im2col convolution with ``groups = C``;
    * PyTorch: ``torch.nn.functional.conv2d(groups=C)`` (+ autograd for both gradients).
 2. The whole network (``minidl.models.mobilenet``, 102 classes): forward at batch 1
@@ -23,7 +25,8 @@ Numba's and PyTorch's worker threads spin for a while after a call and would be 
 to the next library otherwise. Every layer's inputs are checked against PyTorch's output.
 
 Loading minidl's ``cpu`` backend tunes the process (``minidl/backends/numba_cpu/
-__init__.py``: Numba's OpenMP workers sleep after a parallel loop, glibc keeps freed memory);
+__init__.py``: Numba's OpenMP workers spin briefly after a parallel loop, glibc keeps freed
+memory);
 The network runs get the same malloc settings in both libraries' processes (through
 glibc's ``MALLOC_*_`` variables); in the layer benchmarks PyTorch is imported first, so its
 own OpenMP keeps its defaults, but the malloc setting applies to both libraries.
@@ -130,6 +133,7 @@ def bench_layers(torch, repeats):
             grouped = layer_steps(grouped_kernels(im2col_conv, channels), x, w, gy, geometry)
             row["grouped_fwd"], row["grouped_fb"] = (median_ms(s, max(3, repeats // 2))
                                                      for s in grouped)
+            row["infer_fwd"] = median_ms(infer_step(x, w, stride), repeats)
             if torch is not None:
                 forward, both, want = torch_layer_steps(torch, x, w, gy, stride, channels)
                 np.testing.assert_allclose(y, want.numpy(), rtol=1e-3, atol=1e-3)
@@ -255,18 +259,38 @@ def bench_network(torch, repeats):
     return rows
 
 
+def infer_step(x, w, stride):
+    """The forward of a depthwise ``img_conv`` layer holding ``w``, through the public
+    ``Inference.infer`` on the samples of ``x`` (rows of one array, as a reader of a
+    dataset array gives them)."""
+    import minidl as paddle
+    batch, channels, size, _ = x.shape
+    image = paddle.layer.data("image", paddle.data_type.dense_vector(channels * size * size),
+                              height=size, width=size)
+    conv = paddle.layer.img_conv(image, filter_size=3, num_filters=channels, groups=channels,
+                                 stride=stride, padding=1, bias_attr=False,
+                                 act=paddle.activation.Linear())
+    parameters = paddle.parameters.create(conv)
+    parameters.set(conv.params[0].name, w.reshape(1, -1))
+    inference = paddle.inference.Inference(conv, parameters)
+    samples = [(row,) for row in x.reshape(batch, -1)]
+    return lambda: inference.infer(samples)
+
+
 # --- report -------------------------------------------------------------------------------
 
 def layer_table(rows, torch):
-    head = "| C, H, stride | batch | minidl fwd | minidl f+b | grouped im2col f+b | speedup |"
-    rule = "|---|---|---|---|---|---|"
+    head = ("| C, H, stride | batch | minidl fwd | via infer | minidl f+b | grouped im2col f+b "
+            "| speedup |")
+    rule = "|---|---|---|---|---|---|---|"
     if torch:
         head += " torch fwd | torch f+b | minidl / torch (f+b) |"
         rule += "---|---|---|"
     lines = [head, rule]
     for r in rows:
         line = (f"| {r['channels']}, {r['size']}, {r['stride']} | {r['batch']} "
-                f"| {r['ours_fwd']:.2f} | {r['ours_fb']:.2f} | {r['grouped_fb']:.1f} "
+                f"| {r['ours_fwd']:.2f} | {r['infer_fwd']:.2f} | {r['ours_fb']:.2f} "
+                f"| {r['grouped_fb']:.1f} "
                 f"| {r['grouped_fb'] / r['ours_fb']:.0f}x |")
         if torch:
             line += (f" {r['torch_fwd']:.2f} | {r['torch_fb']:.2f} "
@@ -298,8 +322,10 @@ def verdicts(layers, network, torch):
         if torch:
             ratio = geometric_mean([r["ours_fb"] / r["torch_fb"] for r in rows])
             fwd = geometric_mean([r["ours_fwd"] / r["torch_fwd"] for r in rows])
+            infer = geometric_mean([r["infer_fwd"] / r["torch_fwd"] for r in rows])
             lines.append(f"- batch {batch}: f+b geometric mean {ratio:.2f}x PyTorch's time "
-                         f"(forward alone {fwd:.2f}x; target <= "
+                         f"(forward alone {fwd:.2f}x, through paddle.infer {infer:.2f}x; "
+                         f"target <= "
                          f"{TARGETS['layers_vs_torch']}: "
                          f"{'met' if ratio <= TARGETS['layers_vs_torch'] else 'NOT met'})")
     for row, key in zip(network if torch else (), ("network_forward_vs_torch",

@@ -14,6 +14,11 @@ batch-16 row), weights magnitude-pruned to each sparsity; each cell is the best 
   ``csr`` for ``csr_matmul``); then the whole fc layer (bias + ReLU) run dense and with
   ``sparse='auto'`` -- ``auto/dense`` must stay at or below ~1.05.
 
+A second table runs the 4096x4096 layer through the public call, one sample a call:
+``paddle.inference.Inference(...).infer([(x,)])`` with ``sparse=False`` and with the
+default ``'auto'`` (after its plan settled), where what the call does besides the layer
+(feeding, checking the plan, the walk over the network) adds to both.
+
 Compile time is reported separately (a cold Numba cache, then a second process that must
 only load it).
 
@@ -23,6 +28,7 @@ Unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for this command where the machine se
 """
 
 import argparse
+import time
 
 import numpy as np
 from sparse_common import (LayerRun, compile_report, machine, magnitude_pruned, optional,
@@ -109,6 +115,37 @@ def main():
         for sparsity in sparsities:
             print(row(k, f, n, sparsity, magnitude_pruned(dense_w, sparsity), x, bias, torch,
                       scipy, args.repeats, args.rounds), flush=True)
+    print("\nOne sample a call through paddle.inference.Inference.infer, ms:\n")
+    print("| in x out | sparsity | infer dense | infer auto | dense / auto |")
+    print("|---|---|---|---|---|")
+    dense_w = (rng.standard_normal((4096, 4096)) * 0.02).astype(np.float32)
+    sample = [(rng.standard_normal(4096).astype(np.float32),)]
+    for sparsity in (0.9, 0.99):
+        print(infer_row(magnitude_pruned(dense_w, sparsity), sample, sparsity, args.repeats,
+                        args.rounds), flush=True)
+
+
+#: seconds of calls before the infer row is timed: 'auto' settles its plan on the first
+#: real batches (a few blocks of runs, each after a short quiet spell)
+SETTLE_S = 3.0
+
+
+def infer_row(w_out_in, sample, sparsity, repeats, rounds):
+    f, k = w_out_in.shape
+    data = paddle.layer.data("x", paddle.data_type.dense_vector(k))
+    fc = paddle.layer.fc(data, size=f, act=paddle.activation.Relu(), name="fc")
+    parameters = paddle.parameters.create(fc)
+    parameters.set("_fc.w0", w_out_in.T)
+    steps = {}
+    for name, sparse in (("dense", False), ("auto", "auto")):
+        inference = paddle.inference.Inference(fc, parameters, sparse=sparse)
+        steps[name] = lambda inference=inference: inference.infer(sample)
+        start = time.perf_counter()
+        while time.perf_counter() - start < SETTLE_S:
+            steps[name]()
+    times = rounds_ms(steps, repeats, rounds)
+    return (f"| {k} x {f} | {sparsity} | {times['dense']:.3f} | {times['auto']:.3f} | "
+            f"{times['dense'] / times['auto']:.1f}x |")
 
 
 def row(k, f, n, sparsity, w, x, bias, torch, scipy, repeats, rounds):
