@@ -37,7 +37,7 @@ def _row_product(indptr, indices, values, x, f):
     return row_dot(indptr, indices, values, x, f)
 
 
-@overload(_row_product)
+@overload(_row_product, inline="always")
 def _row_product_loop(indptr, indices, values, x, f):
     if isinstance(indices, types.Array) and indices.dtype == types.uint64:
         return lambda indptr, indices, values, x, f: packed_row_dot(indptr, indices, x, f)
