@@ -115,9 +115,11 @@ def main():
         for sparsity in sparsities:
             print(row(k, f, n, sparsity, magnitude_pruned(dense_w, sparsity), x, bias, torch,
                       scipy, args.repeats, args.rounds), flush=True)
-    print("\nOne sample a call through paddle.inference.Inference.infer, ms:\n")
-    print("| in x out | sparsity | infer dense | infer auto | dense / auto |")
-    print("|---|---|---|---|---|")
+    print("\nOne sample a call through paddle.inference.Inference.infer, and the layer "
+          "alone, in the same alternating blocks, ms:\n")
+    print("| in x out | sparsity | infer dense | infer auto | dense / auto | layer dense "
+          "| layer auto | dense / auto |")
+    print("|---|---|---|---|---|---|---|---|")
     dense_w = (rng.standard_normal((4096, 4096)) * 0.02).astype(np.float32)
     sample = [(rng.standard_normal(4096).astype(np.float32),)]
     for sparsity in (0.9, 0.99):
@@ -143,9 +145,12 @@ def infer_row(w_out_in, sample, sparsity, repeats, rounds):
         start = time.perf_counter()
         while time.perf_counter() - start < SETTLE_S:
             steps[name]()
+    run = LayerRun(fc, {"_fc.w0": w_out_in.T}, [sample[0][0].reshape(1, k)])
+    steps.update({"layer dense": run.step(False), "layer auto": run.step("auto")})
     times = rounds_ms(steps, repeats, rounds)
     return (f"| {k} x {f} | {sparsity} | {times['dense']:.3f} | {times['auto']:.3f} | "
-            f"{times['dense'] / times['auto']:.1f}x |")
+            f"{times['dense'] / times['auto']:.1f}x | {times['layer dense']:.3f} | "
+            f"{times['layer auto']:.3f} | {times['layer dense'] / times['layer auto']:.1f}x |")
 
 
 def row(k, f, n, sparsity, w, x, bias, torch, scipy, repeats, rounds):
