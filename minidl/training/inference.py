@@ -55,6 +55,7 @@ class Inference:
         self.sparse_plan = SparsePlan(self._sparse_setting(), parameters)
         self._values = None     # (what they were made for, values, averaged names)
         self._feeder = None     # (feeding, Feeder) of the last call
+        self._value_memory = None   # _Memory of the parameter values
 
     def _sparse_setting(self):
         if self._sparse is not None:
@@ -77,13 +78,6 @@ class Inference:
                 outputs = self.run(values, feed, plan)
                 yield [_host(outputs[layer.name]) for layer in self.outputs]
 
-    def _held(self, per_output, index):
-        """Arrays that live on after a call besides output ``index``: the parameter values
-        it read (averaged ones included) and the other outputs."""
-        values = [] if self._values is None else [t.data for t in self._values[1].values()]
-        return values + [a for i, store in enumerate(per_output) if i != index
-                         for a in store if isinstance(a, np.ndarray)]
-
     def _feeder_for(self, feeding):
         """The Feeder of ``feeding``: the last call's while it is unchanged."""
         # a copy to compare with: the caller may change the same dict between calls
@@ -104,6 +98,7 @@ class Inference:
         if made_for is None or self._values is None or self._values[0] != made_for:
             values, averaged = _inference_values(parameters, self.network.param_specs)
             self._values = (made_for, values, averaged)
+            self._value_memory = _Memory(t.data for t in values.values())
         return self._values[1], self._values[2]
 
     def plan(self, values, feed, samples, averaged=()):
@@ -141,6 +136,11 @@ class Inference:
             for store, array in zip(per_output, batch):
                 store.append(array)
         results = []
+        # each output's single batch as its own array where nothing else holds its memory
+        singles = [store[0] if len(store) == 1 and isinstance(store[0], np.ndarray) else None
+                   for store in per_output]
+        own = [array is not None and self._value_memory.free(array, singles[:i] + singles[i + 1:])
+               for i, array in enumerate(singles)]
         for index, (store, layer) in enumerate(zip(per_output, self.outputs)):
             if isinstance(store[0], dict):      # a generator's output (beam_search): its fields
                 results.extend(np.concatenate([batch[f] for batch in store], axis=0)
@@ -149,31 +149,50 @@ class Inference:
             if "prob" in fields:
                 raise ValueError(f"infer: field 'prob' is given by beam_search outputs; layer "
                                  f"{layer.name} ({layer.type}) has 'value' and 'id'")
-            if len(store) == 1 and store[0].nbytes >= OWN_FROM_BYTES:
-                array = _joined(store, self._held(per_output, index))
-            else:
-                array = np.concatenate(store, axis=0)
+            array = store[0] if own[index] else np.concatenate(store, axis=0)
             array = array.reshape(len(array), -1) if array.ndim > 2 else array
             for f in fields:
                 results.append(array if f == "value" else _ids(array))
         return results[0] if len(results) == 1 else results
 
 
-#: a single batch's output of at least this many bytes is returned as the forward made it,
-#: where nothing else holds it: copying 10 MB costs ~1 ms, more than a convolution's forward
-#: at batch 8; below it the copy costs less than the check
-OWN_FROM_BYTES = 1 << 20
+class _Memory:
+    """Which memory lives on after a call: the parameter values' (and the other outputs').
+
+    An output is returned as the forward made it -- no copy, which for a convolution's
+    output at batch 8 (12.8 MB) cost ~1 ms, and at batch 1 evicted the layer's input
+    from L2 -- only when the caller can own it: writeable (a fed sample is a read-only
+    view, and so is every view of it) and rooted in memory of its own. Views are followed
+    to the array owning the memory (``root``); one whose chain leaves NumPy arrays (a
+    strided view, a foreign buffer) is copied."""
+
+    def __init__(self, values):
+        self.roots, self.unknown = set(), []
+        for value in values:
+            root = _root(value)
+            if root is None:
+                self.unknown.append(value)
+            else:
+                self.roots.add(id(root))
+
+    def free(self, array, others):
+        """Whether ``array`` shares memory with no value and none of ``others``."""
+        root = _root(array)
+        if root is None or not array.flags.writeable or id(root) in self.roots:
+            return False
+        if any(other is not None and _root(other) is root for other in others):
+            return False
+        return not any(np.may_share_memory(array, value) for value in self.unknown)
 
 
-def _joined(store, held):
-    """The batches of one output as one new array the caller owns (``np.concatenate``
-    copies), except a single batch that is already such an array: writeable (a fed sample
-    is a read-only view), sharing memory with none of ``held``."""
-    array = store[0]
-    if len(store) == 1 and array.flags.writeable and \
-            not any(np.may_share_memory(array, other) for other in held):
-        return array
-    return np.concatenate(store, axis=0)
+def _root(array):
+    """The array owning ``array``'s memory (itself, or the end of its chain of bases), or
+    None where the chain leaves NumPy arrays."""
+    while array.base is not None:
+        array = array.base
+        if not isinstance(array, np.ndarray):
+            return None
+    return array
 
 
 def _host(tensor):
