@@ -157,3 +157,34 @@ def test_a_fresh_output_is_returned_as_the_forward_made_it(monkeypatch):
     sample = np.random.default_rng(0).standard_normal(16 * 64 * 64).astype(np.float32)
     out = paddle.infer(output_layer=conv, parameters=parameters, input=[(sample,)])
     assert out.shape == (1, 100 * 64 * 64) and np.shares_memory(out, made[0])
+
+
+@pytest.mark.parametrize("act", ["Relu", "Tanh", "Softmax", "Linear", "Sigmoid"])
+def test_inference_without_a_graph_computes_what_the_graph_does(act, monkeypatch):
+    """Under no_grad, fc layers and activations skip the Functions' bookkeeping; the values
+    are the same, bit for bit (the same kernels in the same order)."""
+    from minidl.core import Tensor, no_grad, tensor
+    from minidl.functions import activation
+    from minidl.layers.graph import Network, RunContext
+    a = paddle.layer.data("a", paddle.data_type.dense_vector(7))
+    b = paddle.layer.data("b", paddle.data_type.dense_vector(5))
+    both = paddle.layer.fc(input=[a, b], size=6, act=getattr(paddle.activation, act)())
+    top = paddle.layer.fc(input=both, size=4, bias_attr=False,
+                          act=getattr(paddle.activation, act)())
+    parameters = paddle.parameters.create(top)
+    network = Network([top])
+    rng = np.random.default_rng(1)
+    feed = {"a": rng.standard_normal((3, 7)).astype(np.float32),
+            "b": rng.standard_normal((3, 5)).astype(np.float32)}
+    values = {name: Tensor(parameters.get(name).reshape(spec.compute_shape))
+              for name, spec in network.param_specs.items()}
+    recorded = network.forward(feed, RunContext(values))
+    calls = []
+    for function in (tensor.MatMul, tensor.Add, activation.Activation):
+        monkeypatch.setattr(function, "__call__", lambda *a, **k: calls.append(a))
+    with no_grad():
+        plain = network.forward(feed, RunContext(values))
+    assert calls == []      # no Function ran
+    for layer in (both, top):
+        assert plain[layer.name].creator is None
+        assert np.array_equal(plain[layer.name].data, recorded[layer.name].data)

@@ -1,7 +1,8 @@
 """Activations as one Function parameterised by the activation's kernel name."""
 
 from ..backends import kernel
-from ..core.tensor import Function
+from ..core import config
+from ..core.tensor import Function, Tensor
 
 #: What each activation's backward reads: its output ``y`` or its input ``x``.
 #: Only that one array is kept. Where the derivative is a function of the output
@@ -20,10 +21,7 @@ class Activation(Function):
     """``y = act(x)``; the kernels are ``act_<kernel_name>`` and ``act_<kernel_name>_grad``."""
 
     def __init__(self, kernel_name):
-        if kernel_name not in NEEDS:
-            raise KeyError(f"unknown activation kernel {kernel_name!r}; "
-                           f"expected one of {sorted(NEEDS)}")
-        self.kernel_name = kernel_name
+        self.kernel_name = _known(kernel_name)
 
     def forward(self, x):
         y = kernel(f"act_{self.kernel_name}")(x)
@@ -36,7 +34,16 @@ class Activation(Function):
         return kernel(f"act_{self.kernel_name}_grad")(x, y, gy)
 
 
+def _known(kernel_name):
+    if kernel_name not in NEEDS:
+        raise KeyError(f"unknown activation kernel {kernel_name!r}; "
+                       f"expected one of {sorted(NEEDS)}")
+    return kernel_name
+
+
 def activate(kernel_name, x):
     if kernel_name == "linear":
         return x  # identity: no node in the graph
+    if not config.grad_enabled:     # nothing to record: the kernel alone (the same values)
+        return Tensor(kernel(f"act_{_known(kernel_name)}")(x.data))
     return Activation(kernel_name)(x)

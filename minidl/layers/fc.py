@@ -3,6 +3,8 @@
 import math
 
 from .activations import Tanh
+from ..backends import kernel
+from ..core import Tensor, config
 from ..functions.basic import add, matmul, reshape
 from ..functions.certified_matmul import certified_matmul
 from ..functions.sparse_input import is_sparse_rows, sparse_rows_matmul
@@ -52,6 +54,9 @@ class FcLayer(Layer):
             ctx.sparse_plan = plan
 
     def forward(self, ctx, xs):
+        if not config.grad_enabled and ctx.gradient_bounds is None \
+                and not any(is_sparse_rows(x) for x in xs):
+            return Tensor(self._product(ctx, xs))
         y = None
         for x, spec in zip(xs, self.params):
             if is_sparse_rows(x):
@@ -63,6 +68,17 @@ class FcLayer(Layer):
                 term = matmul(reshape(x, (x.shape[0], -1)), ctx.param(spec))
             y = term if y is None else add(y, term)
         return self.plus_bias(ctx, y)
+
+    def _product(self, ctx, xs):
+        """``sum_i x_i W_i + b`` on plain arrays, the same operations in the same order as
+        the Functions above: with no graph to record, their bookkeeping cost more than a
+        small layer's product (~17 us a layer at batch 1)."""
+        matmul_kernel = kernel("matmul")
+        y = None
+        for x, spec in zip(xs, self.params):
+            term = matmul_kernel(x.data.reshape(x.data.shape[0], -1), ctx.param(spec).data)
+            y = term if y is None else y + term
+        return y if self.bias is None else y + ctx.param(self.bias).data
 
 
 def fc(input, size, act=None, name=None, param_attr=None, bias_attr=None, layer_attr=None):
