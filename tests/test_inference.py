@@ -188,3 +188,17 @@ def test_inference_without_a_graph_computes_what_the_graph_does(act, monkeypatch
     for layer in (both, top):
         assert plain[layer.name].creator is None
         assert np.array_equal(plain[layer.name].data, recorded[layer.name].data)
+
+
+def test_device_values_never_hold_a_host_output():
+    """On the GPU backend the parameter values are device arrays: outputs reach the host as
+    copies, so those values are not compared with them (NumPy could not)."""
+    from minidl.training.inference import _Memory
+
+    class DeviceArray:          # what a CuPy view looks like here: not a NumPy array
+        base = None
+
+    weight = np.zeros((4, 3), dtype=np.float32)
+    memory = _Memory([DeviceArray(), weight.reshape(-1)])
+    assert memory.free(np.ones(3, dtype=np.float32), [])
+    assert not memory.free(weight[1], [])

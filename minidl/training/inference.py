@@ -169,6 +169,8 @@ class _Memory:
     def __init__(self, values):
         self.roots, self.unknown = set(), []
         for value in values:
+            if not isinstance(value, np.ndarray):   # device memory: outputs reach the host
+                continue                            # as copies (``_host``)
             root = _root(value)
             if root is None:
                 self.unknown.append(value)
