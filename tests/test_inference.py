@@ -195,10 +195,14 @@ def test_device_values_never_hold_a_host_output():
     copies, so those values are not compared with them (NumPy could not)."""
     from minidl.training.inference import _Memory
 
-    class DeviceArray:          # what a CuPy view looks like here: not a NumPy array
-        base = None
+    class DeviceArray:          # as a CuPy view: a base of its kind, no implicit copy
+        def __init__(self, base=None):
+            self.base = base
+
+        def __array__(self, *args, **kwargs):
+            raise TypeError("Implicit conversion to a NumPy array is not allowed")
 
     weight = np.zeros((4, 3), dtype=np.float32)
-    memory = _Memory([DeviceArray(), weight.reshape(-1)])
+    memory = _Memory([DeviceArray(DeviceArray()), weight.reshape(-1)])
     assert memory.free(np.ones(3, dtype=np.float32), [])
     assert not memory.free(weight[1], [])
