@@ -193,7 +193,7 @@ def test_inference_without_a_graph_computes_what_the_graph_does(act, monkeypatch
 def test_device_values_never_hold_a_host_output():
     """On the GPU backend the parameter values are device arrays: outputs reach the host as
     copies, so those values are not compared with them (NumPy could not)."""
-    from minidl.training.inference import _Memory
+    from minidl.training.held_memory import HeldMemory
 
     class DeviceArray:          # as a CuPy view: a base of its kind, no implicit copy
         def __init__(self, base=None):
@@ -203,6 +203,6 @@ def test_device_values_never_hold_a_host_output():
             raise TypeError("Implicit conversion to a NumPy array is not allowed")
 
     weight = np.zeros((4, 3), dtype=np.float32)
-    memory = _Memory([DeviceArray(DeviceArray()), weight.reshape(-1)])
+    memory = HeldMemory([DeviceArray(DeviceArray()), weight.reshape(-1)])
     assert memory.free(np.ones(3, dtype=np.float32), [])
     assert not memory.free(weight[1], [])

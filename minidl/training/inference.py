@@ -7,6 +7,7 @@ import numpy as np
 from ..backends import current_backend
 from ..core import Tensor, as_numpy, no_grad, settings
 from .feeding import Feeder
+from .held_memory import HeldMemory
 from ..layers.graph import Network, RunContext
 from ..core.random import get_rng
 from ..sparse_inference.plan import sparse_mode
@@ -55,7 +56,7 @@ class Inference:
         self.sparse_plan = SparsePlan(self._sparse_setting(), parameters)
         self._values = None     # (what they were made for, values, averaged names)
         self._feeder = None     # (feeding, Feeder) of the last call
-        self._value_memory = None   # _Memory of the parameter values
+        self._value_memory = None   # HeldMemory of the parameter values
 
     def _sparse_setting(self):
         if self._sparse is not None:
@@ -98,7 +99,7 @@ class Inference:
         if made_for is None or self._values is None or self._values[0] != made_for:
             values, averaged = _inference_values(parameters, self.network.param_specs)
             self._values = (made_for, values, averaged)
-            self._value_memory = _Memory(t.data for t in values.values())
+            self._value_memory = HeldMemory(t.data for t in values.values())
         return self._values[1], self._values[2]
 
     def plan(self, values, feed, samples, averaged=()):
@@ -154,47 +155,6 @@ class Inference:
             for f in fields:
                 results.append(array if f == "value" else _ids(array))
         return results[0] if len(results) == 1 else results
-
-
-class _Memory:
-    """Which memory lives on after a call: the parameter values' (and the other outputs').
-
-    An output is returned as the forward made it -- no copy, which for a convolution's
-    output at batch 8 (12.8 MB) cost ~1 ms, and at batch 1 evicted the layer's input
-    from L2 -- only when the caller can own it: writeable (a fed sample is a read-only
-    view, and so is every view of it) and rooted in memory of its own. Views are followed
-    to the array owning the memory (``root``); one whose chain leaves NumPy arrays (a
-    strided view, a foreign buffer) is copied."""
-
-    def __init__(self, values):
-        self.roots, self.unknown = set(), []
-        for value in values:
-            if not isinstance(value, np.ndarray):   # device memory: outputs reach the host
-                continue                            # as copies (``_host``)
-            root = _root(value)
-            if root is None:
-                self.unknown.append(value)
-            else:
-                self.roots.add(id(root))
-
-    def free(self, array, others):
-        """Whether ``array`` shares memory with no value and none of ``others``."""
-        root = _root(array)
-        if root is None or not array.flags.writeable or id(root) in self.roots:
-            return False
-        if any(other is not None and _root(other) is root for other in others):
-            return False
-        return not any(np.may_share_memory(array, value) for value in self.unknown)
-
-
-def _root(array):
-    """The array owning ``array``'s memory (itself, or the end of its chain of bases), or
-    None where the chain leaves NumPy arrays."""
-    while array.base is not None:
-        array = array.base
-        if not isinstance(array, np.ndarray):
-            return None
-    return array
 
 
 def _host(tensor):
