@@ -73,25 +73,39 @@ def test_batches_stack_in_one_pass_and_still_name_a_bad_sample():
 
 
 def test_consecutive_rows_of_one_array_are_fed_without_a_copy():
-    """Samples that are consecutive rows of one float32 array become the batch as a
-    read-only view of that array; any other arrangement is copied, with equal values."""
-    image = layer.data("image", data_type.dense_vector(6))
+    """Samples of 32 KB or more that are consecutive rows of one float32 array become the
+    batch as a read-only view of that array; any other arrangement is copied, with equal
+    values."""
+    dim = 8192                                   # 32 KB a sample
+    image = layer.data("image", data_type.dense_vector(dim))
     feeder = Feeder([image])
-    batch = np.arange(30, dtype=np.float32).reshape(5, 6)
+    batch = np.arange(5 * dim, dtype=np.float32).reshape(5, dim)
     fed = feeder([(row,) for row in batch])["image"]
     assert np.shares_memory(fed, batch) and not fed.flags.writeable
     np.testing.assert_array_equal(fed, batch)
     with pytest.raises(ValueError, match="read-only"):
         fed[0, 0] = 1.0
+    middle = feeder([(batch[i],) for i in (1, 2, 3)])["image"]
+    assert np.shares_memory(middle, batch)
+    np.testing.assert_array_equal(middle, batch[1:4])
+    flat = batch.copy().reshape(-1).copy()       # rows cut from a 1-D array: a strided view
+    fed = feeder([(flat[i * dim:(i + 1) * dim],) for i in range(3)])["image"]
+    assert flat.base is None and np.shares_memory(fed, flat) and not fed.flags.writeable
+    np.testing.assert_array_equal(fed, batch[:3])
     for samples in ([(batch[i],) for i in (0, 2, 1)],          # out of order
                     [(batch[i],) for i in (0, 2, 4)],          # gaps between them
-                    [(batch[i, :6].astype(np.float64),) for i in range(3)],   # converted
+                    [(batch[i].astype(np.float64),) for i in range(3)],   # converted
                     [(batch[0],), (batch[1].copy(),)]):        # not one buffer
         copied = feeder(samples)["image"]
         assert not np.shares_memory(copied, batch)
         np.testing.assert_array_equal(copied, np.stack([s[0] for s in samples]))
-    wide = np.arange(36, dtype=np.float32).reshape(3, 12)   # rows of 6 values 12 apart
-    assert not np.shares_memory(feeder([(row[:6],) for row in wide])["image"], wide)
+    wide = np.arange(3 * 2 * dim, dtype=np.float32).reshape(3, 2 * dim)   # dim values apart
+    assert not np.shares_memory(feeder([(row[:dim],) for row in wide])["image"], wide)
+    small = np.arange(30, dtype=np.float32).reshape(5, 6)  # below 32 KB: stacking is cheaper
+    small_feeder = Feeder([layer.data("small", data_type.dense_vector(6))])
+    stacked = small_feeder([(row,) for row in small])["small"]
+    assert not np.shares_memory(stacked, small)
+    np.testing.assert_array_equal(stacked, small)
 
 
 def test_one_sample_is_fed_as_a_read_only_view_of_its_array():
