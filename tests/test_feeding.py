@@ -92,6 +92,16 @@ def test_consecutive_rows_of_one_array_are_fed_without_a_copy():
     fed = feeder([(flat[i * dim:(i + 1) * dim],) for i in range(3)])["image"]
     assert flat.base is None and np.shares_memory(fed, flat) and not fed.flags.writeable
     np.testing.assert_array_equal(fed, batch[:3])
+    images = batch.reshape(5, 2, 64, 64)         # 3-D samples of a 4-D array: a slice of it
+    fed = feeder([(images[i],) for i in (2, 3, 4)])["image"]
+    assert np.shares_memory(fed, batch) and fed.shape == (3, dim)
+    np.testing.assert_array_equal(fed, batch[2:])
+    doubles = np.zeros(5 * dim // 2)             # float32 rows of a float64 buffer: strided
+    as_float32 = doubles.view(np.float32).reshape(5, dim)
+    as_float32[:] = batch
+    fed = feeder([(row,) for row in as_float32[1:]])["image"]
+    assert as_float32[1].base is doubles and np.shares_memory(fed, doubles)
+    np.testing.assert_array_equal(fed, batch[1:])
     for samples in ([(batch[i],) for i in (0, 2, 1)],          # out of order
                     [(batch[i],) for i in (0, 2, 4)],          # gaps between them
                     [(batch[i].astype(np.float64),) for i in range(3)],   # converted

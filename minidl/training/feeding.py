@@ -14,6 +14,7 @@ the trainer adds the pass and batch.
 import numbers
 
 import numpy as np
+from numba import njit
 
 from ..backends import xp as backend_xp
 from ..core import config
@@ -153,8 +154,8 @@ class Feeder:
 
 
 #: samples smaller than this are stacked (one copy) rather than checked for being
-#: consecutive rows of one array: the check reads each sample's address (~1.5 us), which
-#: costs more than copying it below ~32 KB
+#: consecutive rows of one array: the check costs ~1 us a sample, stacking 8 samples of
+#: 16 KB ~5 us, of 32 KB ~90 us (a buffer that large is fresh memory, paid in page faults)
 IN_PLACE_FROM_BYTES = 32 << 10
 
 
@@ -176,20 +177,28 @@ def _rows_in_place(values, dim):
         return row
     if first.base is None or first.nbytes < IN_PLACE_FROM_BYTES:
         return None
-    base, start, step = first.base, first.ctypes.data, first.nbytes   # rows back to back
+    base, start, step = first.base, _address(first), first.nbytes   # rows back to back
     for i, value in enumerate(values):
         if type(value) is not np.ndarray or value.base is not base or \
                 value.dtype != first.dtype or value.strides != first.strides or \
-                value.size != dim or value.ctypes.data != start + i * step:
+                value.size != dim or _address(value) != start + i * step:
             return None
-    if base.ndim == 2 and base.shape[1] == dim and base.flags.c_contiguous:
-        top = (start - base.ctypes.data) // step     # the rows of a batch array: a slice
-        rows = base[top:top + len(values)]
+    if base.flags.c_contiguous and base.dtype == first.dtype:
+        # the batch is one stretch of base's values: a slice of it (as_strided costs ~5 us)
+        offset = (start - _address(base)) // first.itemsize
+        rows = base.reshape(-1)[offset:offset + len(values) * dim].reshape(len(values), dim)
     else:
         rows = np.lib.stride_tricks.as_strided(first, shape=(len(values), dim),
                                                strides=(step, first.itemsize))
     rows.flags.writeable = False
     return rows
+
+
+@njit(cache=True)
+def _address(array):
+    """The address of ``array``'s first value: ~0.3 us through Numba, against ~1.4 us for
+    ``array.ctypes.data`` (which builds a ctypes object), read once per sample."""
+    return array.ctypes.data
 
 
 def _uniform(values):
