@@ -72,6 +72,23 @@ def test_the_forward_reads_the_plan_it_was_given(rng, monkeypatch, cpu):
     assert {d.choice for d in inference.sparse_plan.rows() if d.kind == "fc"} == {"dense"}
 
 
+def test_a_plan_that_runs_every_layer_dense_is_no_plan(rng, monkeypatch, cpu):
+    """Where no weight is sparse enough to try, Inference.plan gives the forward nothing
+    to consult (the decisions are still kept to print); a float64 batch is planned apart
+    from float32."""
+    monkeypatch.setattr(calibration, "cost_model", lambda *needs: RatioModel(0.3))
+    out, parameters = pruned_network(rng, densities=(1.0, 1.0, 1.0, 0.9, 1.0))
+    inference = paddle.inference.Inference(out, parameters, sparse="auto")
+    values, averaged = inference.parameter_values()
+    feed = inference._feeder_for(None)(samples(rng, 2))
+    assert inference.plan(values, feed, 2, averaged) is None
+    assert {d.choice for d in inference.sparse_plan.rows()} == {"dense"}
+    doubles = {name: fed.astype(np.float64) for name, fed in feed.items()}
+    inference.plan(values, doubles, 2, averaged)
+    assert {dtype for _, signature, _ in inference.sparse_plan.plans
+            for _, _, dtype in signature} == {np.dtype(np.float32), np.dtype(np.float64)}
+
+
 # --- decisions from the cost model --------------------------------------------------------
 
 def test_decisions_follow_the_cost_model_and_only_the_unsure_are_measured(rng, monkeypatch,

@@ -32,7 +32,7 @@ class SparsePlan:
     def plan(self, layers, values, feed, samples, averaged=frozenset()):
         """The Plan of ``layers`` for the batch ``feed`` ({data layer name: array or
         Tensor}) of ``samples`` samples; ``values``: {parameter name: Tensor}."""
-        signature = tuple(sorted((name, _rows(fed), _dtype(fed)) for name, fed in feed.items()))
+        signature = tuple((name, _rows(fed), _dtype(fed)) for name, fed in feed.items())
         dtype = next((d for _, _, d in signature if d.kind == "f"),
                      np.dtype(config.default_dtype))
         key = (samples, signature, frozenset(averaged))
@@ -67,7 +67,7 @@ class SparsePlan:
         reads can have changed."""
         generation = getattr(self.parameters, "generation", None)
         checked = None if generation is None else (generation, current_backend().name,
-                                                   np.dtype(dtype).str)
+                                                   np.dtype(dtype))
         if plan is not None and checked is not None and self._confirmed.get(key) == checked:
             return True
         holds = _current(plan, layers, self.parameters, dtype)
@@ -108,8 +108,8 @@ def _rows(fed):
 
 
 def _dtype(fed):
-    data = getattr(fed, "data", fed)
-    return np.dtype(getattr(data, "dtype", config.default_dtype))
+    """The dtype of a fed array or Tensor (a list of ids has none: the default's)."""
+    return np.dtype(getattr(fed, "dtype", config.default_dtype))
 
 
 def _current(plan, layers, parameters, dtype):

@@ -110,7 +110,10 @@ class Inference:
             self.sparse_plan = SparsePlan(mode, self.parameters)
         if mode is False:
             return None
-        return self.sparse_plan.plan(self.network.layers, values, feed, samples, averaged)
+        plan = self.sparse_plan.plan(self.network.layers, values, feed, samples, averaged)
+        # a plan that runs every layer dense and tries nothing is no plan: the forward
+        # then asks no layer and times nothing
+        return plan if plan.sparse or plan.settling is not None else None
 
     def run(self, values, feed, plan):
         """{layer name: Tensor}: the forward of ``feed``, reading ``plan`` (None: dense).
@@ -128,20 +131,12 @@ class Inference:
         return outputs
 
     def infer(self, input, field="value", feeding=None, batch_size=None):
-        fields = [field] if isinstance(field, str) else list(field)
-        for f in fields:
-            if f not in ("value", "id", "prob"):
-                raise ValueError(f"infer: field {f!r} must be 'value', 'id' or 'prob'")
-        per_output = [[] for _ in self.outputs]
-        for batch in self.iter_infer(input, feeding, batch_size):
-            for store, array in zip(per_output, batch):
-                store.append(array)
-        results = []
-        # each output's single batch as its own array where nothing else holds its memory
+        fields = _fields(field)
+        batches = list(self.iter_infer(input, feeding, batch_size))
+        per_output = [[batch[i] for batch in batches] for i in range(len(self.outputs))]
         singles = [store[0] if len(store) == 1 and isinstance(store[0], np.ndarray) else None
                    for store in per_output]
-        own = [array is not None and self._value_memory.free(array, singles[:i] + singles[i + 1:])
-               for i, array in enumerate(singles)]
+        results = []
         for index, (store, layer) in enumerate(zip(per_output, self.outputs)):
             if isinstance(store[0], dict):      # a generator's output (beam_search): its fields
                 results.extend(np.concatenate([batch[f] for batch in store], axis=0)
@@ -150,11 +145,26 @@ class Inference:
             if "prob" in fields:
                 raise ValueError(f"infer: field 'prob' is given by beam_search outputs; layer "
                                  f"{layer.name} ({layer.type}) has 'value' and 'id'")
-            array = store[0] if own[index] else np.concatenate(store, axis=0)
+            array = np.concatenate(store, axis=0) if singles[index] is None else \
+                self._owned(store[0], singles[:index] + singles[index + 1:])
             array = array.reshape(len(array), -1) if array.ndim > 2 else array
             for f in fields:
                 results.append(array if f == "value" else _ids(array))
         return results[0] if len(results) == 1 else results
+
+    def _owned(self, array, outputs):
+        """``array`` (an output's single batch) itself where nothing else holds its memory
+        (not a parameter value, a fed sample or one of the other ``outputs``), else a copy."""
+        return array if self._value_memory.free(array, outputs) else array.copy()
+
+
+def _fields(field):
+    """``infer``'s ``field``: a name or a list of names, checked."""
+    fields = [field] if isinstance(field, str) else list(field)
+    for f in fields:
+        if f not in ("value", "id", "prob"):
+            raise ValueError(f"infer: field {f!r} must be 'value', 'id' or 'prob'")
+    return fields
 
 
 def _host(tensor):
@@ -180,12 +190,13 @@ def _inference_for(output_layer, parameters, sparse):
     and rebuild the network's topology. Reuse is safe: the parameter values are read on
     every call, and the plan redecides a layer whose weights changed (their versions).
     The Inferences live in ``parameters.inferences``, so they are freed with the parameters."""
-    outputs = list(output_layer) if isinstance(output_layer, (list, tuple)) else [output_layer]
-    made = parameters.inferences
-    key = (tuple(id(layer) for layer in outputs), sparse)
-    inference = made.get(key)
-    if inference is None or any(a is not b for a, b in zip(inference.outputs, outputs)):
-        inference = made[key] = Inference(output_layer, parameters, sparse=sparse)
+    several = isinstance(output_layer, (list, tuple))
+    key = (tuple(map(id, output_layer)) if several else id(output_layer), sparse)
+    inference = parameters.inferences.get(key)
+    # ids are reused once an object is freed: the layers themselves must be the ones
+    if inference is None or any(a is not b for a, b in zip(
+            inference.outputs, output_layer if several else [output_layer])):
+        inference = parameters.inferences[key] = Inference(output_layer, parameters, sparse)
     return inference
 
 
