@@ -51,6 +51,8 @@ class Tensor:
     """
 
     __array_priority__ = 100  # so ndarray * Tensor uses Tensor.__rmul__
+    #: a generator's named outputs ({'id', 'prob', 'value'} of ``beam_search``), else None
+    fields = None
 
     def __init__(self, data, requires_grad=False, name=None, seq=None):
         self.data = data

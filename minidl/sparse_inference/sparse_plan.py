@@ -32,10 +32,9 @@ class SparsePlan:
     def plan(self, layers, values, feed, samples, averaged=frozenset()):
         """The Plan of ``layers`` for the batch ``feed`` ({data layer name: array or
         Tensor}) of ``samples`` samples; ``values``: {parameter name: Tensor}."""
-        signature = tuple((name, _rows(fed), _dtype(fed)) for name, fed in feed.items())
-        dtype = next((d for _, _, d in signature if d.kind == "f"),
-                     np.dtype(config.default_dtype))
-        key = (samples, signature, frozenset(averaged))
+        signature, dtype = _signature(feed)
+        key = (samples, signature, averaged if type(averaged) is frozenset
+               else frozenset(averaged))
         known = self.plans.get(key)
         if self._holds(key, known, layers, dtype):
             return known
@@ -66,8 +65,7 @@ class SparsePlan:
         generation, the backend and the dtype are those of its last check, nothing it
         reads can have changed."""
         generation = getattr(self.parameters, "generation", None)
-        checked = None if generation is None else (generation, current_backend().name,
-                                                   np.dtype(dtype))
+        checked = None if generation is None else (generation, current_backend().name, dtype)
         if plan is not None and checked is not None and self._confirmed.get(key) == checked:
             return True
         holds = _current(plan, layers, self.parameters, dtype)
@@ -103,13 +101,17 @@ class SparsePlan:
     __repr__ = __str__
 
 
-def _rows(fed):
-    return fed.shape[0] if hasattr(fed, "shape") else None
-
-
-def _dtype(fed):
-    """The dtype of a fed array or Tensor (a list of ids has none: the default's)."""
-    return np.dtype(getattr(fed, "dtype", config.default_dtype))
+def _signature(feed):
+    """``(signature, dtype)`` of a fed batch: each input's name, rows and dtype (what a
+    plan is made for), and the first floating dtype among them (the default's if none)."""
+    signature, floating = [], None
+    for name, fed in feed.items():
+        shape, dtype = getattr(fed, "shape", None), getattr(fed, "dtype", None)
+        dtype = np.dtype(config.default_dtype if dtype is None else dtype)
+        if floating is None and dtype.kind == "f":
+            floating = dtype
+        signature.append((name, None if shape is None else shape[0], dtype))
+    return tuple(signature), np.dtype(config.default_dtype) if floating is None else floating
 
 
 def _current(plan, layers, parameters, dtype):

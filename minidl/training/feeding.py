@@ -53,6 +53,9 @@ class Feeder:
     def __init__(self, data_layers, feeding=None):
         self.data_layers = list(data_layers)
         self.fields = _mapping(self.data_layers, feeding)
+        # (layer, its field, its conversion), decided once rather than per batch
+        self._columns = [(layer, self.fields[layer.name], _conversion(layer))
+                         for layer in self.data_layers]
 
     def __call__(self, minibatch):
         if not isinstance(minibatch, (list, tuple)) or len(minibatch) == 0:
@@ -61,9 +64,10 @@ class Feeder:
         xp = backend_xp()
         try:
             fed = {}
-            for layer in self.data_layers:
-                column = self._column(layer, minibatch)
-                fed[layer.name] = column if isinstance(column, Tensor) else xp.asarray(column)
+            for layer, index, convert in self._columns:
+                column = convert(layer, self._values(layer, minibatch, index))
+                fed[layer.name] = column if isinstance(column, Tensor) or \
+                    (xp is np and type(column) is np.ndarray) else xp.asarray(column)
             return fed
         except FeedError as error:
             if not isinstance(minibatch, tuple):
@@ -72,8 +76,8 @@ class Feeder:
             raise FeedError(f"{error} (the minibatch is a tuple: is it one sample of a reader "
                             "not wrapped with paddle.batch?)") from None
 
-    def _column(self, layer, minibatch):
-        index = self.fields[layer.name]
+    def _values(self, layer, minibatch, index):
+        """Field ``index`` of every sample."""
         try:   # the usual minibatch: a list of tuples, each with the field
             values = [sample[index] for sample in minibatch
                       if isinstance(sample, (list, tuple))]
@@ -81,11 +85,7 @@ class Feeder:
             values = []
         if len(values) != len(minibatch):   # otherwise sample by sample, naming a bad one
             values = self._field(layer, minibatch, index)
-        if layer.input_type.seq_type or layer.input_type.is_sparse:
-            return sequence_input.convert(layer, values)
-        if layer.input_type.kind == "index":
-            return self._labels(layer, values)
-        return self._dense(layer, values)
+        return values
 
     @staticmethod
     def _field(layer, minibatch, index):
@@ -151,6 +151,15 @@ class Feeder:
                                 f"sample {i} has {row.size}: {_show(value)}")
             rows[i] = row
         return rows
+
+
+def _conversion(layer):
+    """How a data layer's values become its batch: ``(layer, values) -> array or Tensor``."""
+    if layer.input_type.seq_type or layer.input_type.is_sparse:
+        return sequence_input.convert
+    if layer.input_type.kind == "index":
+        return Feeder._labels
+    return Feeder._dense
 
 
 #: samples smaller than this are stacked (one copy) rather than checked for being

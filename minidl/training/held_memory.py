@@ -30,9 +30,13 @@ class HeldMemory:
         root = _root(array)
         if root is None or not array.flags.writeable or id(root) in self.roots:
             return False
-        if any(other is not None and _root(other) is root for other in others):
-            return False
-        return not any(np.may_share_memory(array, value) for value in self.unknown)
+        for other in others:
+            if _root(other) is root:
+                return False
+        for value in self.unknown:
+            if np.may_share_memory(array, value):
+                return False
+        return True
 
 
 def _root(array):

@@ -65,19 +65,25 @@ class Inference:
 
     def iter_infer(self, input, feeding=None, batch_size=None):
         """Yield ``[array per output layer]`` for each batch of ``input``."""
-        feeder = self._feeder_for(feeding)
-        values, averaged = self.parameter_values()
-        samples = list(input)
+        samples, feeder, values, averaged = self._prepare(input, feeding)
+        step = batch_size or len(samples)
+        for start in range(0, len(samples), step):
+            yield self._infer_batch(samples[start:start + step], feeder, values, averaged)
+
+    def _prepare(self, input, feeding):
+        """``(samples, Feeder, parameter values, averaged names)`` of a call."""
+        samples = input if isinstance(input, list) else list(input)
         if not samples:
             raise ValueError("infer: input is empty; pass a list of sample tuples")
-        step = batch_size or len(samples)
+        return (samples, self._feeder_for(feeding)) + self.parameter_values()
+
+    def _infer_batch(self, batch, feeder, values, averaged):
+        """``[array per output layer]`` of one batch: fed, planned, run."""
         with no_grad():
-            for start in range(0, len(samples), step):
-                batch = samples[start:start + step]
-                feed = feeder(batch)
-                plan = self.plan(values, feed, len(batch), averaged)
-                outputs = self.run(values, feed, plan)
-                yield [_host(outputs[layer.name]) for layer in self.outputs]
+            feed = feeder(batch)
+            plan = self.plan(values, feed, len(batch), averaged)
+            outputs = self.run(values, feed, plan)
+        return [_host(outputs[layer.name]) for layer in self.outputs]
 
     def _feeder_for(self, feeding):
         """The Feeder of ``feeding``: the last call's while it is unchanged."""
@@ -132,30 +138,36 @@ class Inference:
 
     def infer(self, input, field="value", feeding=None, batch_size=None):
         fields = _fields(field)
-        batches = list(self.iter_infer(input, feeding, batch_size))
-        per_output = [[batch[i] for batch in batches] for i in range(len(self.outputs))]
-        singles = [store[0] if len(store) == 1 and isinstance(store[0], np.ndarray) else None
-                   for store in per_output]
+        if batch_size is None:          # the usual call: one batch, no generator to drive
+            samples, feeder, values, averaged = self._prepare(input, feeding)
+            batches = [self._infer_batch(samples, feeder, values, averaged)]
+        else:
+            batches = list(self.iter_infer(input, feeding, batch_size))
         results = []
-        for index, (store, layer) in enumerate(zip(per_output, self.outputs)):
-            if isinstance(store[0], dict):      # a generator's output (beam_search): its fields
-                results.extend(np.concatenate([batch[f] for batch in store], axis=0)
+        for index, layer in enumerate(self.outputs):
+            arrays = [batch[index] for batch in batches]
+            if isinstance(arrays[0], dict):     # a generator's output (beam_search): its fields
+                results.extend(np.concatenate([batch[f] for batch in arrays], axis=0)
                                for f in fields)
                 continue
             if "prob" in fields:
                 raise ValueError(f"infer: field 'prob' is given by beam_search outputs; layer "
                                  f"{layer.name} ({layer.type}) has 'value' and 'id'")
-            array = np.concatenate(store, axis=0) if singles[index] is None else \
-                self._owned(store[0], singles[:index] + singles[index + 1:])
-            array = array.reshape(len(array), -1) if array.ndim > 2 else array
+            array = self._owned(index, batches[0]) if len(arrays) == 1 else \
+                np.concatenate(arrays, axis=0)
+            if array.ndim > 2:
+                array = array.reshape(len(array), -1)
             for f in fields:
                 results.append(array if f == "value" else _ids(array))
         return results[0] if len(results) == 1 else results
 
-    def _owned(self, array, outputs):
-        """``array`` (an output's single batch) itself where nothing else holds its memory
-        (not a parameter value, a fed sample or one of the other ``outputs``), else a copy."""
-        return array if self._value_memory.free(array, outputs) else array.copy()
+    def _owned(self, index, outputs):
+        """Output ``index`` of a single batch's ``outputs``: itself where nothing else holds
+        its memory (a parameter value, a fed sample, another output), else a copy."""
+        array = outputs[index]
+        others = [] if len(outputs) == 1 else [other for i, other in enumerate(outputs)
+                                               if i != index and isinstance(other, np.ndarray)]
+        return array if self._value_memory.free(array, others) else array.copy()
 
 
 def _fields(field):
@@ -170,7 +182,7 @@ def _fields(field):
 def _host(tensor):
     """An output on the host: its array, or -- for a generator's output, whose Tensor carries
     ``fields`` (``beam_search``: 'id', 'prob', 'value') -- a dict of them."""
-    fields = getattr(tensor, "fields", None)
+    fields = tensor.fields
     if fields is None:
         return as_numpy(tensor.data)
     return {name: as_numpy(value) for name, value in fields.items()}
