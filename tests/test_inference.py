@@ -53,6 +53,23 @@ def test_fields_and_several_outputs():
         paddle.infer(output_layer=prob, parameters=parameters, input=[(np.ones(3),)])
 
 
+def test_batches_are_gathered_and_the_callers_code_keeps_gradients():
+    """``batch_size`` runs the input in batches whose outputs are concatenated in order;
+    between the batches of ``iter_infer`` the caller's own code records gradients."""
+    from minidl.core import config
+    x = paddle.layer.data("x", paddle.data_type.dense_vector(4))
+    prob = paddle.layer.fc(input=x, size=3, act=paddle.activation.Softmax())
+    parameters = paddle.parameters.create(prob)
+    samples = [(np.random.default_rng(i).standard_normal(4),) for i in range(7)]
+    inference = paddle.inference.Inference(prob, parameters)
+    whole = inference.infer(samples, field=["value", "id"])
+    parts = inference.infer(samples, field=["value", "id"], batch_size=3)
+    np.testing.assert_allclose(parts[0], whole[0], rtol=1e-5)
+    np.testing.assert_array_equal(parts[1], whole[1])
+    modes = [config.grad_enabled for _ in inference.iter_infer(samples, batch_size=3)]
+    assert modes == [True, True, True]
+
+
 def test_topology_serialises_to_json_without_code():
     y = _fit_a_line()
     buffer = io.BytesIO()
