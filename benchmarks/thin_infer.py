@@ -1,6 +1,6 @@
 """What ``paddle.infer`` costs beyond the network's forward, for inputs of 1 MB and more.
 
-    python benchmarks/thin_infer.py [--repeats 9]
+    python benchmarks/thin_infer.py [--rounds 3] [--seconds 2]
 
 For each network and batch: ``forward`` times ``Network.forward`` alone on a batch already
 converted to arrays, with the parameter Tensors made once (the kernels and the layers'
@@ -8,15 +8,17 @@ glue); ``infer`` times the whole public call, ``paddle.infer(output, parameters,
 input=samples)`` with the samples as a list of tuples of NumPy arrays (feeding conversion,
 parameter lookup, the topology walk, gathering the results): separate arrays, or for the
 depthwise layer the rows of one array (a dataset array's rows, fed without a copy).
-``overhead`` = infer / forward - 1; ``extra us``: infer - forward, microseconds. Target:
-at most 10 % from 1 MB of input on. The MLP rows (784-128-64-10, MNIST-sized) show the
-fixed cost of a call where the forward itself is short. Medians, ms, alternating blocks.
+``extra us``: the median over pairs of runs (infer, then forward, back to back) of
+infer - forward, microseconds; ``overhead`` = extra / forward. Target: at most 10 % from
+1 MB of input on. The MLP rows (784-128-64-10, MNIST-sized) show the fixed cost of a call
+where the forward itself is short. Medians, ms, of the middle one of ``--rounds`` rounds
+(ranked by extra).
 """
 
 import argparse
 
 import numpy as np
-from timing import rounds_ms
+from timing import paired_ms
 
 import minidl as paddle
 from minidl.core import no_grad
@@ -89,7 +91,9 @@ def steps(out, parameters, size, batch, rng, one_array=False):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=2.0,
+                        help="seconds of pairs per round")
     args = parser.parse_args()
     paddle.init(sparse=False)
     rng = np.random.default_rng(0)
@@ -103,10 +107,11 @@ def main():
         out, parameters, size = build()
         for batch in batches:
             timed, nbytes = steps(out, parameters, size, batch, rng, one_array)
-            ms = rounds_ms(timed, args.repeats)
-            print(f"| {label} | {batch} | {nbytes / 1e6:.3g} | {ms['forward']:.3f} | "
-                  f"{ms['infer']:.3f} | {ms['infer'] / ms['forward'] - 1:+.1%} | "
-                  f"{1e3 * (ms['infer'] - ms['forward']):.0f} |")
+            rounds = sorted((paired_ms(timed["infer"], timed["forward"], args.seconds)
+                             for _ in range(args.rounds)), key=lambda measured: measured[2])
+            infer, forward, extra = rounds[len(rounds) // 2]
+            print(f"| {label} | {batch} | {nbytes / 1e6:.3g} | {forward:.3f} | {infer:.3f} | "
+                  f"{extra / forward:+.1%} | {1e3 * extra:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

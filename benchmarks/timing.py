@@ -55,3 +55,29 @@ def rounds_ms(steps, repeats=7, rounds=3):
         for name, step in steps.items():
             best[name] = min(best[name], median_ms(step, repeats))
     return best
+
+
+def paired_ms(first, second, seconds=2.0, least=9):
+    """``(first ms, second ms, first - second ms)``: medians over pairs of runs, each pair
+    the two steps back to back, as many pairs as fill ``seconds`` (``least`` at fewest).
+
+    For what one call adds to another of the same library -- ``paddle.infer`` against the
+    forward it runs: the median of the pairs' differences moves little when a slow spell
+    of the shared machine comes and goes, where two blocks' medians moved by 10-40 %.
+    """
+    time.sleep(SETTLE_S)
+    began, runs = time.perf_counter(), 0
+    while runs < 2 or time.perf_counter() - began < WARMUP_S:
+        first()
+        second()
+        runs += 1
+    pair_s = (time.perf_counter() - began) / runs
+    pairs = []
+    for _ in range(max(least, int(seconds / pair_s))):
+        start = time.perf_counter()
+        first()
+        middle = time.perf_counter()
+        second()
+        pairs.append(((middle - start) * 1e3, (time.perf_counter() - middle) * 1e3))
+    return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
+            statistics.median(a - b for a, b in pairs))

@@ -182,7 +182,7 @@ def _rows_in_place(values, dim):
         return None
     if len(values) == 1:        # one sample (inference one at a time): any array of its own
         row = first.reshape(1, dim)
-        row.flags.writeable = False
+        row.setflags(write=False)
         return row
     if first.base is None or first.nbytes < IN_PLACE_FROM_BYTES:
         return None

@@ -1,5 +1,6 @@
 """``paddle.infer`` and ``paddle.inference.Inference``: run trained layers on new samples."""
 
+import operator
 import time
 
 import numpy as np
@@ -182,9 +183,9 @@ def _fields(field):
 def _host(tensor):
     """An output on the host: its array, or -- for a generator's output, whose Tensor carries
     ``fields`` (``beam_search``: 'id', 'prob', 'value') -- a dict of them."""
-    fields = tensor.fields
+    fields, data = tensor.fields, tensor.data
     if fields is None:
-        return as_numpy(tensor.data)
+        return data if type(data) is np.ndarray else as_numpy(data)
     return {name: as_numpy(value) for name, value in fields.items()}
 
 
@@ -206,8 +207,8 @@ def _inference_for(output_layer, parameters, sparse):
     key = (tuple(map(id, output_layer)) if several else id(output_layer), sparse)
     inference = parameters.inferences.get(key)
     # ids are reused once an object is freed: the layers themselves must be the ones
-    if inference is None or any(a is not b for a, b in zip(
-            inference.outputs, output_layer if several else [output_layer])):
+    if inference is None or (not all(map(operator.is_, inference.outputs, output_layer))
+                             if several else inference.outputs[0] is not output_layer):
         inference = parameters.inferences[key] = Inference(output_layer, parameters, sparse)
     return inference
 
