@@ -216,6 +216,22 @@ def test_numba_batch_innermost_float32_mobilenet_layers(rng):
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("n, c, h, w, stride, m", [
+    (13, 3, 40, 64, 1, 1),      # whole 8 x 8 blocks, a short last group, three output strips
+    (8, 2, 37, 128, 2, 2),      # stride 2, two strips (the last one short), multiplier 2
+    (16, 2, 21, 24, 1, 1),      # three blocks a row, one strip
+])
+def test_numba_batch_innermost_forward_on_wide_planes(rng, n, c, h, w, stride, m):
+    """Planes whose rows are whole 8 x 8 blocks go straight into the frame, and the output
+    is computed a strip of rows at a time (32 KB): against the NumPy reference."""
+    x = rng.standard_normal((n, c, h, w))
+    filters = rng.standard_normal((c * m, 1, 3, 3))
+    geometry = ((stride, stride), (1, 1))
+    np.testing.assert_allclose(get_kernel(OPS[0], "cpu")(x, filters, *geometry),
+                               get_kernel(OPS[0], "numpy")(x, filters, *geometry),
+                               rtol=1e-10, atol=1e-10)
+
+
 def test_numba_batch_innermost_needs_a_full_vector_and_little_waste():
     from minidl.backends.numba_cpu.depthwise_lanes import applies
     assert [n for n in range(1, 27) if applies(n, np.float32)] == [8, 13, 14, 15, 16, 20, 21,

@@ -19,7 +19,9 @@ over its taps in registers (:func:`simd.correlate_pixels`), and move images into
 of the lanes as 8 x 8 blocks transposed in registers (:func:`simd.transpose8`). A short
 last group of images fills the lanes it lacks with zeros. On MobileNet's layers at batch
 8 this took 0.5-0.9x the time of ``depthwise.py`` (forward and both gradients), most on
-the stride-2 and 7x7 layers.
+the stride-2 and 7x7 layers. The forward keeps its working set in L2: rows of whole 8 x 8
+blocks go from the planes straight into the frame, and the output is made a strip of rows
+at a time (at 112x112, plane-sized buffers beside the frame took ~1.25x the time).
 
 * input gradient, a gather: padded input cell ``(a, b)`` of phase ``(a % sy, b % sx)`` is
   read by the sub-filter of that phase (``depthwise._gather_weights``), from ``gy`` framed
@@ -77,13 +79,16 @@ def _to_lanes(planes, channels, size, first, count, channel, lanes):
 
 
 @njit(cache=True)
-def _from_lanes(lanes, channels, size, first, count, channel, planes, accumulate):
-    """``planes[((first + n)*channels + channel)*size + e] (+)= lanes[e*LANES + n]``."""
-    head = (first * channels + channel) * size
-    blocks = size // LANES * LANES if count == LANES and not accumulate else _0
+def _from_lanes(lanes, channels, size, first, count, channel, planes, accumulate,
+                start=_0, length=_0):
+    """``planes[((first + n)*channels + channel)*size + start + e] (+)= lanes[e*LANES + n]``
+    for ``e < length`` (0: the whole plane, ``size``)."""
+    head = (first * channels + channel) * size + start
+    length = size if length == _0 else length
+    blocks = length // LANES * LANES if count == LANES and not accumulate else _0
     for e in range(_0, blocks, LANES):
         transpose8(lanes, e * LANES, LANES, planes, head + e, channels * size)
-    for e in range(blocks, size):
+    for e in range(blocks, length):
         for n in range(count):
             at = head + n * channels * size + e
             if accumulate:
@@ -101,6 +106,29 @@ def _frame(lanes, width, rows, frame, pitch, top, left):
         at, source = ((top + row) * pitch + left) * LANES, row * run
         for t in range(run):
             frame[at + t] = lanes[source + t]
+
+
+@njit(cache=True)
+def _planes_to_frame(planes, channels, width, rows, first, count, channel, frame, pitch,
+                     top, left):
+    """:func:`_to_lanes` and :func:`_frame` in one pass: each image row of channel
+    ``channel`` goes transposed straight to its row of ``frame`` (no plane-sized buffer
+    between them, which at 112x112 pushed the working set out of L2). For rows of whole
+    8 x 8 blocks: other columns go a value at a time."""
+    size = rows * width
+    head = (first * channels + channel) * size
+    apart = channels * size                       # from one image's plane to the next's
+    blocks = width // LANES * LANES if count == LANES else _0
+    for row in range(rows):
+        at, source = ((top + row) * pitch + left) * LANES, head + row * width
+        for e in range(_0, blocks, LANES):
+            transpose8(planes, source + e, apart, frame, at + e * LANES, LANES)
+        for e in range(blocks, width):
+            for n in range(LANES):
+                if n < count:
+                    frame[at + e * LANES + n] = planes[source + n * apart + e]
+                else:       # a short group's missing images read as zeros
+                    frame[at + e * LANES + n] = 0
 
 
 #: pixels per call of the vector kernels: four pixels' sums (two registers each) share
@@ -146,17 +174,12 @@ def _slack(sx):
     return BLOCK * max(sx, U(2)) * LANES
 
 
-@njit(cache=True)
-def _pixels(out, frame, weights, taps, rows, columns, pitch, sy, sx):
-    """``out[(r*columns + q)*LANES + n] = sum_t weights[t] *
-    frame[(r*sy*pitch + q*sx)*LANES + taps[t] + n]`` (rows in order: see
-    :func:`_correlate_row`)."""
-    for r in range(rows):
-        _correlate_row(out, r * columns * LANES, LANES, frame, r * sy * pitch * LANES,
-                       sx * LANES, weights, taps, columns)
-
-
 # --- forward ------------------------------------------------------------------------------
+
+#: values of output computed before they are moved to ``y``: 32 KB of float32, so that
+#: the frame (416 KB at 112x112) and they stay in L2 together
+STRIP_VALUES = U(8192)
+
 
 @njit(parallel=True, cache=True)
 def _forward(x, w, y, dims, geometry, taps, chunks):
@@ -166,19 +189,34 @@ def _forward(x, w, y, dims, geometry, taps, chunks):
     h, width, pitch, rows, py, px, sy, sx, oh, ow = geometry
     groups = (n + LANES - _1) // LANES
     tasks = c * groups
+    strip = max(_1, min(oh, STRIP_VALUES // (ow * LANES)))     # output rows at a time
+    # rows of whole 8 x 8 blocks go straight to the frame; others (MobileNet's 28, 14, 7)
+    # would be mostly remainders, faster transposed a plane at a time
+    whole_blocks = width % LANES == _0
     for chunk in prange(chunks):
         frame = np.zeros(rows * pitch * LANES + _slack(sx), dtype=x.dtype)   # padding: 0
-        lanes = np.empty(max(h * width, oh * ow) * LANES + _slack(sx), dtype=x.dtype)
+        # the output strip; without whole blocks first the input plane's lanes
+        out = np.empty(max(strip * ow, _0 if whole_blocks else h * width) * LANES + _slack(sx),
+                       dtype=x.dtype)
         for task in range(chunk * tasks // chunks, (chunk + _1) * tasks // chunks):
             ci, g = divmod(task, groups)
             first = g * LANES
             count = min(LANES, n - first)
-            _to_lanes(x, c, h * width, first, count, ci, lanes)
-            _frame(lanes, width, h, frame, pitch, py, px)
+            if whole_blocks:
+                _planes_to_frame(x, c, width, h, first, count, ci, frame, pitch, py, px)
+            else:
+                _to_lanes(x, c, h * width, first, count, ci, out)
+                _frame(out, width, h, frame, pitch, py, px)
             for mm in range(m):
                 o = ci * m + mm
-                _pixels(lanes, frame, w[o], taps, oh, ow, pitch, sy, sx)
-                _from_lanes(lanes, c * m, oh * ow, first, count, o, y, False)
+                for top in range(_0, oh, strip):
+                    below = min(strip, oh - top)
+                    for r in range(below):
+                        _correlate_row(out, r * ow * LANES, LANES, frame,
+                                       (top + r) * sy * pitch * LANES, sx * LANES, w[o],
+                                       taps, ow)
+                    _from_lanes(out, c * m, oh * ow, first, count, o, y, False, top * ow,
+                                below * ow)
 
 
 def _padded(x_shape, filter_shape, stride, padding, oh, ow):
