@@ -1,7 +1,7 @@
 """Depthwise convolution and MobileNet v1 on the CPU: minidl against PyTorch, and against
 minidl's own grouped im2col path (``groups = C``), same process, same shapes.
 
-    python benchmarks/depthwise.py [--repeats 7] [--markdown FILE] [--threads N]
+    python benchmarks/depthwise.py [--repeats 7] [--rounds 3] [--markdown FILE] [--threads N]
 
 1. The distinct 3x3 depthwise layers of MobileNet v1 at 224x224, batch 1 and 8: forward
    alone, and forward + backward (input and filter gradients) as one step, for
@@ -19,10 +19,12 @@ minidl's own grouped im2col path (``groups = C``), same process, same shapes.
 
 ``--threads N`` gives every library N threads (OpenBLAS, Numba, PyTorch); by default each
 uses its own default (all cores). Times are medians of ``--repeats`` runs after two warm-up
-runs, in milliseconds. Each
-measurement is a block of its own (never interleaved with another library): OpenBLAS,
-Numba's and PyTorch's worker threads spin for a while after a call and would be charged
-to the next library otherwise. Every layer's inputs are checked against PyTorch's output.
+runs, in milliseconds; a layer step's time is its best of ``--rounds`` such blocks, the
+steps' blocks alternating (one block each left PyTorch's and minidl's times 1.5x apart
+between runs on the shared host). Each measurement is a block of its own (never
+interleaved with another library): OpenBLAS, Numba's and PyTorch's worker threads spin
+for a while after a call and would be charged to the next library otherwise. Every
+layer's inputs are checked against PyTorch's output.
 
 Loading minidl's ``cpu`` backend tunes the process (``minidl/backends/numba_cpu/
 __init__.py``: Numba's OpenMP workers spin briefly after a parallel loop, glibc keeps freed
@@ -43,7 +45,7 @@ import os
 import statistics
 import subprocess
 import sys
-from timing import median_ms, times_ms
+from timing import median_ms, rounds_ms, times_ms
 
 
 def _threads_from_command_line():
@@ -113,7 +115,7 @@ def torch_layer_steps(torch, x, w, gy, stride, channels):
     return forward, both, conv(tx, tw, stride=stride, padding=1, groups=channels).detach()
 
 
-def bench_layers(torch, repeats):
+def bench_layers(torch, repeats, rounds):
     from minidl.backends import get_kernel
     from minidl.backends.numba_cpu import conv as im2col_conv
 
@@ -128,17 +130,16 @@ def bench_layers(torch, repeats):
             y = ours[0](x, w, *geometry)
             gy = rng.standard_normal(y.shape, dtype=np.float32)
             row = {"batch": batch, "channels": channels, "size": size, "stride": stride}
-            row["ours_fwd"], row["ours_fb"] = (median_ms(s, repeats)
-                                               for s in layer_steps(ours, x, w, gy, geometry))
-            grouped = layer_steps(grouped_kernels(im2col_conv, channels), x, w, gy, geometry)
-            row["grouped_fwd"], row["grouped_fb"] = (median_ms(s, max(3, repeats // 2))
-                                                     for s in grouped)
-            row["infer_fwd"] = median_ms(infer_step(x, w, stride), repeats)
+            steps = dict(zip(("ours_fwd", "ours_fb"), layer_steps(ours, x, w, gy, geometry)))
+            steps["infer_fwd"] = infer_step(x, w, stride)
             if torch is not None:
                 forward, both, want = torch_layer_steps(torch, x, w, gy, stride, channels)
                 np.testing.assert_allclose(y, want.numpy(), rtol=1e-3, atol=1e-3)
-                row["torch_fwd"], row["torch_fb"] = median_ms(forward, repeats), \
-                    median_ms(both, repeats)
+                steps.update(torch_fwd=forward, torch_fb=both)
+            row.update(rounds_ms(steps, repeats, rounds))
+            grouped = layer_steps(grouped_kernels(im2col_conv, channels), x, w, gy, geometry)
+            row["grouped_fwd"], row["grouped_fb"] = (median_ms(s, max(3, repeats // 2))
+                                                     for s in grouped)
             rows.append(row)
             print(".", end="", flush=True, file=sys.stderr)
     print(file=sys.stderr)
@@ -356,6 +357,8 @@ def environment(torch):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating blocks per layer step; each step's best counts")
     parser.add_argument("--markdown", help="also write the tables to this file")
     parser.add_argument("--skip-network", action="store_true")
     parser.add_argument("--threads", type=int,
@@ -375,11 +378,12 @@ def main():
     except Exception:  # not installed, or broken: the comparison columns are left out
         torch = None
 
-    layers = bench_layers(torch, args.repeats)
+    layers = bench_layers(torch, args.repeats, args.rounds)
     network = [] if args.skip_network else bench_network(torch, args.repeats)
     text = ["Environment: " + environment(torch), "",
-            f"Depthwise 3x3 layers (ms, medians of {args.repeats}; grouped im2col: "
-            f"{max(3, args.repeats // 2)}):", "", layer_table(layers, torch), ""]
+            f"Depthwise 3x3 layers (ms, best of {args.rounds} alternating block medians of "
+            f"{args.repeats}; grouped im2col: one block of {max(3, args.repeats // 2)}):",
+            "", layer_table(layers, torch), ""]
     if network:
         text += ["Whole network (ms):", "", network_table(network, torch), ""]
     text += ["Targets:", "", verdicts(layers, network, torch) if network else
