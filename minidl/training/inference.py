@@ -89,8 +89,8 @@ class Inference:
     def _feeder_for(self, feeding):
         """The Feeder of ``feeding``: the last call's while it is unchanged."""
         # a copy to compare with: the caller may change the same dict between calls
-        key = dict(feeding) if isinstance(feeding, dict) else \
-            list(feeding) if isinstance(feeding, (list, tuple)) else feeding
+        key = feeding if feeding is None else dict(feeding) if isinstance(feeding, dict) \
+            else list(feeding) if isinstance(feeding, (list, tuple)) else feeding
         if self._feeder is None or self._feeder[0] != key:
             self._feeder = (key, Feeder(self.network.data_layers, feeding))
         return self._feeder[1]
@@ -146,16 +146,15 @@ class Inference:
             batches = list(self.iter_infer(input, feeding, batch_size))
         results = []
         for index, layer in enumerate(self.outputs):
-            arrays = [batch[index] for batch in batches]
-            if isinstance(arrays[0], dict):     # a generator's output (beam_search): its fields
-                results.extend(np.concatenate([batch[f] for batch in arrays], axis=0)
+            if isinstance(batches[0][index], dict):  # a generator's output (beam_search)
+                results.extend(np.concatenate([batch[index][f] for batch in batches], axis=0)
                                for f in fields)
                 continue
             if "prob" in fields:
                 raise ValueError(f"infer: field 'prob' is given by beam_search outputs; layer "
                                  f"{layer.name} ({layer.type}) has 'value' and 'id'")
-            array = self._owned(index, batches[0]) if len(arrays) == 1 else \
-                np.concatenate(arrays, axis=0)
+            array = self._owned(index, batches[0]) if len(batches) == 1 else \
+                np.concatenate([batch[index] for batch in batches], axis=0)
             if array.ndim > 2:
                 array = array.reshape(len(array), -1)
             for f in fields:
