@@ -81,7 +81,7 @@ def steps(out, parameters, size, batch, rng, one_array=False):
 
     def forward():
         with no_grad():
-            return network.forward(feed, RunContext(values), upto=[out])
+            return network.forward(feed, RunContext(values))
 
     def infer():
         return paddle.infer(output_layer=out, parameters=parameters, input=samples)

@@ -394,6 +394,25 @@ def test_packed_matvec_equals_the_dense_product(backend, xp, case):
     close(as_numpy(got), dense_fc(weight, x[:1], bias, relu))
 
 
+
+def test_packed_matvec_on_every_thread_equals_the_dense_product(rng):
+    """A batch-1 product large enough to run on every thread (the layer's usual call, which
+    skips the per-sample loop): the dense product, for a row of a larger batch too."""
+    from minidl.backends.numba_cpu.sparse import SERIAL_DOT_BELOW
+    from minidl.sparse_inference.layout import pack_nonzeros
+    weight = pruned(rng, (1024, 1024), 0.4, 0)      # ~630 k nonzeros
+    csr = fc_layout(weight)
+    assert csr.nnz >= SERIAL_DOT_BELOW
+    x = rng.standard_normal((3, 1024)).astype(np.float32)
+    bias = rng.standard_normal(1024).astype(np.float32)
+    packed = pack_nonzeros(csr.indices, csr.values)
+    strided = np.repeat(x[2:3], 2, axis=1)[:, ::2]      # not contiguous: the general path
+    for row in (x[:1], x[1:2], strided):
+        for relu in (False, True):
+            got = get_kernel("csr_matvec_packed", backend="cpu")(csr.indptr, packed, row,
+                                                                bias, relu)
+            close(got, dense_fc(weight, row, bias, relu))
+
 def test_fc_layouts_pack_only_weights_that_fit_in_cache(rng, monkeypatch):
     from minidl.sparse_inference import layout
     weight = pruned(rng, (40, 30), 0.5, 0)

@@ -70,20 +70,16 @@ class Network:
                     raise ValueError(f"parameter {spec.name} is shared by layers {known.owner} "
                                      f"and {spec.owner} with shapes {known.shape} and {spec.shape}")
                 self.param_specs.setdefault(spec.name, spec)
-        self._upto = {}     # ids of output layers -> (those layers, ids of what they need)
         names = [layer.name for layer in self.layers]
         duplicated = {n for n in names if names.count(n) > 1}
         if duplicated:
             raise ValueError(f"two different layers are named {sorted(duplicated)}")
 
-    def forward(self, feed, ctx, upto=None):
+    def forward(self, feed, ctx):
         """Run every layer; ``feed``: {data layer name: array, or Tensor carrying a sequence
         layout}. Returns {layer name: Tensor}."""
         values = {}
-        targets = None if upto is None else self._needed(upto)
         for layer in self.layers:
-            if targets is not None and id(layer) not in targets:
-                continue
             if isinstance(layer, DataLayer):
                 if layer.name not in feed:
                     raise ValueError(f"data layer {layer.name} was not fed")
@@ -92,13 +88,3 @@ class Network:
                 continue
             values[layer.name] = layer.compute(ctx, [values[p.name] for p in layer.inputs])
         return values
-
-    def _needed(self, upto):
-        """The ids of the layers ``upto`` depends on, worked out once per list of layers
-        (an inference of one sample asks for the same outputs on every call)."""
-        key = tuple(id(layer) for layer in upto)
-        known = self._upto.get(key)
-        if known is None or any(a is not b for a, b in zip(known[0], upto)):
-            known = self._upto[key] = (list(upto),
-                                       {id(layer) for layer in topological_order(upto)})
-        return known[1]

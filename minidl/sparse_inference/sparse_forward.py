@@ -108,18 +108,18 @@ def sparse_forward(layer, kind, ctx, xs, csr):
     relu = fused_relu(layer)
     bias = ctx.param(layer.bias).data.reshape(-1) if layer.bias is not None else None
     if kind == "fc":
-        matmul = kernel("csr_matmul")
         fused = len(xs) == 1  # several inputs: sum the products, then bias and act
         y = None
-        packed_matvec = accelerated_kernel("csr_matvec_packed")
         for x, weight in zip(xs, csr):
             rows = x.data.reshape(x.shape[0], -1)
-            if len(rows) == 1 and weight.packed is not None and packed_matvec is not None:
+            packed_matvec = accelerated_kernel("csr_matvec_packed") \
+                if len(rows) == 1 and weight.packed is not None else None
+            if packed_matvec is not None:
                 part = packed_matvec(weight.indptr, weight.packed, rows,
                                      bias if fused else None, bool(relu) and fused)
             else:
-                part = matmul(weight.indptr, weight.indices, weight.values, rows,
-                              bias if fused else None, bool(relu) and fused)
+                part = kernel("csr_matmul")(weight.indptr, weight.indices, weight.values, rows,
+                                            bias if fused else None, bool(relu) and fused)
             y = part if y is None else y + part
         if not fused:
             y = y + bias.reshape(1, -1) if bias is not None else y

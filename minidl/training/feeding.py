@@ -79,8 +79,12 @@ class Feeder:
     def _values(self, layer, minibatch, index):
         """Field ``index`` of every sample."""
         try:   # the usual minibatch: a list of tuples, each with the field
-            values = [sample[index] for sample in minibatch
-                      if isinstance(sample, (list, tuple))]
+            if len(minibatch) == 1:     # (one sample: no comprehension to run)
+                values = [minibatch[0][index]] if isinstance(minibatch[0], (list, tuple)) \
+                    else []
+            else:
+                values = [sample[index] for sample in minibatch
+                          if isinstance(sample, (list, tuple))]
         except IndexError:
             values = []
         if len(values) != len(minibatch):   # otherwise sample by sample, naming a bad one
@@ -177,13 +181,19 @@ def _rows_in_place(values, dim):
     megabytes costs as much as a layer. So is a batch of one contiguous array. Read-only,
     so that no layer can write into the caller's arrays."""
     first = values[0] if len(values) else None
-    if type(first) is not np.ndarray or first.dtype != config.default_dtype or \
-            first.size != dim or not first.flags.c_contiguous:
+    if type(first) is not np.ndarray:
         return None
     if len(values) == 1:        # one sample (inference one at a time): any array of its own
-        row = first.reshape(1, dim)
+        # one NumPy call checks dtype and layout: the array itself when they are right
+        row = np.asarray(first, config.default_dtype, "C")
+        if row is not first or row.size != dim:
+            return None
+        row = row.reshape(1, dim)
         row.setflags(write=False)
         return row
+    if first.dtype != config.default_dtype or first.size != dim or \
+            not first.flags.c_contiguous:
+        return None
     if first.base is None or first.nbytes < IN_PLACE_FROM_BYTES:
         return None
     base, start, step = first.base, _address(first), first.nbytes   # rows back to back

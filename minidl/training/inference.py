@@ -60,9 +60,8 @@ class Inference:
         self._value_memory = None   # HeldMemory of the parameter values
 
     def _sparse_setting(self):
-        if self._sparse is not None:
-            return self._sparse
-        return sparse_mode(settings.get("sparse"), "paddle.init(sparse=...)")
+        """This Inference's ``sparse``, else ``paddle.init``'s (which checked it)."""
+        return self._sparse if self._sparse is not None else settings.get("sparse")
 
     def iter_infer(self, input, feeding=None, batch_size=None):
         """Yield ``[array per output layer]`` for each batch of ``input``."""
@@ -130,10 +129,10 @@ class Inference:
         ctx = RunContext(values, is_train=False, rng=get_rng())
         ctx.sparse_plan = plan
         if plan is None:
-            return self.network.forward(feed, ctx, upto=self.outputs)
+            return self.network.forward(feed, ctx)
         plan.begin_run()
         start = time.perf_counter()
-        outputs = self.network.forward(feed, ctx, upto=self.outputs)
+        outputs = self.network.forward(feed, ctx)
         plan.end_run(time.perf_counter() - start)
         return outputs
 
@@ -170,8 +169,13 @@ class Inference:
         return array if self._value_memory.free(array, others) else array.copy()
 
 
+_VALUE = ("value",)
+
+
 def _fields(field):
     """``infer``'s ``field``: a name or a list of names, checked."""
+    if field == "value":     # the usual call, on every call: no list to build and check
+        return _VALUE
     fields = [field] if isinstance(field, str) else list(field)
     for f in fields:
         if f not in ("value", "id", "prob"):

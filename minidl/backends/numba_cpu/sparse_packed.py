@@ -20,7 +20,7 @@ from numba.extending import intrinsic
 from ...core.geometry import check_csr
 from ..registry import register
 from .sparse import SERIAL_DOT_BELOW, SERIAL_BELOW, _NO_BIAS
-from .threads import one_thread_below
+from .threads import one_thread_below, serial
 
 
 @intrinsic
@@ -85,8 +85,13 @@ def csr_matvec_packed(indptr, packed, x, bias=None, relu=False):
     x = np.asarray(x, dtype=np.float32)
     n, rows = x.shape[0], len(indptr) - 1
     out = np.empty((n, rows), dtype=np.float32)
-    with one_thread_below(int(indptr[-1]) * n, SERIAL_DOT_BELOW if n == 1 else SERIAL_BELOW):
-        for i in range(n):         # one dot product per row and sample (batch 1 in practice)
+    nnz = int(indptr[-1])
+    if n == 1 and not serial(nnz, SERIAL_DOT_BELOW) and x.flags.c_contiguous:
+        # batch 1 on every thread, the layer's call: no per-sample views to make
+        _packed_rows_dot(indptr, packed, x.reshape(-1), bias, bool(relu), out.reshape(-1))
+        return out
+    with one_thread_below(nnz * n, SERIAL_DOT_BELOW if n == 1 else SERIAL_BELOW):
+        for i in range(n):         # one dot product per row and sample
             _packed_rows_dot(indptr, packed, np.ascontiguousarray(x[i]), bias, bool(relu),
                              out[i])
     return out

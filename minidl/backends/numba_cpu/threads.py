@@ -62,6 +62,12 @@ def thread_count():
     return _count_functions()[0]()
 
 
+def serial(work, threshold):
+    """Whether a kernel of ``work`` (threshold: its size below which it runs alone) runs
+    on the calling thread alone."""
+    return work < (min(threshold, SPINNING_SERIAL_BELOW) if WORKERS_SPIN else threshold)
+
+
 class one_thread_below:
     """Context: run the block on one thread if ``work < threshold``, else on Numba's
     thread count. (A class, not a generator: it is entered around every kernel call, and
@@ -71,8 +77,7 @@ class one_thread_below:
     __slots__ = ("serial", "threads")
 
     def __init__(self, work, threshold):
-        self.serial = work < (min(threshold, SPINNING_SERIAL_BELOW) if WORKERS_SPIN
-                              else threshold)
+        self.serial = serial(work, threshold)
 
     def __enter__(self):
         if self.serial:
