@@ -107,6 +107,12 @@ class Plan:
         self._running = None
 
     # -- running a variant on a real batch (see settling) ----------------------------------
+    @property
+    def on_trial(self):
+        """Whether forward runs are still timed to settle the plan (once settled, or with
+        nothing to try, the forward just reads it)."""
+        return self.settling is not None and self.settling.verdict is None
+
     def begin_run(self):
         """Choose what the next forward runs (the settled variant, or one still on trial)."""
         if self.settling is None:

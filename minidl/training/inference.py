@@ -33,7 +33,7 @@ def _inference_values(parameters, specs):
         value = averaged[name] if averaged and name in averaged \
             else parameters.value(name, write=False)
         values[name] = Tensor(value.reshape(spec.compute_shape))
-    return values, set(averaged or ())
+    return values, frozenset(averaged or ())
 
 
 class Inference:
@@ -128,7 +128,7 @@ class Inference:
         :mod:`minidl.sparse_inference.settling`)."""
         ctx = RunContext(values, is_train=False, rng=get_rng())
         ctx.sparse_plan = plan
-        if plan is None:
+        if plan is None or not plan.on_trial:
             return self.network.forward(feed, ctx)
         plan.begin_run()
         start = time.perf_counter()
@@ -253,7 +253,7 @@ def plan(output_layer, parameters, batch_size=1, sparse="auto", sequence_length=
     shapes = batch_shapes(network.layers, batch_size, sequence_length=sequence_length)
     with no_grad():
         return make_plan(network.layers, values, parameters, sparse_mode(sparse), shapes,
-                         averaged=frozenset(averaged))
+                         averaged=averaged)
 
 
 __all__ = ["Inference", "explain", "infer", "plan"]
