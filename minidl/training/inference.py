@@ -5,10 +5,11 @@ import time
 
 import numpy as np
 
-from ..backends import current_backend
-from ..core import Tensor, as_numpy, no_grad, settings
+from ..backends import current_backend, xp as backend_xp
+from ..core import Tensor, as_numpy, config, no_grad, settings
 from .feeding import Feeder
 from .held_memory import HeldMemory
+from .one_sample import PlanOfOne, dense_widths, one_sample_feed
 from ..layers.graph import Network, RunContext
 from ..core.random import get_rng
 from ..sparse_inference.plan import sparse_mode
@@ -58,6 +59,8 @@ class Inference:
         self._values = None     # (what they were made for, values, averaged names)
         self._feeder = None     # (feeding, Feeder) of the last call
         self._value_memory = None   # HeldMemory of the parameter values
+        self._widths = dense_widths(self.network.data_layers)   # for one_sample_feed
+        self._plan_of_one = PlanOfOne()
 
     def _sparse_setting(self):
         """This Inference's ``sparse``, else ``paddle.init``'s (which checked it)."""
@@ -76,6 +79,25 @@ class Inference:
         if not samples:
             raise ValueError("infer: input is empty; pass a list of sample tuples")
         return (samples, self._feeder_for(feeding)) + self.parameter_values()
+
+    def _infer_one(self, input, feeding):
+        """``[array per output layer]`` of ``input`` when it is one sample of dense arrays
+        (see :mod:`.one_sample`), else None: the general path runs it."""
+        feed = one_sample_feed(self._widths, input, self._feeder_for(feeding).fields)
+        if feed is None or backend_xp() is not np:   # (a device backend copies the batch)
+            return None
+        values, averaged = self.parameter_values()
+        kept = self._values[0]      # (generation, backend) of the values; None: not kept
+        made_for = None if kept is None else (kept, self._sparse_setting(), config.default_dtype)
+        known, plan = self._plan_of_one.get(made_for)
+        if not known:
+            plan = self.plan(values, feed, 1, averaged)
+            self._plan_of_one.keep(made_for, plan)
+        if plan is not None and plan.on_trial:
+            return None
+        with no_grad():
+            outputs = self.run(values, feed, plan)
+        return [_host(outputs[layer.name]) for layer in self.outputs]
 
     def _infer_batch(self, batch, feeder, values, averaged):
         """``[array per output layer]`` of one batch: fed, planned, run."""
@@ -139,8 +161,11 @@ class Inference:
     def infer(self, input, field="value", feeding=None, batch_size=None):
         fields = _fields(field)
         if batch_size is None:          # the usual call: one batch, no generator to drive
-            samples, feeder, values, averaged = self._prepare(input, feeding)
-            batches = [self._infer_batch(samples, feeder, values, averaged)]
+            batch = self._infer_one(input, feeding)
+            if batch is None:
+                samples, feeder, values, averaged = self._prepare(input, feeding)
+                batch = self._infer_batch(samples, feeder, values, averaged)
+            batches = [batch]
         else:
             batches = list(self.iter_infer(input, feeding, batch_size))
         results = []
