@@ -192,8 +192,12 @@ class Layer:
         run forward and activation as one sparse kernel; it returns the activated output,
         or None to leave the layer dense.
         """
-        layout = same_layout([x.seq for x in xs], f"layer {self.name}") \
-            if self.per_timestep else None
+        if not self.per_timestep:
+            layout = None
+        elif len(xs) == 1:      # (the usual layer: its input's layout, nothing to compare)
+            layout = xs[0].seq
+        else:
+            layout = same_layout([x.seq for x in xs], f"layer {self.name}")
         plan = getattr(ctx, "sparse_plan", None)
         y = plan.forward(self, ctx, xs) if plan is not None else None
         if y is None:

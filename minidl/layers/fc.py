@@ -43,7 +43,7 @@ class FcLayer(Layer):
 
     def compute(self, ctx, xs):
         plan = getattr(ctx, "sparse_plan", None)
-        if plan is None or not any(is_sparse_rows(x) for x in xs):
+        if plan is None or not _any_sparse_rows(xs):
             return super().compute(ctx, xs)
         # the inference plan's kernels multiply pruned (CSR) weights by DENSE inputs; with
         # sparse input rows this layer runs its own forward
@@ -55,7 +55,7 @@ class FcLayer(Layer):
 
     def forward(self, ctx, xs):
         if not config.grad_enabled and ctx.gradient_bounds is None \
-                and not any(is_sparse_rows(x) for x in xs):
+                and not _any_sparse_rows(xs):
             return Tensor(self._product(ctx, xs))
         y = None
         for x, spec in zip(xs, self.params):
@@ -83,3 +83,11 @@ class FcLayer(Layer):
 
 def fc(input, size, act=None, name=None, param_attr=None, bias_attr=None, layer_attr=None):
     return FcLayer(input, size, act, name, param_attr, bias_attr, layer_attr)
+
+
+def _any_sparse_rows(xs):
+    """Whether any input holds sparse rows (a loop: this runs on every inference call)."""
+    for x in xs:
+        if is_sparse_rows(x):
+            return True
+    return False

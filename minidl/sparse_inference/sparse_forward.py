@@ -59,10 +59,14 @@ def weight_specs(layer, kind):
     return layer.params[:len(layer.inputs)] if kind == "fc" else [layer.weight]
 
 
+#: activations the kernels apply themselves: ReLU fused (True), identity (False)
+_FUSED = {"relu": True, "linear": False}
+
+
 def fused_relu(layer):
     """True for ReLU (fused into the kernel), False for identity; None: applied afterwards."""
     name = getattr(layer.act, "kernel_name", "linear") if layer.act is not None else "linear"
-    return {"relu": True, "linear": False}.get(name)
+    return _FUSED.get(name)
 
 
 def _cached(parameters, averaged, spec, key, build):
