@@ -46,7 +46,9 @@ class Inference:
 
     Each batch is planned, then run: :meth:`plan` decides per layer (once per batch
     shape), :meth:`run` computes the outputs reading that plan. After a run,
-    ``print(inference.sparse_plan)`` shows what each layer ran and why.
+    ``print(inference.sparse_plan)`` shows what each layer ran and why. One sample of
+    dense arrays, the usual call of a deployed model, is fed as the arrays themselves and
+    runs the plan of the last such sample (:mod:`.one_sample`).
     """
 
     def __init__(self, output_layer, parameters, sparse=None):
