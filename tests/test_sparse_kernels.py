@@ -407,11 +407,31 @@ def test_packed_matvec_on_every_thread_equals_the_dense_product(rng):
     bias = rng.standard_normal(1024).astype(np.float32)
     packed = pack_nonzeros(csr.indices, csr.values)
     strided = np.repeat(x[2:3], 2, axis=1)[:, ::2]      # not contiguous: the general path
+    kernel = get_kernel("csr_matvec_packed", backend="cpu")
     for row in (x[:1], x[1:2], strided):
         for relu in (False, True):
-            got = get_kernel("csr_matvec_packed", backend="cpu")(csr.indptr, packed, row,
-                                                                bias, relu)
-            close(got, dense_fc(weight, row, bias, relu))
+            expected = dense_fc(weight, row, bias, relu)
+            close(kernel(csr.indptr, packed, row, bias, relu), expected)
+            # a plan's own layout, vouched for: the same product without the checks
+            close(kernel(csr.indptr, packed, row, bias, relu, check=False), expected)
+            close(kernel(csr.indptr, packed, row, None, relu, check=False),
+                  dense_fc(weight, row, None, relu))
+
+
+def test_packed_matvec_checks_its_arrays_unless_told_not_to(rng):
+    from minidl.sparse_inference.layout import pack_nonzeros
+    csr = fc_layout(pruned(rng, (20, 10), 0.5, 0))
+    packed = pack_nonzeros(csr.indices, csr.values)
+    x = rng.standard_normal((1, 20)).astype(np.float32)
+    for backend in ("numpy", "cpu"):
+        kernel = get_kernel("csr_matvec_packed", backend=backend)
+        with pytest.raises(ValueError, match="csr_matvec_packed: CSR arrays disagree"):
+            kernel(csr.indptr, packed[:-1], x)
+        with pytest.raises(ValueError, match="bias has 3 values, expected one per row"):
+            kernel(csr.indptr, packed, x, np.ones(3, np.float32))
+    with pytest.raises(ValueError, match="CSR arrays disagree"):     # the reference: always
+        get_kernel("csr_matvec_packed", backend="numpy")(csr.indptr, packed[:-1], x,
+                                                         check=False)
 
 def test_fc_layouts_pack_only_weights_that_fit_in_cache(rng, monkeypatch):
     from minidl.sparse_inference import layout

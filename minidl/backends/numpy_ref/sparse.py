@@ -80,12 +80,13 @@ def unpack_nonzeros(packed):
 
 
 @register("csr_matvec_packed")
-def csr_matvec_packed(indptr, packed, x, bias=None, relu=False):
+def csr_matvec_packed(indptr, packed, x, bias=None, relu=False, check=True):
     """:func:`csr_matmul` with each nonzero's value and column in one uint64 (see
     :func:`unpack_nonzeros`): one load per nonzero where ``csr_matmul`` makes two.
 
     Notation: ``W: (F, K)`` as ``indptr (F + 1,)`` and ``packed (nnz,)`` uint64;
-    ``x: (N, K)``; ``bias: (F,)`` or None -> ``(N, F)``.
+    ``x: (N, K)``; ``bias: (F,)`` or None -> ``(N, F)``. ``check=False`` lets a fast
+    kernel skip its checks for arrays the caller vouches for; the reference always checks.
     """
     check_csr(indptr, packed, packed, bias, "csr_matvec_packed")
     indices, values = unpack_nonzeros(packed)
