@@ -163,8 +163,8 @@ def test_a_fresh_output_is_returned_as_the_forward_made_it(monkeypatch):
     fast layer): the array returned is the one the forward computed."""
     import minidl.training.inference as inference
     made = []
-    host = inference._host
-    monkeypatch.setattr(inference, "_host", lambda tensor: made.append(host(tensor))
+    host = inference.host_output
+    monkeypatch.setattr(inference, "host_output", lambda tensor: made.append(host(tensor))
                         or made[-1])
     image = paddle.layer.data("image", paddle.data_type.dense_vector(16 * 64 * 64),
                               height=64, width=64)

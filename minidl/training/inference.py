@@ -6,10 +6,11 @@ import time
 import numpy as np
 
 from ..backends import current_backend, xp as backend_xp
-from ..core import Tensor, as_numpy, config, no_grad, settings
+from ..core import Tensor, config, no_grad, settings
 from .feeding import Feeder
 from .held_memory import HeldMemory
 from .one_sample import PlanOfOne, dense_widths, one_sample_feed
+from .outputs import argmax_ids, asked_fields, host_output
 from ..layers.graph import Network, RunContext
 from ..core.random import get_rng
 from ..sparse_inference.plan import sparse_mode
@@ -99,7 +100,7 @@ class Inference:
             return None
         with no_grad():
             outputs = self.run(values, feed, plan)
-        return [_host(outputs[layer.name]) for layer in self.outputs]
+        return [host_output(outputs[layer.name]) for layer in self.outputs]
 
     def _infer_batch(self, batch, feeder, values, averaged):
         """``[array per output layer]`` of one batch: fed, planned, run."""
@@ -107,7 +108,7 @@ class Inference:
             feed = feeder(batch)
             plan = self.plan(values, feed, len(batch), averaged)
             outputs = self.run(values, feed, plan)
-        return [_host(outputs[layer.name]) for layer in self.outputs]
+        return [host_output(outputs[layer.name]) for layer in self.outputs]
 
     def _feeder_for(self, feeding):
         """The Feeder of ``feeding``: the last call's while it is unchanged."""
@@ -161,7 +162,7 @@ class Inference:
         return outputs
 
     def infer(self, input, field="value", feeding=None, batch_size=None):
-        fields = _fields(field)
+        fields = asked_fields(field)
         if batch_size is None:          # the usual call: one batch, no generator to drive
             batch = self._infer_one(input, feeding)
             if batch is None:
@@ -184,7 +185,7 @@ class Inference:
             if array.ndim > 2:
                 array = array.reshape(len(array), -1)
             for f in fields:
-                results.append(array if f == "value" else _ids(array))
+                results.append(array if f == "value" else argmax_ids(array))
         return results[0] if len(results) == 1 else results
 
     def _owned(self, index, outputs):
@@ -194,36 +195,6 @@ class Inference:
         others = [] if len(outputs) == 1 else [other for i, other in enumerate(outputs)
                                                if i != index and isinstance(other, np.ndarray)]
         return array if self._value_memory.free(array, others) else array.copy()
-
-
-_VALUE = ("value",)
-
-
-def _fields(field):
-    """``infer``'s ``field``: a name or a list of names, checked."""
-    if field == "value":     # the usual call, on every call: no list to build and check
-        return _VALUE
-    fields = [field] if isinstance(field, str) else list(field)
-    for f in fields:
-        if f not in ("value", "id", "prob"):
-            raise ValueError(f"infer: field {f!r} must be 'value', 'id' or 'prob'")
-    return fields
-
-
-def _host(tensor):
-    """An output on the host: its array, or -- for a generator's output, whose Tensor carries
-    ``fields`` (``beam_search``: 'id', 'prob', 'value') -- a dict of them."""
-    fields, data = tensor.fields, tensor.data
-    if fields is None:
-        return data if type(data) is np.ndarray else as_numpy(data)
-    return {name: as_numpy(value) for name, value in fields.items()}
-
-
-def _ids(array):
-    """``field='id'``: the index of the largest value per sample (labels pass through)."""
-    if array.ndim == 1 or np.issubdtype(array.dtype, np.integer):
-        return array.reshape(len(array), -1)[:, 0] if array.ndim > 1 else array
-    return array.argmax(axis=1)
 
 
 def _inference_for(output_layer, parameters, sparse):
