@@ -79,12 +79,8 @@ class Feeder:
     def _values(self, layer, minibatch, index):
         """Field ``index`` of every sample."""
         try:   # the usual minibatch: a list of tuples, each with the field
-            if len(minibatch) == 1:     # (one sample: no comprehension to run)
-                values = [minibatch[0][index]] if isinstance(minibatch[0], (list, tuple)) \
-                    else []
-            else:
-                values = [sample[index] for sample in minibatch
-                          if isinstance(sample, (list, tuple))]
+            values = [sample[index] for sample in minibatch
+                      if isinstance(sample, (list, tuple))]
         except IndexError:
             values = []
         if len(values) != len(minibatch):   # otherwise sample by sample, naming a bad one
@@ -181,18 +177,10 @@ def _rows_in_place(values, dim):
     megabytes costs as much as a layer. So is a batch of one contiguous array. Read-only,
     so that no layer can write into the caller's arrays."""
     first = values[0] if len(values) else None
-    if type(first) is not np.ndarray:
-        return None
     if len(values) == 1:        # one sample (inference one at a time): any array of its own
-        # one NumPy call checks dtype and layout: the array itself when they are right
-        row = np.asarray(first, config.default_dtype, "C")
-        if row is not first or row.size != dim:
-            return None
-        row = row.reshape(1, dim)
-        row.setflags(write=False)
-        return row
-    if first.dtype != config.default_dtype or first.size != dim or \
-            not first.flags.c_contiguous:
+        return one_row(first, dim)
+    if type(first) is not np.ndarray or first.dtype != config.default_dtype or \
+            first.size != dim or not first.flags.c_contiguous:
         return None
     if first.base is None or first.nbytes < IN_PLACE_FROM_BYTES:
         return None
@@ -211,6 +199,18 @@ def _rows_in_place(values, dim):
                                                strides=(step, first.itemsize))
     rows.flags.writeable = False
     return rows
+
+
+def one_row(value, dim):
+    """``value`` as a batch of one row, a read-only view of it, when it is a float32 array
+    of ``dim`` values in C order (no layer may write into the caller's array); else None."""
+    # one NumPy call checks dtype and layout: the array itself when they are right
+    if type(value) is not np.ndarray or value.size != dim or \
+            np.asarray(value, config.default_dtype, "C") is not value:
+        return None
+    row = value.reshape(1, dim)
+    row.setflags(write=False)
+    return row
 
 
 @njit(cache=True)

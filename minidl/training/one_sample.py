@@ -12,9 +12,7 @@ convert or reject, a plan still on trial) goes the general way, which converts i
 what is wrong.
 """
 
-import numpy as np
-
-from ..core import config
+from .feeding import one_row
 
 
 def dense_widths(data_layers):
@@ -37,13 +35,9 @@ def one_sample_feed(widths, input, fields):
     feed = {}
     for name, width in widths.items():
         index = fields[name]
-        value = sample[index] if index < len(sample) else None
-        # one NumPy call checks dtype and layout: the array itself when they are right
-        if type(value) is not np.ndarray or value.size != width or \
-                np.asarray(value, config.default_dtype, "C") is not value:
+        row = one_row(sample[index], width) if index < len(sample) else None
+        if row is None:
             return None
-        row = value.reshape(1, width)
-        row.setflags(write=False)      # no layer may write into the caller's array
         feed[name] = row
     return feed
 
