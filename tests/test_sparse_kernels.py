@@ -8,7 +8,7 @@ also checked against plain loops over the CSR arrays on tiny inputs.
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from minidl.backends import get_kernel
 from minidl.backends.numpy_ref.sparse import csr_to_dense
@@ -189,6 +189,57 @@ def test_row_runs_are_chosen_where_they_stream_less(monkeypatch, avx512):
         # a 13x13 plane at batch 1 stays one run
         assert blocks_of.Pieces.of(13, 13, 15, 1)[:3] == (False, blocks_of.register_block(
             195), (1, 208, 208, 208))
+    finally:
+        blocks_of.forget_choices()
+
+
+@fixture_ok
+@given(case=conv_cases(), planes=st.integers(1, 3))
+def test_channel_groups_equal_the_dense_convolution(monkeypatch, case, planes):
+    """The cpu kernel with its nonzeros cut into groups of ``planes`` channel planes
+    (wherever a task is a filter row; the chosen groups are larger, see below): groups of
+    every size, empty groups' planes, and rows ending mid-group."""
+    from minidl.backends.numba_cpu import sparse_conv
+    x, weight, stride, padding, dilation, groups, bias, relu = case
+    *_, hq, wq = conv_frame_geometry(x.shape[2:], weight.shape[2:], stride, padding,
+                                     dilation)
+    monkeypatch.setattr(sparse_conv, "channel_group", lambda *_: planes * hq * wq)
+    csr = conv_layout(weight, x.shape[1:], stride, padding, dilation, groups)
+    got = get_kernel("direct_sparse_conv2d", "cpu")(
+        x, csr.indptr, csr.indices, csr.values, weight.shape[2:], stride, padding,
+        dilation, bias, relu)
+    close(got, dense_conv(x, weight, stride, padding, dilation, groups, bias, relu))
+
+
+def test_channel_groups_are_chosen_where_planes_hold_several_nonzeros(monkeypatch):
+    """AVX2's blocks (up to 80 values): a plane run of several blocks, with 2 or more
+    nonzeros a row per channel plane, goes in equal groups of planes whose stretches
+    (block + reach, 4 bytes a value) fit in ``GROUP_BYTES``; otherwise one group."""
+    from minidl.backends.numba_cpu import sparse_conv_blocks as blocks_of
+    monkeypatch.setattr(blocks_of, "BLOCKS", blocks_of.register_blocks(False))
+    blocks_of.forget_choices()
+    try:
+        conv2 = blocks_of.Pieces.of(27, 27, 31, 1)          # AlexNet conv2: 5x5, pad 2
+        assert conv2.block == (16, 5) and conv2.values == 848
+        reach, plane = 4 * 31 + 4, 31 * 31
+        fitting = blocks_of.GROUP_BYTES // (4 * (80 + reach))
+        assert fitting == 29            # 96 planes: 4 groups of 24
+        assert blocks_of.channel_group(conv2, reach, 96, plane, 240) == 24 * plane
+        assert blocks_of.channel_group(conv2, reach, 96, plane, 96 * 2) == 24 * plane
+        # fewer than 2 nonzeros per plane, or planes that fit at once: one group
+        assert blocks_of.channel_group(conv2, reach, 96, plane, 96 * 2 - 1) == 0
+        assert blocks_of.channel_group(conv2, reach, fitting, plane, 1000) == 0
+        assert blocks_of.channel_group(conv2, reach, fitting + 1, plane, 1000) \
+            == -(-(fitting + 1) // 2) * plane
+        # a 13x13 plane at batch 1 is a run of 3 blocks; row runs and spans: one group
+        assert blocks_of.channel_group(blocks_of.Pieces.of(13, 13, 15, 1), 32, 256, 225,
+                                       1000) == 0
+        rows = blocks_of.Pieces.of(4, 4, 6, 16)
+        assert rows.per_output_row
+        assert blocks_of.channel_group(rows, 12 * 16, 512, 36, 4000) == 0
+        spans = blocks_of.Pieces.of(56, 56, 58, 2)
+        assert not spans.by_rows
+        assert blocks_of.channel_group(spans, 118 * 2, 128, 58 * 58, 1000) == 0
     finally:
         blocks_of.forget_choices()
 

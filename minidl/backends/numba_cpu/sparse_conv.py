@@ -19,7 +19,7 @@ import numpy as np
 from ...core.geometry import conv_frame_geometry
 from ..registry import register
 from .sparse import SERIAL_BELOW, _checked
-from .sparse_conv_blocks import LONGEST_BLOCK, Pieces
+from .sparse_conv_blocks import LONGEST_BLOCK, Pieces, channel_group
 from .sparse_frames import conv_frame, unframe
 from .sparse_runs import _blocks
 from .threads import one_thread_below
@@ -35,9 +35,14 @@ def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, paddin
     n = x.shape[0]
     oh, ow, hq, wq = conv_frame_geometry(x.shape[2:], filter_size, stride, padding, dilation)
     layout = Pieces.of(oh, ow, wq, n)
-    out = np.empty((len(indptr) - 1, layout.values), dtype=np.float32)
+    (kh, kw), (sy, sx), (dy, dx) = filter_size, stride, dilation
+    reach = ((kh - 1) * dy // sy * wq + (kw - 1) * dx // sx) * n
+    rows = len(indptr) - 1
+    group_span = channel_group(layout, reach, sy * sx * x.shape[1], hq * wq,
+                               int(indptr[-1]) // max(rows, 1))
+    out = np.empty((rows, layout.values), dtype=np.float32)
     with one_thread_below(int(indptr[-1]) * oh * wq * n, SERIAL_BELOW):
         frame = conv_frame(x, stride, padding, (hq, wq), slack=wq + LONGEST_BLOCK)
         _blocks(indptr, indices, values, frame, n, bias, bool(relu), *layout.block,
-                layout.pieces, layout.by_rows, out)
+                layout.pieces, layout.by_rows, group_span, out)
         return unframe(out, n, oh, ow, layout.out_width)

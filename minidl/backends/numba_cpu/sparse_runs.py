@@ -79,28 +79,47 @@ def _block(o, c0, f0, lo, hi, indices, values, frame, step, lanes, vectors):
             _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 16, 16)
 
 
+@njit(cache=True, inline="always")
+def _group_end(indices, lo, hi, group_span):
+    """The end of the nonzeros from ``lo`` (< ``hi``) whose frame offsets lie in the same
+    group of ``group_span`` offsets as the one at ``lo`` (0: every one up to ``hi``)."""
+    if group_span == 0:
+        return hi
+    limit = (np.uint64(indices[lo]) // group_span + np.uint64(1)) * group_span
+    j = lo
+    while j < hi and indices[j] < limit:
+        j += np.uint64(1)
+    return j
+
+
 @njit(fastmath=True, cache=True)
 def _span_of_row(o, first, stop, frame_first, lo, hi, indices, values, frame, step, start,
-                 relu, lanes, vectors):
+                 relu, lanes, vectors, group_span):
     """``o[first:stop] = relu(start + the row's nonzeros' runs there)``, the run read from
     the frame at ``frame_first``: whole blocks of ``lanes * vectors``, then the smallest
     block of :data:`BLOCKS` holding the rest (``stop - first`` as :func:`padded_run` pads
-    it)."""
+    it). With a ``group_span``, the nonzeros go through every block one group of channel
+    planes at a time (``sparse_conv_blocks.channel_group``)."""
     for t in range(first, stop):
         o[t] = start
     block = np.uint64(lanes * vectors)
-    c0 = first
-    f0 = frame_first
-    while c0 + block <= stop:
-        _block(o, c0, f0, lo, hi, indices, values, frame, step, lanes, vectors)
-        c0 += block
-        f0 += block
-    if c0 < stop:
-        for tail_lanes, tail_vectors in BLOCKS:
-            if tail_lanes * tail_vectors >= stop - c0:
-                _block(o, c0, f0, lo, hi, indices, values, frame, step, tail_lanes,
-                       tail_vectors)
-                break
+    group_lo = lo
+    while group_lo < hi:
+        group_hi = _group_end(indices, group_lo, hi, group_span)
+        c0 = first
+        f0 = frame_first
+        while c0 + block <= stop:
+            _block(o, c0, f0, group_lo, group_hi, indices, values, frame, step, lanes,
+                   vectors)
+            c0 += block
+            f0 += block
+        if c0 < stop:
+            for tail_lanes, tail_vectors in BLOCKS:
+                if tail_lanes * tail_vectors >= stop - c0:
+                    _block(o, c0, f0, group_lo, group_hi, indices, values, frame, step,
+                           tail_lanes, tail_vectors)
+                    break
+        group_lo = group_hi
     if relu:
         for t in range(first, stop):
             o[t] = max(o[t], np.float32(0.0))
@@ -108,7 +127,7 @@ def _span_of_row(o, first, stop, frame_first, lo, hi, indices, values, frame, st
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, pieces, by_rows,
-            out):
+            group_span, out):
     """``out[f, t] = relu(bias[f] + sum_j values[j] * frame[indices[j] * pitch + t'])`` in
     register blocks, in parallel over the rows, or over the pieces of the run.
 
@@ -118,7 +137,9 @@ def _blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, p
     frame_step``, so ``t' = t + p * (frame_step - out_step)``. ``frame`` flat, readable a
     piece past every nonzero's start. A nonzero costs one broadcast, and one vector load
     and one multiply-add per vector of the block; the block never leaves the registers
-    until the row's nonzeros are done.
+    until the row's nonzeros are done -- or, with a ``group_span`` (frame offsets, 0 for
+    none; ``by_rows`` only), the nonzeros of one group of channel planes are
+    (``sparse_conv_blocks.channel_group``).
 
     ``by_rows``: a task is a row, all its pieces. Otherwise a task is a piece of every row
     in turn: a row's nonzeros read its whole run from every input channel they touch, and
@@ -132,6 +153,7 @@ def _blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, p
     step = np.uint64(pitch)
     count, length, out_step, frame_step = pieces
     tasks = rows if by_rows else count
+    span = np.uint64(group_span if by_rows else 0)
     for task in prange(tasks):
         first_row = task if by_rows else 0
         last_row = task + 1 if by_rows else rows
@@ -144,7 +166,7 @@ def _blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, p
                 stop = np.uint64(min(run, p * out_step + length))
                 _span_of_row(out[f], first, stop, np.uint64(p * frame_step),
                              np.uint64(indptr[f]), np.uint64(indptr[f + 1]), indices, values,
-                             frame, step, start, relu, lanes, vectors)
+                             frame, step, start, relu, lanes, vectors, span)
 
 
 def csr_times_batch(indptr, indices, values, x, bias, relu):
@@ -160,5 +182,5 @@ def csr_times_batch(indptr, indices, values, x, bias, relu):
     frame[:k * n].reshape(k, n)[...] = x.T
     out = np.empty((len(indptr) - 1, layout.values), dtype=np.float32)
     _blocks(indptr, indices, values, frame, n, bias, bool(relu), *layout.block,
-            layout.pieces, layout.by_rows, out)
+            layout.pieces, layout.by_rows, 0, out)
     return out[:, :n]
