@@ -1,0 +1,99 @@
+"""A sparse dot product eight nonzeros at a time: ``sum_j values[j] * x[indices[j]]``.
+
+A batch-1 CSR product is bound by its loads per nonzero, not by memory, while the weight
+is in cache: the value, the column, and ``x`` at that column. Summed one nonzero at a time
+in scalar registers, that runs at about a nonzero per cycle per core on Zen 3 (~0.5 ns,
+whichever way the value and column are stored). :func:`gathered_dot` instead reads eight
+values as one vector, gathers the eight ``x`` into a second one (eight scalar loads
+inserted lane by lane -- ``vmovss`` / ``vinsertps`` on AVX2, which run where the
+``vgatherdps`` instruction is microcoded slowly) and multiply-adds the two in one
+instruction: 0.35-0.40 ns per nonzero on one Zen 3 core, 0.72-0.80x the time, at 0.9 and
+0.99 sparsity on 1024- and 4096-wide rows.
+
+Numba has no vector type, so the loop over a row's groups of eight is written in LLVM IR
+here, its vector sum kept in a register (an ``alloca`` that LLVM promotes), and the eight
+lanes added pairwise at the end. The last, partial group is a whole one whose lanes past
+the row multiply zero (a scalar loop for the rest chained up to seven dependent
+multiply-adds per row: 3-8 % slower). Numba does not check bounds: ``indices[lo:hi]`` and
+``values[lo:hi]`` must exist, and every such index must be inside ``x``.
+"""
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils, errors
+from numba.extending import intrinsic
+
+_LANES = 8
+_FLAGS = ("contract",)
+
+
+def _check(indices, values, x):
+    for name, array, kinds in (("indices", indices, (types.uint16, types.uint32)),
+                               ("values", values, (types.float32,)),
+                               ("x", x, (types.float32,))):
+        if not (isinstance(array, types.Array) and array.ndim == 1 and array.dtype in kinds):
+            raise errors.TypingError(f"gathered_dot: {name} must be a 1-D array of "
+                                     f"{' or '.join(str(k) for k in kinds)}, got {array}")
+
+
+def _gathered_group(builder, data, at, last):
+    """``(weights, gathered)``: the values ``at .. at + 8`` and ``x`` at their columns, as
+    two vectors. With ``last``, lanes from ``last`` on multiply zero: they read the row's
+    last nonzero again (a load that exists), their weight replaced by 0."""
+    index_data, value_data, x_data = data
+    i64, i32 = ir.IntType(64), ir.IntType(32)
+    vector = ir.VectorType(ir.FloatType(), _LANES)
+    weights = None if last is None else ir.Constant(vector, ir.Undefined)
+    gathered = ir.Constant(vector, ir.Undefined)
+    for lane in range(_LANES):
+        where = builder.add(at, ir.Constant(i64, lane))
+        if last is not None:
+            inside = builder.icmp_signed("<", where, last)
+            where = builder.select(inside, where, builder.sub(last, ir.Constant(i64, 1)))
+            weight = builder.load(builder.gep(value_data, [where]))
+            weights = builder.insert_element(
+                weights, builder.select(inside, weight, ir.Constant(ir.FloatType(), 0.0)),
+                ir.Constant(i32, lane))
+        column = builder.zext(builder.load(builder.gep(index_data, [where])), i64)
+        gathered = builder.insert_element(gathered, builder.load(builder.gep(x_data, [column])),
+                                          ir.Constant(i32, lane))
+    if last is None:
+        weights = builder.load(builder.bitcast(builder.gep(value_data, [at]),
+                                               vector.as_pointer()), align=4)
+    return weights, gathered
+
+
+@intrinsic
+def gathered_dot(typingctx, indices, values, x, lo, hi):
+    """``sum_j values[j] * x[indices[j]]`` over ``lo <= j < hi`` (float32; ``indices``
+    uint16 or uint32, all arrays 1-D and contiguous)."""
+    _check(indices, values, x)
+    vector = ir.VectorType(ir.FloatType(), _LANES)
+
+    def codegen(context, builder, signature, args):
+        data = [context.make_array(t)(context, builder, a).data
+                for t, a in zip(signature.args[:3], args[:3])]
+        i64 = ir.IntType(64)
+        first, last = (context.cast(builder, v, t, types.int64)
+                       for v, t in zip(args[3:], signature.args[3:]))
+        whole = builder.sdiv(builder.sub(last, first), ir.Constant(i64, _LANES))
+        total = cgutils.alloca_once_value(builder, ir.Constant(vector, [0.0] * _LANES))
+
+        def add(weights, gathered):
+            product = builder.fmul(weights, gathered, flags=_FLAGS)
+            builder.store(builder.fadd(builder.load(total), product, flags=_FLAGS), total)
+
+        with cgutils.for_range(builder, whole) as loop:
+            add(*_gathered_group(builder, data, builder.add(
+                first, builder.mul(loop.index, ir.Constant(i64, _LANES))), None))
+        rest = builder.add(first, builder.mul(whole, ir.Constant(i64, _LANES)))
+        with builder.if_then(builder.icmp_signed("<", rest, last)):
+            add(*_gathered_group(builder, data, rest, last))
+        lanes = builder.load(total)
+        sums = [builder.extract_element(lanes, ir.Constant(ir.IntType(32), k))
+                for k in range(_LANES)]
+        while len(sums) > 1:            # pairwise: (l0 + l1) + (l2 + l3), ...
+            sums = [builder.fadd(a, b, flags=_FLAGS) for a, b in zip(sums[::2], sums[1::2])]
+        return sums[0]
+
+    return types.float32(indices, values, x, lo, hi), codegen
