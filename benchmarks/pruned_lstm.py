@@ -10,9 +10,8 @@ milliseconds per timestep (``vs dense``: the dense row's time over this row's):
 
 1. The recurrent product alone, ``h[t-1] @ W`` (1 x H times H x 4H): NumPy (OpenBLAS)
    dense, minidl's ``csr_matmul`` kernel with the CSR rows of ``W.T`` that sparse inference
-   builds (``layout.fc_layout``), ``csr_matvec_packed`` on the same nonzeros packed (what
-   the layer's one-sequence loop reads when the layout packed them), and
-   ``torch.nn.functional.linear`` (dense).
+   builds (``layout.fc_layout``; the layer's one-sequence loop makes the same dot
+   products), and ``torch.nn.functional.linear`` (dense).
 2. ``lstmemory`` through ``paddle.inference.Inference``: one sequence of ``--steps`` rows
    already projected to ``4H`` (the layer alone, as after its input fc), the whole
    ``infer`` call divided by the steps: ``sparse=False``, ``sparse=True`` and the default
@@ -20,8 +19,7 @@ milliseconds per timestep (``vs dense``: the dense row's time over this row's):
    run and keeps the faster forward; its verdict is printed). The first step of a sequence
    has no recurrent product (``h[-1] = 0``), so ``T`` steps make ``T - 1`` products.
 3. The layer's kernels alone on the same rows, per step: ``lstm_forward`` (dense, the
-   training kernel: BLAS product per step) and ``lstm_forward_csr`` (the CSR product, given
-   the packed nonzeros as ``Inference`` gives them).
+   training kernel: BLAS product per step) and ``lstm_forward_csr`` (the CSR product).
 4. PyTorch's dense ``LSTMCell`` step at batch 1 under ``torch.no_grad()``: ``LSTMCell(H, H)``
    (input and recurrent products: twice the weights of row 1) and ``LSTMCell(1, H)``
    (the recurrent product and the gates only, like row 3's kernels).
@@ -66,16 +64,12 @@ def bench_product(rng, w, repeats, rounds):
     matmul = get_kernel("csr_matmul", "cpu")
     steps = {"dense": lambda: h @ w,
              "sparse": lambda: matmul(csr.indptr, csr.indices, csr.values, h)}
-    if csr.packed is not None:
-        packed = get_kernel("csr_matvec_packed", "cpu")
-        steps["packed"] = lambda: packed(csr.indptr, csr.packed, h)
     if torch is not None:
         th, tw = torch.from_numpy(h), torch.from_numpy(np.ascontiguousarray(w.T))
         steps["torch"] = lambda: torch.nn.functional.linear(th, tw)
     ms = rounds_ms(steps, repeats, rounds)
     labels = {"dense": "h @ W, NumPy dense (OpenBLAS)",
               "sparse": f"h @ W, minidl csr_matmul ({csr.nnz:,} nonzeros)",
-              "packed": "h @ W, minidl csr_matvec_packed",
               "torch": "h @ W, torch F.linear dense"}
     return [(labels[k], ms[k], ms["dense"] / ms[k]) for k in steps]
 
@@ -106,7 +100,7 @@ def bench_kernels(rng, lstm, parameters, hidden, steps, repeats, rounds):
     dense, sparse = get_kernel("lstm_forward", "cpu"), get_kernel("lstm_forward_csr", "cpu")
     ms = rounds_ms({"dense": lambda: dense(x, w, bias, starts, *settings),
                     "sparse": lambda: sparse(x, csr.indptr, csr.indices, csr.values, bias,
-                                             starts, *settings, packed=csr.packed)},
+                                             starts, *settings)},
                    repeats, rounds)
     return [("lstm step kernel, lstm_forward (dense)", ms["dense"] / steps, 1.0),
             ("lstm step kernel, lstm_forward_csr", ms["sparse"] / steps,

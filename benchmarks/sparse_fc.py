@@ -9,10 +9,9 @@ batch-16 row), weights magnitude-pruned to each sparsity; each cell is the best 
   ``best dense`` is the faster of the two;
 * ``scipy``: ``scipy.sparse.csr_matrix @ x`` (single-threaded); ``torch csr``:
   ``torch.sparse.mm`` on a CSR tensor;
-* ``minidl kernel``: the kernel alone that the layer runs (``kernel``: ``packed`` for
-  ``csr_matvec_packed``, batch 1 on a weight that fits in half the last-level cache;
-  ``csr`` for ``csr_matmul``); then the whole fc layer (bias + ReLU) run dense and with
-  ``sparse='auto'`` -- ``auto/dense`` must stay at or below ~1.05.
+* ``minidl kernel``: the kernel alone that the layer runs, ``csr_matmul``; then the whole
+  fc layer (bias + ReLU) run dense and with ``sparse='auto'`` -- ``auto/dense`` must stay
+  at or below ~1.05.
 
 A second table runs the 4096x4096 layer through the public call, one sample a call:
 ``paddle.inference.Inference(...).infer([(x,)])`` with ``sparse=False`` and with the
@@ -49,7 +48,7 @@ COMPILE_SCRIPT = """
 import time
 import numpy as np
 from minidl.backends import get_kernel
-from minidl.backends.numba_cpu import sparse as kernels, sparse_packed, sparse_runs
+from minidl.backends.numba_cpu import sparse as kernels, sparse_runs
 from minidl.sparse_inference.layout import conv_layout, fc_layout
 start = time.perf_counter()  # after the imports: only the kernels' first calls count
 rng = np.random.default_rng(0)
@@ -58,14 +57,11 @@ for k in (300, 70000):   # uint16 and uint32 indices
     csr = fc_layout(rng.standard_normal((k, 3)).astype(np.float32))
     for n in (1, 4):
         matmul(csr.indptr, csr.indices, csr.values, np.ones((n, k), np.float32))
-    if csr.packed is not None:
-        get_kernel("csr_matvec_packed", "cpu")(csr.indptr, csr.packed, np.ones((1, k), np.float32))
 w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
 csr = conv_layout(w, (3, 8, 8), (1, 1), (1, 1), (1, 1), 1)
 conv(np.ones((1, 3, 8, 8), np.float32), csr.indptr, csr.indices, csr.values, (3, 3), (1, 1),
      (1, 1), (1, 1))
-compiled = sum(sum(f.stats.cache_misses.values()) for f in (kernels._rows_dot, sparse_runs._blocks,
-                                                          sparse_packed._packed_rows_dot))
+compiled = sum(sum(f.stats.cache_misses.values()) for f in (kernels._rows_dot, sparse_runs._blocks))
 print(time.perf_counter() - start, compiled)
 """
 
@@ -102,7 +98,7 @@ def main():
               f"compilations); {warm[0]:.2f} s in a second process ({warm[1]} compilations)")
     print(f"best of {args.rounds} block medians of {args.repeats} runs, ms; ratios = peer "
           "time / minidl time\n")
-    header = ("| in x out | batch | sparsity | numpy | torch | scipy | torch csr | kernel "
+    header = ("| in x out | batch | sparsity | numpy | torch | scipy | torch csr "
               "| minidl kernel | vs best dense | vs scipy | vs torch csr | layer dense "
               "| layer auto | auto/dense | auto ran |")
     print(header)
@@ -157,12 +153,8 @@ def row(k, f, n, sparsity, w, x, bias, torch, scipy, repeats, rounds):
     """One table row: every peer, the kernel, and the layer dense and 'auto'."""
     steps = peers(x, w, torch, scipy)
     csr = fc_layout(w.T)
-    if n == 1 and csr.packed is not None:   # what the layer runs at batch 1 (sparse_forward)
-        kernel, packed = "packed", get_kernel("csr_matvec_packed")
-        steps["ours"] = lambda: packed(csr.indptr, csr.packed, x)
-    else:
-        kernel, matmul = "csr", get_kernel("csr_matmul")
-        steps["ours"] = lambda: matmul(csr.indptr, csr.indices, csr.values, x)
+    matmul = get_kernel("csr_matmul")
+    steps["ours"] = lambda: matmul(csr.indptr, csr.indices, csr.values, x)
 
     data = paddle.layer.data("x", paddle.data_type.dense_vector(k))
     fc = paddle.layer.fc(data, size=f, act=paddle.activation.Relu(), name="fc")
@@ -177,7 +169,7 @@ def row(k, f, n, sparsity, w, x, bias, torch, scipy, repeats, rounds):
     ratio = {name: f"{t / ours:.1f}x" for name, t in times.items()}
     return (f"| {k} x {f} | {n} | {sparsity} | {cell.get('numpy', '-')} | "
             f"{cell.get('torch', '-')} | {cell.get('scipy', '-')} | {cell.get('torch csr', '-')} "
-            f"| {kernel} | {ours:.3f} | {best / ours:.1f}x | {ratio.get('scipy', '-')} | "
+            f"| {ours:.3f} | {best / ours:.1f}x | {ratio.get('scipy', '-')} | "
             f"{ratio.get('torch csr', '-')} | {dense_layer:.3f} | {auto_layer:.3f} | "
             f"{auto_layer / dense_layer:.2f} | {run.decision().choice} |")
 

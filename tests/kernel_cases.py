@@ -355,12 +355,7 @@ def _recurrent_csr(draw, gates, activations):
     w = np.where(arrays(w.shape, draw(st.integers(0, 2**16)), 0, 1) < kept, w, 0)
     layouts = recurrent_layout(w, gates)
     csr = [a for layout in layouts for a in (layout.indptr, layout.indices, layout.values)]
-    packed = {}
-    if draw(st.booleans()):     # the nonzeros packed too, as sparse inference passes them
-        names = ("packed",) if gates == 4 else ("gate_packed", "state_packed")
-        packed = {name: layout.packed for name, layout in zip(names, layouts)}
-    return (x.astype(np.float32), *csr, bias.astype(np.float32), starts, reverse, *acts), \
-        packed
+    return (x.astype(np.float32), *csr, bias.astype(np.float32), starts, reverse, *acts), {}
 
 
 CASES["lstm_forward_csr"] = _recurrent_csr(4, 3)
@@ -400,16 +395,3 @@ def _table_lookup_grad(draw):
 
 
 CASES["table_lookup_grad"] = _table_lookup_grad()
-
-
-# --- the batch-1 product over packed nonzeros (numba_cpu/sparse_packed.py) ----------------
-def _csr_matvec_packed_args(case):
-    from minidl.sparse_inference.layout import fc_layout, pack_nonzeros
-    weight, x, bias, relu = case
-    csr = fc_layout(weight)
-    return (csr.indptr, pack_nonzeros(csr.indices, csr.values), x[:1]), \
-        {"bias": bias, "relu": relu}
-
-
-CASES["csr_matvec_packed"] = fc_cases().map(_csr_matvec_packed_args)
-TOLERANCE["csr_matvec_packed"] = TOLERANCE["csr_matmul"]

@@ -10,7 +10,6 @@ from numba import njit, prange
 
 from kernel_cases import arrays
 from minidl.backends import get_kernel
-from minidl.backends.numpy_ref.sparse import csr_to_dense
 from minidl.backends.numba_cpu import csr_steps as share
 from minidl.backends.numba_cpu.atomics import fetch_add, load_acquire
 from minidl.backends.numba_cpu.packed_steps import _Steps
@@ -58,23 +57,20 @@ def _reference(x, layout, bias, acts):
 @settings(deadline=None, max_examples=40)
 @given(hidden=st.integers(1, 24), steps=st.integers(1, 9), kept=st.sampled_from([1, .5, .1, 0]),
        threads=st.integers(1, 5), seed=st.integers(0, 2**16),
-       acts=st.sampled_from([("tanh", "sigmoid", "tanh"), ("relu", "sigmoid", "linear")]),
-       packed=st.booleans())
-def test_shared_steps_equal_the_reference(hidden, steps, kept, threads, seed, acts, packed):
+       acts=st.sampled_from([("tanh", "sigmoid", "tanh"), ("relu", "sigmoid", "linear")]))
+def test_shared_steps_equal_the_reference(hidden, steps, kept, threads, seed, acts):
     """Any number of sharing threads -- more than Numba runs (then one thread takes several
     prange iterations, one after the other, and must not wait for the others) -- gives the
-    reference's result, reading the CSR's indices and values or its packed nonzeros."""
+    reference's result."""
     x, layout, bias = _pruned_lstm(hidden, steps, kept, seed)
-    w = _Csr(layout.indptr, layout.indices, layout.values, 4 * hidden, "test",
-             layout.packed if packed else None)
-    assert (w.one_sequence()[0].dtype == np.uint64) == packed
+    w = _Csr(layout.indptr, layout.indices, layout.values, 4 * hidden, "test")
     plan = _Steps(np.array([0, steps]), False, hidden)
     h = np.empty((steps, hidden), np.float32)
     cell, cell_act, h_steps = np.empty_like(h), np.empty_like(h), np.empty_like(h)
     gates, product = np.empty_like(x), np.empty((1, 4 * hidden), np.float32)
     share._lstm_one_sequence_parallel(
         threads, share._chunk_bounds(w, threads), share._unit_bounds(hidden, threads), x,
-        bias, w.indptr, *w.one_sequence(),
+        bias, *w.arrays(),
         product, np.zeros(4 * hidden, np.float32), plan.rows, plan.prev_rows, *_codes(*acts),
         h, cell, gates, cell_act, h_steps)
     np.testing.assert_allclose(h, _reference(x, layout, bias, acts), rtol=2e-4, atol=1e-4)
@@ -109,30 +105,3 @@ def test_unit_bounds_cover_every_unit_once(hidden, threads):
     assert len(bounds) == threads + 1 and bounds[0] == 0 and bounds[-1] == hidden
     inner = bounds[1:-1]
     assert np.all(np.diff(bounds) >= 0) and np.all((inner % 16 == 0) | (inner == hidden))
-
-
-def test_packed_nonzeros_that_are_not_the_csrs_are_refused():
-    x, layout, bias = _pruned_lstm(8, 3, 0.5, 11)
-    wrong = layout.packed.copy()
-    wrong[0] ^= np.uint64(1)                    # one value's lowest bit
-    starts, acts = np.array([0, 3]), ("tanh", "sigmoid", "tanh")
-    with pytest.raises(ValueError, match="lstm_forward_csr: the packed nonzeros are not"):
-        get_kernel("lstm_forward_csr", "numpy")(x, layout.indptr, layout.indices,
-                                                layout.values, bias, starts, False, *acts,
-                                                packed=wrong)
-    with pytest.raises(ValueError, match="lstm_forward_csr: 3 packed nonzeros, expected"):
-        get_kernel("lstm_forward_csr", "cpu")(x, layout.indptr, layout.indices,
-                                              layout.values, bias, starts, False, *acts,
-                                              packed=layout.packed[:3])
-
-
-@pytest.mark.parametrize("packed", [False, True])
-def test_a_row_product_reads_columns_and_values_or_packed_nonzeros(packed):
-    """``_row_product`` called from Python (the overload serves the kernels) on both kinds."""
-    x, layout, bias = _pruned_lstm(8, 1, 0.5, 5)
-    h = arrays((8,), 9, -1, 1, np.float32)
-    dense = h.astype(np.float64) @ csr_to_dense(layout.indptr, layout.indices, layout.values,
-                                               (32, 8)).T.astype(np.float64)
-    indices = layout.packed if packed else layout.indices
-    got = [share._row_product(layout.indptr, indices, layout.values, h, f) for f in range(32)]
-    np.testing.assert_allclose(got, dense, rtol=1e-5, atol=1e-6)

@@ -465,17 +465,24 @@ def test_a_sequence_softmax_fc_runs_under_every_sparse_setting():
                                1.0, rtol=1e-5)
 
 
-@pytest.mark.parametrize("batch, packed_calls", [(1, 3), (2, 0)])
-def test_batch_one_fc_products_run_over_packed_nonzeros_on_the_cpu_backend(
-        rng, monkeypatch, batch, packed_calls):
-    """Three fc products (the hidden layer's two inputs and the output layer): at batch 1
-    through ``csr_matvec_packed``, at batch 2 through ``csr_matmul``; the same results."""
-    set_backend("cpu")
+@pytest.mark.parametrize("backend_name", ["numpy", "cpu"])
+@pytest.mark.parametrize("batch", [1, 2])
+def test_fc_products_run_the_plans_layouts_without_checking_them_again(
+        rng, monkeypatch, backend_name, batch):
+    """Three fc products (the hidden layer's two inputs and the output layer), each a
+    ``csr_matmul`` told that the plan's layout was checked when built (``check=False``);
+    the dense results."""
+    from minidl.backends import registry
+    set_backend(backend_name)
     out, parameters = pruned_network(rng)
-    packed = count_kernel_calls(monkeypatch, "csr_matvec_packed")
-    unpacked = count_kernel_calls(monkeypatch, "csr_matmul")
+    checks, original = [], registry._KERNELS[backend_name]["csr_matmul"]
+
+    def recording(*args, check=True, **kwargs):
+        checks.append(check)
+        return original(*args, check=check, **kwargs)
+    monkeypatch.setitem(registry._KERNELS[backend_name], "csr_matmul", recording)
     data = samples(rng, batch)
     got = paddle.infer(output_layer=out, parameters=parameters, input=data, sparse=True)
-    assert (len(packed), len(unpacked)) == (packed_calls, 3 - packed_calls)
+    assert checks == [False] * 3
     dense = paddle.infer(output_layer=out, parameters=parameters, input=data, sparse=False)
     np.testing.assert_allclose(got, dense, rtol=1e-4, atol=1e-6)

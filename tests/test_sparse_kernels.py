@@ -9,8 +9,10 @@ also checked against plain loops over the CSR arrays on tiny inputs.
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+from numba import njit
 
 from minidl.backends import get_kernel
+from minidl.backends.numba_cpu.gather_dot import gathered_dot
 from minidl.backends.numpy_ref.sparse import csr_to_dense
 from minidl.core.geometry import conv_frame_geometry
 from minidl.core import as_numpy
@@ -418,78 +420,67 @@ def test_cpu_frame_is_compiled_once_for_fed_and_computed_inputs():
         assert array_types and all(not t.mutable for t in array_types), array_types
 
 
-# --- packed nonzeros (the batch-1 fc product of cache-resident weights) -----------------
+# --- the batch-1 product, eight nonzeros at a time -----------------------------------------
 
-def test_packed_nonzeros_unpack_to_their_columns_and_exact_values():
-    from minidl.backends.numpy_ref.sparse import unpack_nonzeros
-    from minidl.sparse_inference.layout import pack_nonzeros
-    values = np.array([1.5, -0.0, -3e-39, np.float32(np.pi), -7.25e30], np.float32)
-    for dtype in (np.uint16, np.uint32):
-        indices = np.array([0, 1, 65535, 7, 300], dtype)
-        packed = pack_nonzeros(indices, values)
-        assert packed.dtype == np.uint64
-        got_indices, got_values = unpack_nonzeros(packed)
-        np.testing.assert_array_equal(got_indices, indices)
-        assert got_values.tobytes() == values.tobytes()     # bit for bit, -0.0 included
+@njit(cache=False)
+def _gathered_rows(indptr, indices, values, x):
+    out = np.empty(len(indptr) - 1, np.float32)
+    for f in range(len(indptr) - 1):
+        out[f] = gathered_dot(indices, values, x, np.int64(indptr[f]),
+                              np.int64(indptr[f + 1]))
+    return out
 
 
-@fixture_ok
-@given(case=fc_cases())
-def test_packed_matvec_equals_the_dense_product(backend, xp, case):
-    from minidl.sparse_inference.layout import pack_nonzeros
-    weight, x, bias, relu = case
-    csr = fc_layout(weight)
-    got = get_kernel("csr_matvec_packed")(
-        xp.asarray(csr.indptr), xp.asarray(pack_nonzeros(csr.indices, csr.values)),
-        xp.asarray(x[:1]), None if bias is None else xp.asarray(bias), relu)
-    close(as_numpy(got), dense_fc(weight, x[:1], bias, relu))
+@given(lengths=st.lists(st.integers(0, 27), min_size=1, max_size=8),
+       wide=st.booleans(), seed=st.integers(0, 2**16))
+def test_gathered_dot_equals_a_loop_over_the_nonzeros(lengths, wide, seed):
+    """Rows of 0-27 nonzeros: whole groups of eight, and a last group whose lanes past the
+    row multiply zero (they read the row's last nonzero again); uint16 and uint32 columns.
+    The last row ends at the arrays' end, so a lane read past it would be out of bounds."""
+    rng = np.random.default_rng(seed)
+    k = 70000 if wide else 300
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.uint32)
+    indices = rng.integers(0, k, int(indptr[-1])).astype(np.uint32 if wide else np.uint16)
+    values = rng.standard_normal(int(indptr[-1])).astype(np.float32)
+    x = rng.standard_normal(k).astype(np.float32)
+    got = _gathered_rows(indptr, indices, values, x)
+    for f in range(len(lengths)):
+        lo, hi = indptr[f], indptr[f + 1]
+        expected = sum(float(values[j]) * float(x[indices[j]]) for j in range(lo, hi))
+        np.testing.assert_allclose(got[f], expected, rtol=1e-5, atol=1e-5)
 
 
-
-def test_packed_matvec_on_every_thread_equals_the_dense_product(rng):
-    """A batch-1 product large enough to run on every thread (the layer's usual call, which
-    skips the per-sample loop): the dense product, for a row of a larger batch too."""
+def test_batch1_product_on_every_thread_equals_the_dense_product(rng):
+    """A batch-1 product large enough to run on every thread (the layer's usual call, made
+    without setting the thread count): the dense product, for a row of a larger batch and
+    a strided row too, with the checks and -- a plan's own layout, vouched for -- without."""
     from minidl.backends.numba_cpu.sparse import SERIAL_DOT_BELOW
-    from minidl.sparse_inference.layout import pack_nonzeros
     weight = pruned(rng, (1024, 1024), 0.4, 0)      # ~630 k nonzeros
     csr = fc_layout(weight)
     assert csr.nnz >= SERIAL_DOT_BELOW
     x = rng.standard_normal((3, 1024)).astype(np.float32)
     bias = rng.standard_normal(1024).astype(np.float32)
-    packed = pack_nonzeros(csr.indices, csr.values)
-    strided = np.repeat(x[2:3], 2, axis=1)[:, ::2]      # not contiguous: the general path
-    kernel = get_kernel("csr_matvec_packed", backend="cpu")
+    strided = np.repeat(x[2:3], 2, axis=1)[:, ::2]
+    kernel = get_kernel("csr_matmul", backend="cpu")
     for row in (x[:1], x[1:2], strided):
         for relu in (False, True):
             expected = dense_fc(weight, row, bias, relu)
-            close(kernel(csr.indptr, packed, row, bias, relu), expected)
-            # a plan's own layout, vouched for: the same product without the checks
-            close(kernel(csr.indptr, packed, row, bias, relu, check=False), expected)
-            close(kernel(csr.indptr, packed, row, None, relu, check=False),
+            close(kernel(csr.indptr, csr.indices, csr.values, row, bias, relu), expected)
+            close(kernel(csr.indptr, csr.indices, csr.values, row, bias, relu, check=False),
+                  expected)
+            close(kernel(csr.indptr, csr.indices, csr.values, row, None, relu, check=False),
                   dense_fc(weight, row, None, relu))
 
 
-def test_packed_matvec_checks_its_arrays_unless_told_not_to(rng):
-    from minidl.sparse_inference.layout import pack_nonzeros
+def test_csr_matmul_checks_its_arrays_unless_told_not_to(rng):
     csr = fc_layout(pruned(rng, (20, 10), 0.5, 0))
-    packed = pack_nonzeros(csr.indices, csr.values)
     x = rng.standard_normal((1, 20)).astype(np.float32)
     for backend in ("numpy", "cpu"):
-        kernel = get_kernel("csr_matvec_packed", backend=backend)
-        with pytest.raises(ValueError, match="csr_matvec_packed: CSR arrays disagree"):
-            kernel(csr.indptr, packed[:-1], x)
+        kernel = get_kernel("csr_matmul", backend=backend)
+        with pytest.raises(ValueError, match="csr_matmul: CSR arrays disagree"):
+            kernel(csr.indptr, csr.indices[:-1], csr.values[:-1], x)
         with pytest.raises(ValueError, match="bias has 3 values, expected one per row"):
-            kernel(csr.indptr, packed, x, np.ones(3, np.float32))
+            kernel(csr.indptr, csr.indices, csr.values, x, np.ones(3, np.float32))
     with pytest.raises(ValueError, match="CSR arrays disagree"):     # the reference: always
-        get_kernel("csr_matvec_packed", backend="numpy")(csr.indptr, packed[:-1], x,
-                                                         check=False)
-
-def test_fc_layouts_pack_only_weights_that_fit_in_cache(rng, monkeypatch):
-    from minidl.sparse_inference import layout
-    weight = pruned(rng, (40, 30), 0.5, 0)
-    csr = fc_layout(weight)
-    assert csr.packed is not None and len(csr.packed) == csr.nnz
-    assert csr.nbytes == (csr.indptr.nbytes + csr.indices.nbytes + csr.values.nbytes
-                          + 8 * csr.nnz)
-    monkeypatch.setattr(layout, "packed_up_to_bytes", lambda: 8 * csr.nnz - 1)
-    assert fc_layout(weight).packed is None
+        get_kernel("csr_matmul", backend="numpy")(csr.indptr, csr.indices[:-1],
+                                                  csr.values[:-1], x, check=False)

@@ -4,7 +4,6 @@
 ``w.T``, as ``csr_matmul`` takes them) and asks the layer to run with them; the kernels
 (``backends/numpy_ref/sparse_recurrent.py``) compute what ``lstm`` / ``gru`` compute, only
 the output and without recording a gradient (there is none to take through a layout).
-A layout's packed nonzeros (``layout.pack_nonzeros``) go along for kernels that read them.
 """
 
 from ..backends import kernel
@@ -24,7 +23,7 @@ def lstm_csr(x, csr, bias, starts, reverse=False, act="tanh", gate_act="sigmoid"
     hidden = x.shape[1] // 4
     return Tensor(kernel("lstm_forward_csr")(x.data, w.indptr, w.indices, w.values,
                                              _bias(x, bias, 7 * hidden), starts, bool(reverse),
-                                             act, gate_act, state_act, packed=w.packed))
+                                             act, gate_act, state_act))
 
 
 def gru_csr(x, csr, bias, starts, reverse=False, act="tanh", gate_act="sigmoid"):
@@ -35,5 +34,4 @@ def gru_csr(x, csr, bias, starts, reverse=False, act="tanh", gate_act="sigmoid")
     return Tensor(kernel("gru_forward_csr")(x.data, gate.indptr, gate.indices, gate.values,
                                             state.indptr, state.indices, state.values,
                                             _bias(x, bias, 3 * hidden), starts, bool(reverse),
-                                            act, gate_act, gate_packed=gate.packed,
-                                            state_packed=state.packed))
+                                            act, gate_act))

@@ -3,10 +3,8 @@
 * fc: Paddle stores ``W: (in, out)`` and computes ``y = x @ W``; the CSR is built over
   ``W.T`` -- one row per output feature, column indices = input features -- stored as
   uint16 when the layer has at most 65536 inputs (6 bytes per nonzero instead of 8: a
-  batch-1 fc layer that streams from memory is bound by those bytes). A weight whose
-  nonzeros fit in half the last-level cache also gets them packed one per uint64
-  (:func:`pack_nonzeros`, ``csr_matvec_packed``): in cache the batch-1 product is bound by
-  loads per nonzero, not bytes.
+  batch-1 fc layer that streams from memory is bound by those bytes; one that stays in
+  cache, by the loads per nonzero, which the kernels make eight at a time).
 * conv: ``W: (F, C/G, kh, kw)`` becomes ``F`` CSR rows whose column indices are offsets
   into the padded, phase-split input frame (``backends/numpy_ref/sparse.py`` defines the
   frame and the offsets); the layout depends on the input size, padding, stride and
@@ -19,7 +17,6 @@
 ``Parameters.version`` so it is rebuilt only when the value may have changed.
 """
 
-import functools
 import weakref
 from dataclasses import dataclass
 
@@ -27,7 +24,6 @@ import numpy as np
 
 from ..core.geometry import conv_frame_geometry, conv_offsets
 from ..core.xp import as_numpy
-from .timing import last_level_cache_bytes
 
 
 @dataclass(frozen=True)
@@ -43,8 +39,6 @@ class CsrWeight:
     values: np.ndarray
     shape: tuple
     weights: int
-    #: the nonzeros packed for ``csr_matvec_packed`` (fc weights that fit in cache), or None
-    packed: np.ndarray = None
 
     @property
     def nnz(self):
@@ -56,12 +50,10 @@ class CsrWeight:
 
     @property
     def nbytes(self):
-        packed = 0 if self.packed is None else self.packed.nbytes
-        return self.indptr.nbytes + self.indices.nbytes + self.values.nbytes + packed
+        return self.indptr.nbytes + self.indices.nbytes + self.values.nbytes
 
     def to(self, xp):
-        """The same layout with its arrays on ``xp``'s device (a no-op for NumPy; the
-        packed nonzeros, a CPU kernel's, stay behind)."""
+        """The same layout with its arrays on ``xp``'s device (a no-op for NumPy)."""
         if xp is np:
             return self
         return CsrWeight(xp.asarray(self.indptr), xp.asarray(self.indices),
@@ -81,20 +73,6 @@ def _narrowest(indices, bound):
     return indices.astype(np.uint16 if bound <= 65536 else np.uint32)
 
 
-def pack_nonzeros(indices, values):
-    """Each nonzero as one uint64: the float32 bits of its value low, its column high
-    (``backends/numpy_ref/sparse.py: unpack_nonzeros``)."""
-    return (np.ascontiguousarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
-            | (indices.astype(np.uint64) << np.uint64(32)))
-
-
-@functools.lru_cache(maxsize=1)
-def packed_up_to_bytes():
-    """Half the last-level cache: packed nonzeros up to this size stay in cache from one
-    batch-1 product to the next."""
-    return last_level_cache_bytes() // 2
-
-
 def fc_layout(weight):
     """CSR of ``weight.T`` for ``weight: (in, out)`` (Paddle's fc layout).
 
@@ -110,9 +88,7 @@ def fc_layout(weight):
     cols, rows = np.divmod(flat, f)
     order = np.argsort(rows.astype(np.uint16) if f <= 65536 else rows, kind="stable")
     indices, values = _narrowest(cols[order], k), weight.reshape(-1)[flat[order]]
-    packed = pack_nonzeros(indices, values) if 8 * len(values) <= packed_up_to_bytes() \
-        else None
-    return CsrWeight(_indptr(rows, f), indices, values, (f, k), weight.size, packed)
+    return CsrWeight(_indptr(rows, f), indices, values, (f, k), weight.size)
 
 
 def recurrent_layout(weight, gates):

@@ -3,8 +3,7 @@
 * fc layers, and ``mixed`` layers whose every term is a ``full_matrix_projection`` of dense
   rows (they compute what an fc layer of the same inputs computes: the sum of
   ``x_i @ W_i``, ``W_i: (in_i, size)``, then the bias and the activation): kind ``'fc'``,
-  ``csr_matmul`` per input (at batch 1, ``csr_matvec_packed`` where the layout packed
-  the weight and the backend has a kernel for it);
+  ``csr_matmul`` per input;
 * conv layers with shared biases: kind ``'conv'``, ``direct_sparse_conv2d``;
 * ``lstmemory`` / ``grumemory``: kind ``'recurrent'``, the layer's own loop over time with
   each step's ``h[t-1] @ W`` through the CSR rows of ``W.T``.
@@ -18,7 +17,7 @@ holds); their nonzero counts and CSR layouts are cached per parameter version
 (:func:`layout.cached`), separately for ModelAverage's averaged values.
 """
 
-from ..backends import accelerated_kernel, kernel
+from ..backends import kernel
 from ..core.tensor import Tensor
 from ..core.xp import get_array_module
 from . import layout as layouts
@@ -116,16 +115,10 @@ def sparse_forward(layer, kind, ctx, xs, csr):
         y = None
         for x, weight in zip(xs, csr):
             rows = x.data.reshape(x.shape[0], -1)
-            packed_matvec = accelerated_kernel("csr_matvec_packed") \
-                if len(rows) == 1 and weight.packed is not None else None
-            if packed_matvec is not None:
-                # the layout was checked when built, and the plan runs float32 inputs
-                part = packed_matvec(weight.indptr, weight.packed, rows,
-                                     bias if fused else None, bool(relu) and fused,
-                                     check=False)
-            else:
-                part = kernel("csr_matmul")(weight.indptr, weight.indices, weight.values, rows,
-                                            bias if fused else None, bool(relu) and fused)
+            # the layout was checked when built, and the plan runs float32 inputs
+            part = kernel("csr_matmul")(weight.indptr, weight.indices, weight.values, rows,
+                                        bias if fused else None, bool(relu) and fused,
+                                        check=False)
             y = part if y is None else y + part
         if not fused:
             y = y + bias.reshape(1, -1) if bias is not None else y

@@ -38,7 +38,7 @@ from . import conv  # noqa: E402, F401
 from . import depthwise  # noqa: E402, F401
 from . import norm, norm_train  # noqa: E402, F401
 from . import pool  # noqa: E402, F401
-from . import sparse, sparse_conv, sparse_packed  # noqa: E402, F401
+from . import sparse, sparse_conv  # noqa: E402, F401
 from . import recurrent  # noqa: E402, F401
 from . import sparse_recurrent  # noqa: E402, F401
 from . import relu, softmax, table_lookup  # noqa: E402, F401

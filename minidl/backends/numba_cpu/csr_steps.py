@@ -18,39 +18,21 @@ benchmark's README table.
 """
 
 import numpy as np
-from numba import get_num_threads, njit, prange, types
-from numba.extending import overload
+from numba import get_num_threads, njit, prange
 
 from .atomics import fetch_add, load_acquire, spin_pause, yield_core
 from .lstm import _lstm_entry, _lstm_units
 from .sparse import SERIAL_DOT_BELOW, row_dot
-from .sparse_packed import packed_row_dot
 from .threads import SPINNING_SERIAL_BELOW, WORKERS_SPIN
-
-
-def _row_product(indptr, indices, values, x, f):
-    """Row f of the CSR product with ``x``: ``indices`` are uint16/uint32 columns with
-    their ``values``, or uint64 packed nonzeros (``layout.pack_nonzeros``; ``values``
-    unused). In Numba kernels the overload below compiles only the loop the type asks for."""
-    if indices.dtype == np.uint64:
-        return packed_row_dot(indptr, indices, x, f)
-    return row_dot(indptr, indices, values, x, f)
-
-
-@overload(_row_product, inline="always")
-def _row_product_loop(indptr, indices, values, x, f):
-    if isinstance(indices, types.Array) and indices.dtype == types.uint64:
-        return lambda indptr, indices, values, x, f: packed_row_dot(indptr, indices, x, f)
-    return lambda indptr, indices, values, x, f: row_dot(indptr, indices, values, x, f)
 
 
 @njit(cache=True)
 def _csr_dot(indptr, indices, values, x, out, first, last):
     """``out[f] = sum_j values[j] * x[indices[j]]`` over the nonzeros of CSR rows f in
     ``first .. last``, on the calling thread (``sparse._rows_dot`` without its threads,
-    bias and ReLU; packed nonzeros as :func:`_row_product` says)."""
+    bias and ReLU)."""
     for f in range(first, last):
-        out[f] = _row_product(indptr, indices, values, x, f)
+        out[f] = row_dot(indptr, indices, values, x, f)
 
 
 @njit(cache=True)

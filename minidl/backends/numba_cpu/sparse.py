@@ -1,5 +1,5 @@
 """Numba kernels for sparse inference: ``csr_matmul`` (the convolution's are in
-``sparse_conv.py``, the packed batch-1 product in ``sparse_packed.py``).
+``sparse_conv.py``).
 
 Same signatures as the references in ``backends/numpy_ref/sparse.py`` (read that module
 for the layouts). The products are loops over the CSR rows, in parallel:
@@ -7,8 +7,8 @@ for the layouts). The products are loops over the CSR rows, in parallel:
 * :func:`_rows_dot` -- one dot product per row (``csr_matmul`` at batch 1). A batch-1 fc
   layer whose weight streams from memory is bound by bytes, so
   ``minidl.sparse_inference.layout`` stores column indices as uint16 where they fit (6
-  bytes per nonzero instead of 8); one whose weight stays in cache is bound by the three
-  loads per nonzero (``sparse_packed.py`` makes them two).
+  bytes per nonzero instead of 8); one whose weight stays in cache is bound by the loads
+  per nonzero (:func:`row_dot` makes them eight at a time, ``gather_dot.py``).
 * the batched product runs the register-block kernels of ``sparse_runs.py``
   (``csr_times_batch``: every nonzero multiply-adds the batch's values of its column, the
   frame ``x.T``; the recurrent kernels use it for batches of sequences).
@@ -32,7 +32,7 @@ from ...core.geometry import check_csr
 from ..registry import register
 from .gather_dot import gathered_dot
 from .sparse_runs import csr_times_batch
-from .threads import one_thread_below
+from .threads import one_thread_below, serial
 
 #: below this many multiply-adds a product runs on the calling thread alone: waking the
 #: other threads costs more than it saves (and far more on a loaded machine)
@@ -81,16 +81,30 @@ def _checked(indptr, indices, values, bias, what):
 
 
 @register("csr_matmul", backend="cpu")
-def csr_matmul(indptr, indices, values, x, bias=None, relu=False):
-    """``y = x @ W.T (+ bias) (then ReLU)``; see the reference for the notation."""
-    indptr, indices, values, bias = _checked(indptr, indices, values, bias, "csr_matmul")
+def csr_matmul(indptr, indices, values, x, bias=None, relu=False, check=True):
+    """``y = x @ W.T (+ bias) (then ReLU)``; see the reference for the notation.
+
+    ``check=False``: the caller vouches for the arrays -- a sparse plan's layout (uint32
+    ``indptr``, uint16/uint32 ``indices`` and float32 ``values`` that agree, checked when
+    it was built) and float32 ``x`` and ``bias`` -- so the checks and conversions are
+    skipped: right after a kernel they cost ~4 us a call, a tenth of a 0.99-sparse
+    4096 x 4096 product at batch 1."""
+    if check:
+        indptr, indices, values, bias = _checked(indptr, indices, values, bias, "csr_matmul")
+        x = np.asarray(x, dtype=np.float32)
+    elif bias is None:
+        bias = _NO_BIAS
     rows, (n, _) = len(indptr) - 1, x.shape
-    x = np.asarray(x, dtype=np.float32)
-    with one_thread_below(int(indptr[-1]) * n, SERIAL_DOT_BELOW if n == 1 else SERIAL_BELOW):
-        if n == 1:
-            out = np.empty(rows, dtype=np.float32)
-            _rows_dot(indptr, indices, values, np.ascontiguousarray(x[0]), bias, bool(relu),
-                      out)
-            return out.reshape(1, rows)
+    nnz = int(indptr[-1])
+    if n == 1:
+        out = np.empty((1, rows), dtype=np.float32)
+        row = np.ascontiguousarray(x[0])
+        if serial(nnz, SERIAL_DOT_BELOW):
+            with one_thread_below(0, 1):
+                _rows_dot(indptr, indices, values, row, bias, bool(relu), out[0])
+        else:       # on every thread, the layer's call: no thread count to set and reset
+            _rows_dot(indptr, indices, values, row, bias, bool(relu), out[0])
+        return out
+    with one_thread_below(nnz * n, SERIAL_BELOW):
         out = csr_times_batch(indptr, indices, values, np.ascontiguousarray(x), bias, relu)
     return np.ascontiguousarray(out.T)

@@ -7,10 +7,9 @@ the dense forward calls BLAS, ``h[t-1] @ w``, this one multiplies with the CSR r
 ``w.T``:
 
 * one sequence (batch 1, the case pruning is for): one sparse dot product per gate column
-  (:func:`_csr_dot`), over the packed nonzeros when the layout has them (two loads per
-  kept weight instead of three: the weights of a step stay in cache, so loads, not bytes,
-  bound it). The whole loop over time then runs in ONE Numba call, for the LSTM with its
-  threads sharing each step's product (``csr_steps.py``);
+  (:func:`_csr_dot`, eight nonzeros at a time: the weights of a step stay in cache, so
+  loads, not bytes, bound it). The whole loop over time then runs in ONE Numba call, for
+  the LSTM with its threads sharing each step's product (``csr_steps.py``);
 * several: per step, each nonzero multiply-adds the running sequences' values of its
   column (``sparse_runs.csr_times_batch`` over ``h[t-1]``: the weights are read once for
   the batch), then the product is transposed back; the gate pass as in the dense kernel.
@@ -31,10 +30,6 @@ from .recurrent_activations import _codes
 from .sparse import SERIAL_BELOW, SERIAL_DOT_BELOW, _checked, _rows_dot
 from .sparse_runs import csr_times_batch
 from .threads import one_thread_below
-
-
-#: the values argument of the one-sequence loops when they read packed nonzeros
-_NO_VALUES = np.zeros(0, dtype=np.float32)
 
 
 @njit(cache=True)
@@ -59,24 +54,17 @@ def _gru_one_sequence(x, bias, gate_indptr, gate_indices, gate_values, state_ind
 class _Csr:
     """CSR arrays as the sparse kernels take them, and ``out[:n] = h @ w`` with them."""
 
-    def __init__(self, indptr, indices, values, rows, what, packed=None):
+    def __init__(self, indptr, indices, values, rows, what):
         self.indptr, self.indices, self.values, self.no_bias = _checked(indptr, indices,
                                                                         values, None, what)
         if len(self.indptr) - 1 != rows:
             raise ValueError(f"{what}: the CSR weight has {len(self.indptr) - 1} rows, "
                              f"expected {rows} (one per gate column)")
         self.rows = rows
-        if packed is not None and len(packed) != len(self.values):
-            raise ValueError(f"{what}: {len(packed)} packed nonzeros, expected "
-                             f"{len(self.values)} (the CSR's)")
-        self.packed = None if packed is None else np.ascontiguousarray(packed, np.uint64)
 
-    def one_sequence(self):
-        """``(indices, values)`` as the one-sequence loops read them: the packed nonzeros
-        (and no values) when there are, else the CSR's (``csr_steps._row_product``)."""
-        if self.packed is None:
-            return self.indices, self.values
-        return self.packed, _NO_VALUES
+    def arrays(self):
+        """``(indptr, indices, values)`` as the one-sequence loops take them."""
+        return self.indptr, self.indices, self.values
 
     def product(self, h, out):
         """``out[:n] = h @ w`` for ``h: (n, H)`` float32 (``w.T`` is the CSR)."""
@@ -97,11 +85,11 @@ def _float32(*arrays):
 
 @register("lstm_forward_csr", backend="cpu")
 def lstm_forward_csr(x, indptr, indices, values, bias, starts, reverse, act, gate_act,
-                     state_act, packed=None):
+                     state_act):
     """See the reference: ``h``."""
     x, bias = _float32(x, bias)
     hidden = x.shape[1] // 4
-    w = _Csr(indptr, indices, values, 4 * hidden, "lstm_forward_csr", packed)
+    w = _Csr(indptr, indices, values, 4 * hidden, "lstm_forward_csr")
     plan = _Steps(starts, reverse, hidden)
     h = np.empty((x.shape[0], hidden), dtype=np.float32)
     cell, cell_act, gates, h_steps = (np.empty_like(h), np.empty_like(h), np.empty_like(x),
@@ -114,12 +102,12 @@ def lstm_forward_csr(x, indptr, indices, values, bias, starts, reverse, act, gat
         if threads > 1:
             _lstm_one_sequence_parallel(threads, _chunk_bounds(w, threads),
                                         _unit_bounds(hidden, threads), x, bias,
-                                        w.indptr, *w.one_sequence(), product, zero,
+                                        *w.arrays(), product, zero,
                                         plan.rows, plan.prev_rows, *codes, h, cell, gates,
                                         cell_act, h_steps)
             return h
         with one_thread_below(0, 1):
-            _lstm_one_sequence(x, bias, w.indptr, *w.one_sequence(), product, zero,
+            _lstm_one_sequence(x, bias, *w.arrays(), product, zero,
                                plan.rows, plan.prev_rows, *codes, h, cell, gates, cell_act,
                                h_steps)
         return h
@@ -136,15 +124,14 @@ def lstm_forward_csr(x, indptr, indices, values, bias, starts, reverse, act, gat
 
 @register("gru_forward_csr", backend="cpu")
 def gru_forward_csr(x, gate_indptr, gate_indices, gate_values, state_indptr, state_indices,
-                    state_values, bias, starts, reverse, act, gate_act, gate_packed=None,
-                    state_packed=None):
+                    state_values, bias, starts, reverse, act, gate_act):
     """See the reference: ``h``."""
     x, bias = _float32(x, bias)
     hidden = x.shape[1] // 3
     w_gate = _Csr(gate_indptr, gate_indices, gate_values, 2 * hidden,
-                  "gru_forward_csr (gate weight)", gate_packed)
+                  "gru_forward_csr (gate weight)")
     w_state = _Csr(state_indptr, state_indices, state_values, hidden,
-                   "gru_forward_csr (candidate weight)", state_packed)
+                   "gru_forward_csr (candidate weight)")
     plan = _Steps(starts, reverse, hidden)
     h = np.empty((x.shape[0], hidden), dtype=np.float32)
     gates, h_steps = np.empty_like(x), np.empty_like(h)
@@ -154,8 +141,7 @@ def gru_forward_csr(x, gate_indptr, gate_indices, gate_values, state_indptr, sta
     act_code, gate_code = _codes(act, gate_act)
     if plan.widest == 1:        # one sequence: the whole loop in one call, one thread
         with one_thread_below(0, 1):
-            _gru_one_sequence(x, bias, w_gate.indptr, *w_gate.one_sequence(),
-                              w_state.indptr, *w_state.one_sequence(), product,
+            _gru_one_sequence(x, bias, *w_gate.arrays(), *w_state.arrays(), product,
                               product_state, reset_h, zero, plan.rows, plan.prev_rows,
                               act_code, gate_code, h, gates, h_steps)
         return h

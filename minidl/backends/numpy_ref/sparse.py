@@ -60,37 +60,16 @@ def _finish(y, bias, relu, axis):
 
 
 @register("csr_matmul")
-def csr_matmul(indptr, indices, values, x, bias=None, relu=False):
+def csr_matmul(indptr, indices, values, x, bias=None, relu=False, check=True):
     """``y = x @ W.T (+ bias) (then ReLU)`` with ``W`` given as CSR rows.
 
     Notation: ``W: (F, K)`` as ``indptr (F + 1,)``, ``indices``/``values (nnz,)``;
-    ``x: (N, K)``; ``bias: (F,)`` or None -> ``(N, F)``.
+    ``x: (N, K)``; ``bias: (F,)`` or None -> ``(N, F)``. ``check=False`` lets a fast
+    kernel skip its checks for arrays the caller vouches for; the reference always checks.
     """
     check_csr(indptr, indices, values, bias, "csr_matmul")
     w = csr_to_dense(indptr, indices, values, (len(indptr) - 1, x.shape[1]))
     return _finish(x @ w.T, bias, relu, axis=1)
-
-
-def unpack_nonzeros(packed):
-    """``(indices, values)`` of nonzeros packed one per uint64: the value's float32 bits in
-    the low 32 bits, its column index in the high 32 (``layout.pack_nonzeros``)."""
-    xp = get_array_module(packed)
-    values = (packed & xp.uint64(0xFFFFFFFF)).astype(xp.uint32).view(xp.float32)
-    return packed >> xp.uint64(32), values
-
-
-@register("csr_matvec_packed")
-def csr_matvec_packed(indptr, packed, x, bias=None, relu=False, check=True):
-    """:func:`csr_matmul` with each nonzero's value and column in one uint64 (see
-    :func:`unpack_nonzeros`): one load per nonzero where ``csr_matmul`` makes two.
-
-    Notation: ``W: (F, K)`` as ``indptr (F + 1,)`` and ``packed (nnz,)`` uint64;
-    ``x: (N, K)``; ``bias: (F,)`` or None -> ``(N, F)``. ``check=False`` lets a fast
-    kernel skip its checks for arrays the caller vouches for; the reference always checks.
-    """
-    check_csr(indptr, packed, packed, bias, "csr_matvec_packed")
-    indices, values = unpack_nonzeros(packed)
-    return csr_matmul(indptr, indices, values, x, bias, relu)
 
 
 @register("direct_sparse_conv2d")

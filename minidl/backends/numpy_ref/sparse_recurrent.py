@@ -13,10 +13,6 @@ gate column and ``H`` columns -- ``minidl.sparse_inference.layout.fc_layout(w)``
                        ``recurrent.gru_weight_views``)
 
 The values are float32, so both kernels compute in float32 (``x`` and ``bias`` are cast).
-A CSR may also come with its nonzeros packed one per uint64 (``packed``, ``gate_packed``,
-``state_packed``: ``layout.pack_nonzeros``), the same nonzeros again in the layout of
-``csr_matvec_packed``: a kernel may read those instead (the ``cpu`` backend does for one
-sequence); here they are only checked to be the same nonzeros.
 Here the CSR rows are made dense again and the dense reference runs: the definition, not a
 fast path (the ``cpu`` backend's kernels in ``numba_cpu/sparse_recurrent.py`` multiply with
 the CSR rows at each step).
@@ -26,22 +22,12 @@ from ...core.geometry import check_csr
 from ...core.xp import get_array_module
 from ..registry import register
 from .recurrent import gru_forward, gru_weight_join, lstm_forward
-from .sparse import csr_to_dense, unpack_nonzeros
+from .sparse import csr_to_dense
 
 
-def csr_weight(indptr, indices, values, shape, what, packed=None):
-    """The dense weight ``w`` whose transpose ``(rows, cols) = shape`` the CSR arrays hold
-    (``packed``, when given, must hold the same nonzeros)."""
+def csr_weight(indptr, indices, values, shape, what):
+    """The dense weight ``w`` whose transpose ``(rows, cols) = shape`` the CSR arrays hold."""
     check_csr(indptr, indices, values, None, what)
-    if packed is not None:
-        xp = get_array_module(values)
-        columns, packed_values = unpack_nonzeros(packed)
-        if len(packed) != len(values) or not (
-                bool(xp.all(columns == xp.asarray(indices).astype(xp.uint64)))
-                and bool(xp.all(packed_values.view(xp.uint32) ==
-                                xp.asarray(values, dtype=xp.float32).view(xp.uint32)))):
-            raise ValueError(f"{what}: the packed nonzeros are not the CSR's indices and "
-                             "values")
     if len(indptr) - 1 != shape[0]:
         raise ValueError(f"{what}: the CSR weight has {len(indptr) - 1} rows, expected "
                          f"{shape[0]} (one per gate column)")
@@ -54,7 +40,7 @@ def _float32(*arrays):
 
 @register("lstm_forward_csr")
 def lstm_forward_csr(x, indptr, indices, values, bias, starts, reverse, act, gate_act,
-                     state_act, packed=None):
+                     state_act):
     """``h`` of ``lstm_forward(x, w, bias, ...)`` with ``w.T`` as CSR rows.
 
     Notation: ``x: (R, 4H)``; CSR ``(4H, H)``; ``bias: (7H,)``; ``starts: (S + 1,)``
@@ -62,14 +48,13 @@ def lstm_forward_csr(x, indptr, indices, values, bias, starts, reverse, act, gat
     """
     x, bias = _float32(x, bias)
     hidden = x.shape[1] // 4
-    w = csr_weight(indptr, indices, values, (4 * hidden, hidden), "lstm_forward_csr", packed)
+    w = csr_weight(indptr, indices, values, (4 * hidden, hidden), "lstm_forward_csr")
     return lstm_forward(x, w, bias, starts, reverse, act, gate_act, state_act)[0]
 
 
 @register("gru_forward_csr")
 def gru_forward_csr(x, gate_indptr, gate_indices, gate_values, state_indptr, state_indices,
-                    state_values, bias, starts, reverse, act, gate_act, gate_packed=None,
-                    state_packed=None):
+                    state_values, bias, starts, reverse, act, gate_act):
     """``h`` of ``gru_forward(x, w, bias, ...)`` with ``w_gate.T`` and ``w_state.T`` as CSR
     rows.
 
@@ -79,8 +64,8 @@ def gru_forward_csr(x, gate_indptr, gate_indices, gate_values, state_indptr, sta
     x, bias = _float32(x, bias)
     hidden = x.shape[1] // 3
     w_gate = csr_weight(gate_indptr, gate_indices, gate_values, (2 * hidden, hidden),
-                        "gru_forward_csr (gate weight)", gate_packed)
+                        "gru_forward_csr (gate weight)")
     w_state = csr_weight(state_indptr, state_indices, state_values, (hidden, hidden),
-                         "gru_forward_csr (candidate weight)", state_packed)
+                         "gru_forward_csr (candidate weight)")
     w = gru_weight_join(w_gate, w_state)
     return gru_forward(x, w, bias, starts, reverse, act, gate_act)[0]
