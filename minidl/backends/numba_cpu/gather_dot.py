@@ -16,6 +16,10 @@ lanes added pairwise at the end. The last, partial group is a whole one whose la
 the row multiply zero (a scalar loop for the rest chained up to seven dependent
 multiply-adds per row: 3-8 % slower). Numba does not check bounds: ``indices[lo:hi]`` and
 ``values[lo:hi]`` must exist, and every such index must be inside ``x``.
+
+Numba's on-disk cache is keyed on the file of the *calling* kernel: after editing this
+file, touch ``sparse.py``, ``csr_steps.py`` and ``sparse_recurrent.py`` (or delete their
+``__pycache__/*.nb*``) or the old machine code is loaded.
 """
 
 from llvmlite import ir
