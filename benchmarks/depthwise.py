@@ -123,33 +123,41 @@ def torch_layer_steps(torch, x, w, gy, stride, channels):
     return forward, both, conv(tx, tw, stride=stride, padding=1, groups=channels).detach()
 
 
+def layer_inputs():
+    """``(batch, C, H, stride, x, w)`` of every layer at every batch: the same draws on
+    every call."""
+    rng = np.random.default_rng(0)
+    for batch in BATCHES:
+        for channels, size, stride in LAYERS:
+            x = rng.standard_normal((batch, channels, size, size), dtype=np.float32)
+            w = rng.standard_normal((channels, 1, 3, 3), dtype=np.float32)
+            yield batch, channels, size, stride, x, w
+
+
 def bench_layers(torch, repeats, rounds):
     from minidl.backends import get_kernel
     from minidl.backends.numba_cpu import conv as im2col_conv
 
     ours = tuple(get_kernel(op) for op in OPS)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(1)
     rows = []
-    for batch in BATCHES:
-        for channels, size, stride in LAYERS:
-            x = rng.standard_normal((batch, channels, size, size), dtype=np.float32)
-            w = rng.standard_normal((channels, 1, 3, 3), dtype=np.float32)
-            geometry = ((stride, stride), (1, 1))
-            y = ours[0](x, w, *geometry)
-            gy = rng.standard_normal(y.shape, dtype=np.float32)
-            row = {"batch": batch, "channels": channels, "size": size, "stride": stride}
-            steps = dict(zip(("ours_fwd", "ours_fb"), layer_steps(ours, x, w, gy, geometry)))
-            steps["infer_fwd"] = infer_step(x, w, stride)
-            if torch is not None:
-                forward, both, want = torch_layer_steps(torch, x, w, gy, stride, channels)
-                np.testing.assert_allclose(y, want.numpy(), rtol=1e-3, atol=1e-3)
-                steps.update(torch_fwd=forward, torch_fb=both)
-            row.update(rounds_ms(steps, repeats, rounds))
-            grouped = layer_steps(grouped_kernels(im2col_conv, channels), x, w, gy, geometry)
-            row["grouped_fwd"], row["grouped_fb"] = (median_ms(s, max(3, repeats // 2))
-                                                     for s in grouped)
-            rows.append(row)
-            print(".", end="", flush=True, file=sys.stderr)
+    for batch, channels, size, stride, x, w in layer_inputs():
+        geometry = ((stride, stride), (1, 1))
+        y = ours[0](x, w, *geometry)
+        gy = rng.standard_normal(y.shape, dtype=np.float32)
+        row = {"batch": batch, "channels": channels, "size": size, "stride": stride}
+        steps = dict(zip(("ours_fwd", "ours_fb"), layer_steps(ours, x, w, gy, geometry)))
+        steps["infer_fwd"] = infer_step(x, w, stride)
+        if torch is not None:
+            forward, both, want = torch_layer_steps(torch, x, w, gy, stride, channels)
+            np.testing.assert_allclose(y, want.numpy(), rtol=1e-3, atol=1e-3)
+            steps.update(torch_fwd=forward, torch_fb=both)
+        row.update(rounds_ms(steps, repeats, rounds))
+        grouped = layer_steps(grouped_kernels(im2col_conv, channels), x, w, gy, geometry)
+        row["grouped_fwd"], row["grouped_fb"] = (median_ms(s, max(3, repeats // 2))
+                                                 for s in grouped)
+        rows.append(row)
+        print(".", end="", flush=True, file=sys.stderr)
     print(file=sys.stderr)
     return rows
 
@@ -365,33 +373,29 @@ def environment(torch):
 def paired_infer(torch, seconds):
     """Rows ``(batch, C, H, stride, ratio minidl first, ratio PyTorch first)``: medians of
     the infer / PyTorch forward time over pairs of the two back to back."""
-    rng = np.random.default_rng(0)
     rows = []
-    for batch in BATCHES:
-        for channels, size, stride in LAYERS:
-            x = rng.standard_normal((batch, channels, size, size), dtype=np.float32)
-            w = rng.standard_normal((channels, 1, 3, 3), dtype=np.float32)
-            ours = infer_step(x, w, stride)
-            tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+    for batch, channels, size, stride, x, w in layer_inputs():
+        ours = infer_step(x, w, stride)
+        tx, tw = torch.from_numpy(x), torch.from_numpy(w)
 
-            def theirs(tx=tx, tw=tw, stride=stride, channels=channels):
-                with torch.no_grad():
-                    torch.nn.functional.conv2d(tx, tw, stride=stride, padding=1,
-                                               groups=channels)
-            ratios = []
-            for first, second in ((ours, theirs), (theirs, ours)):
-                for _ in range(20):
-                    first(), second()
-                pairs, end = [], time.perf_counter() + seconds
-                while time.perf_counter() < end:
-                    start = time.perf_counter()
-                    first()
-                    middle = time.perf_counter()
-                    second()
-                    pairs.append((middle - start) / (time.perf_counter() - middle))
-                ratio = statistics.median(pairs)
-                ratios.append(ratio if first is ours else 1 / ratio)
-            rows.append((batch, channels, size, stride, *ratios))
+        def theirs(tx=tx, tw=tw, stride=stride, channels=channels):
+            with torch.no_grad():
+                torch.nn.functional.conv2d(tx, tw, stride=stride, padding=1,
+                                           groups=channels)
+        ratios = []
+        for first, second in ((ours, theirs), (theirs, ours)):
+            for _ in range(20):
+                first(), second()
+            pairs, end = [], time.perf_counter() + seconds
+            while time.perf_counter() < end:
+                start = time.perf_counter()
+                first()
+                middle = time.perf_counter()
+                second()
+                pairs.append((middle - start) / (time.perf_counter() - middle))
+            ratio = statistics.median(pairs)
+            ratios.append(ratio if first is ours else 1 / ratio)
+        rows.append((batch, channels, size, stride, *ratios))
     return rows
 
 
