@@ -450,6 +450,20 @@ def test_gathered_dot_equals_a_loop_over_the_nonzeros(lengths, wide, seed):
         np.testing.assert_allclose(got[f], expected, rtol=1e-5, atol=1e-5)
 
 
+def test_gathered_dot_lanes_past_a_row_add_nothing():
+    """A row's last, partial group reads the next row's nonzeros (or, at the arrays' end,
+    its own last one again) into the lanes it does not use: those add exactly 0, even where
+    ``x`` there is infinite."""
+    indptr = np.array([0, 1, 9, 10], np.uint32)
+    indices = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], np.uint16)
+    values = np.arange(1, 11, dtype=np.float32)
+    x = np.full(10, np.inf, np.float32)
+    x[0], x[9] = 2.0, 3.0
+    got = _gathered_rows(indptr, indices, values, x)
+    assert got[0] == 2.0 and got[2] == 30.0
+    assert got[1] == np.inf
+
+
 def test_batch1_product_on_every_thread_equals_the_dense_product(rng):
     """A batch-1 product large enough to run on every thread (the layer's usual call, made
     without setting the thread count): the dense product, for a row of a larger batch and
