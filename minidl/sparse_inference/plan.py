@@ -137,7 +137,8 @@ class Plan:
     def forward(self, layer, ctx, xs):
         """The activated output of ``layer`` computed sparse, or None to run it dense."""
         entry = self.sparse.get(layer.name)
-        if entry is None or xs[0].data.dtype != np.float32:
+        # the kernels compute in float32 and take the inputs unchecked (``check=False``)
+        if entry is None or any(x.data.dtype != np.float32 for x in xs):
             return None
         kind, csr = entry
         return sparse_forward(layer, kind, ctx, xs, csr)

@@ -111,14 +111,14 @@ def sparse_forward(layer, kind, ctx, xs, csr):
     relu = fused_relu(layer)
     bias = ctx.param(layer.bias).data.reshape(-1) if layer.bias is not None else None
     if kind == "fc":
+        matmul = kernel("csr_matmul")
         fused = len(xs) == 1  # several inputs: sum the products, then bias and act
         y = None
         for x, weight in zip(xs, csr):
             rows = x.data.reshape(x.shape[0], -1)
-            # the layout was checked when built, and the plan runs float32 inputs
-            part = kernel("csr_matmul")(weight.indptr, weight.indices, weight.values, rows,
-                                        bias if fused else None, bool(relu) and fused,
-                                        check=False)
+            # the layout was checked when built, and the plan runs float32 inputs only
+            part = matmul(weight.indptr, weight.indices, weight.values, rows,
+                          bias if fused else None, bool(relu) and fused, check=False)
             y = part if y is None else y + part
         if not fused:
             y = y + bias.reshape(1, -1) if bias is not None else y
