@@ -486,3 +486,36 @@ def test_fc_products_run_the_plans_layouts_without_checking_them_again(
     assert checks == [False] * 3
     dense = paddle.infer(output_layer=out, parameters=parameters, input=data, sparse=False)
     np.testing.assert_allclose(got, dense, rtol=1e-4, atol=1e-6)
+
+
+def test_a_plan_resolves_each_sparse_forward_once_and_runs_float32_inputs_only(rng):
+    """The plan keeps one SparseForward per layer and layout (what it resolved: kernel,
+    activation, bias), makes a new one for other layouts (a variant on trial), and a layer
+    whose input is not float32 runs dense (the kernels take their inputs unchecked)."""
+    from minidl.core import Tensor, no_grad
+    from minidl.layers.graph import RunContext
+    from minidl.sparse_inference.sparse_forward import dense_forward
+    out, parameters = pruned_network(rng)
+    inference = paddle.inference.Inference(out, parameters, sparse=True)
+    data = samples(rng, 2)
+    values, averaged = inference.parameter_values()
+    feed = {"img": np.stack([s[0] for s in data])}
+    plan = inference.plan(values, feed, 2, averaged)
+    hidden = out.inputs[0]
+    assert hidden.name in plan.sparse
+    ctx = RunContext(values)
+    with no_grad():
+        outputs = inference.network.forward(feed, RunContext(values))
+        xs = [outputs[p.name] for p in hidden.inputs]
+        first = plan.forward(hidden, ctx, xs).data
+        made = plan._forwards[hidden.name][1]
+        assert plan.forward(hidden, ctx, xs) is not None and \
+            plan._forwards[hidden.name][1] is made
+        np.testing.assert_allclose(first, dense_forward(hidden, ctx, xs).data,
+                                   rtol=1e-4, atol=1e-5)
+        kind, csr = plan.sparse[hidden.name]
+        plan.sparse = dict(plan.sparse, **{hidden.name: (kind, list(csr))})
+        plan.forward(hidden, ctx, xs)
+        assert plan._forwards[hidden.name][1] is not made
+        wide = [Tensor(x.data.astype(np.float64)) for x in xs]
+        assert plan.forward(hidden, ctx, wide) is None

@@ -27,11 +27,10 @@ plan's variants -- every candidate sparse, every candidate dense -- and keep the
 
 from dataclasses import dataclass
 
-import numpy as np
 
 from . import calibration
 from .settling import Settling, settled_decisions
-from .sparse_forward import sparse_forward
+from .sparse_forward import SparseForward
 from .timing import (QUIET_S, CacheFlusher, last_level_cache_bytes, measure,  # noqa: F401
                      measure_network)
 
@@ -105,6 +104,7 @@ class Plan:
         self.candidates = list(candidates)  # the layers 'auto' decided (variants change them)
         self._variant_layouts = {"plan": self.sparse}
         self._running = None
+        self._forwards = {}     # layer name -> ((kind, csr) entry, its SparseForward)
 
     # -- running a variant on a real batch (see settling) ----------------------------------
     @property
@@ -137,11 +137,13 @@ class Plan:
     def forward(self, layer, ctx, xs):
         """The activated output of ``layer`` computed sparse, or None to run it dense."""
         entry = self.sparse.get(layer.name)
-        # the kernels compute in float32 and take the inputs unchecked (``check=False``)
-        if entry is None or any(x.data.dtype != np.float32 for x in xs):
+        if entry is None:
             return None
-        kind, csr = entry
-        return sparse_forward(layer, kind, ctx, xs, csr)
+        # resolved once per layout (a variant on trial brings other layouts)
+        made = self._forwards.get(layer.name)
+        if made is None or made[0] is not entry:
+            made = self._forwards[layer.name] = (entry, SparseForward(layer, *entry))
+        return made[1](ctx, xs)
 
     def rows(self, batch=None):
         return [d for d in self.decisions.values() if batch is None or d.batch == batch]
