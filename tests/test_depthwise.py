@@ -379,3 +379,36 @@ def test_img_separable_conv_is_paddles():
     assert named.name == "sep_pointwise_conv" and named.inputs[0].name == "sep_depthwise_conv"
     assert [p.name for p in named.inputs[0].params] == ["_sep_depthwise_conv.w0",
                                                         "_sep_depthwise_conv.wbias"]
+
+
+@pytest.mark.skipif("cpu" not in BACKENDS_PRESENT, reason="Numba is not installed")
+@pytest.mark.parametrize("batch, stride, padding", [(1, (1, 1), (1, 1)), (1, (2, 2), (1, 1)),
+                                                    (8, (1, 1), (1, 1))])
+def test_numba_forward_calls_are_worked_out_once_per_geometry_and_thread_count(
+        rng, batch, stride, padding):
+    """Each path's kernel call (the "same"-padding one, the phase grid, eight images per
+    vector) is kept per geometry, and a new thread count gets chunks of its own: the
+    results stay those of naive loops."""
+    import numba
+    from minidl.backends.numba_cpu import depthwise as numba_depthwise
+    x = rng.standard_normal((batch, 6, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((6, 1, 3, 3)).astype(np.float32)
+    forward = get_kernel(OPS[0], "cpu")
+    want = naive_depthwise(x.astype(np.float64), w.astype(np.float64), stride, padding)
+    threads = numba.get_num_threads()
+    calls = []
+    try:
+        for count in (threads, 1, threads):
+            numba.set_num_threads(count)
+            np.testing.assert_allclose(forward(x, w, stride, padding), want, rtol=1e-5,
+                                       atol=1e-5)
+            calls.append(numba_depthwise._forward_call(
+                x.shape, w.shape, stride, padding, x.dtype, count,
+                numba_depthwise.STACK_VALUES, numba_depthwise.loops.CHUNKS_PER_THREAD)[1])
+    finally:
+        numba.set_num_threads(threads)
+    assert calls[0] is calls[2]                        # kept, not worked out again
+    chunks = [call[-1][-1] for call in calls]           # the prange's chunks: the last argument
+    assert chunks[1] <= numba_depthwise.loops.CHUNKS_PER_THREAD and chunks[0] >= chunks[1]
+    if threads > 1:
+        assert calls[1] is not calls[0]

@@ -166,7 +166,8 @@ class Function:
         if not config.grad_enabled:     # no graph (inference): the short way, same result
             self.needs_input_grad = (False,) * len(inputs)
             self._record, self._saved = False, ()
-            ys = self.forward(*[as_tensor(x).data for x in inputs])
+            ys = self.forward(*[x.data if type(x) is Tensor else as_tensor(x).data
+                                for x in inputs])
             return tuple(Tensor(y) for y in ys) if isinstance(ys, tuple) else Tensor(ys)
         inputs = [as_tensor(x) for x in inputs]
         record = config.grad_enabled and any(t.node.requires_grad for t in inputs)
@@ -344,6 +345,8 @@ def reshape(x, shape):
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if tuple(x.shape) == shape:
         return x
+    if not config.grad_enabled:     # nothing to record: the view alone
+        return Tensor(x.data.reshape(shape))
     return Reshape(shape)(x)
 
 

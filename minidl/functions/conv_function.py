@@ -16,18 +16,24 @@ class ConvFunction(Function):
     #: the kernel family: ``conv2d``, ``depthwise_conv2d``, ``conv_operator``
     kernels = None
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # the ops' names, spelled once (not per call: one call per layer and batch)
+        cls.ops = tuple(f"{cls.kernels}_{part}" for part in ("forward", "grad_input",
+                                                              "grad_filter"))
+
     def forward(self, x, w):
         # Both inputs are needed back: x for the filter gradient, w for the input gradient.
         self.save_for_backward(x, w)
-        return kernel(f"{self.kernels}_forward")(x, w, *self.geometry)
+        return kernel(self.ops[0])(x, w, *self.geometry)
 
     def backward(self, gy):
         x, w = self.saved
         gx = gw = None
         if self.needs_input_grad[0]:  # False on a data layer: skip the input gradient
-            gx = kernel(f"{self.kernels}_grad_input")(gy, w, x.shape, *self.geometry)
+            gx = kernel(self.ops[1])(gy, w, x.shape, *self.geometry)
         if self.needs_input_grad[1]:
-            gw = kernel(f"{self.kernels}_grad_filter")(x, gy, w.shape, *self.geometry)
+            gw = kernel(self.ops[2])(x, gy, w.shape, *self.geometry)
         return gx, gw
 
 

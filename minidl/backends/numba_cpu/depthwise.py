@@ -50,7 +50,9 @@ from ...core.geometry import depthwise_geometry
 from ..registry import register
 from . import depthwise_lanes as lanes
 from . import depthwise_same as same
+from . import loops
 from .loops import U, _0, _1, as_taps, correlate, dots, task_chunks
+from .threads import thread_count
 
 #: images stacked per task: as many as keep one phase grid within about 128 KB (float32)
 STACK_VALUES = 32768
@@ -198,21 +200,36 @@ def depthwise_conv2d_forward(x, w, stride, padding):
 
     Notation: ``x: (N, C, H, W)``, ``w: (C*M, 1, kh, kw)`` -> ``(N, C*M, OH, OW)``.
     """
-    m, (kh, kw), (oh, ow) = depthwise_geometry(x.shape, w.shape, stride, padding)
-    if lanes.applies(x.shape[0], x.dtype):
-        return lanes.forward(x, w, tuple(stride), tuple(padding), m, oh, ow)
-    if same.is_same(w.shape, stride, padding):
-        return same.forward(x, w, m)
-    n, c, h, wd = x.shape
-    f = w.shape[0]
-    plan = _forward_plan(n, h, wd, kh, kw, tuple(stride), tuple(padding), oh, ow, STACK_VALUES)
-    y = np.empty((n, f, oh, ow), dtype=x.dtype)
-    tasks = c * -(-n // plan.group)
-    _forward(np.ascontiguousarray(x).reshape(n, c, h * wd),
-             np.ascontiguousarray(w, dtype=x.dtype).reshape(f, kh * kw),
-             y.reshape(n, f, oh * ow), U(m), plan.sizes, *plan.fill, *plan.out,
-             plan.unrolled_taps, task_chunks(tasks))
+    y_shape, (kernel, x_view, w_view, y_view, arguments) = _forward_call(
+        x.shape, w.shape, tuple(stride), tuple(padding), x.dtype, thread_count(),
+        STACK_VALUES, loops.CHUNKS_PER_THREAD)
+    y = np.empty(y_shape, dtype=x.dtype)
+    kernel(np.ascontiguousarray(x).reshape(x_view),
+           np.ascontiguousarray(w, dtype=x.dtype).reshape(w_view), y.reshape(y_view),
+           *arguments)
     return y
+
+
+@functools.lru_cache(maxsize=256)
+def _forward_call(x_shape, w_shape, stride, padding, dtype, threads, stack_values, chunks):
+    """``(y shape, (kernel, x view, w view, y view, arguments))``: the forward of one
+    geometry worked out once -- which kernel, the views it takes and its unsigned
+    arguments. Worked out on every call, they cost ~10 us around a batch-1 layer's
+    0.05-0.2 ms kernel. (``threads``, ``stack_values``, ``chunks``: what the chunks and
+    groups are cut by, so that a new thread count gets its own.)"""
+    m, (kh, kw), (oh, ow) = depthwise_geometry(x_shape, w_shape, stride, padding)
+    n, c, h, wd = x_shape
+    f = w_shape[0]
+    if lanes.applies(n, dtype):
+        call = lanes.forward_call(x_shape, w_shape, stride, padding, m, oh, ow)
+    elif same.is_same(w_shape, stride, padding):
+        call = same.forward_call(x_shape, w_shape, m)
+    else:
+        plan = _forward_plan(n, h, wd, kh, kw, stride, padding, oh, ow, stack_values)
+        call = (_forward, (n, c, h * wd), (f, kh * kw), (n, f, oh * ow),
+                (U(m), plan.sizes, *plan.fill, *plan.out, plan.unrolled_taps,
+                 task_chunks(c * -(-n // plan.group))))
+    return (n, f, oh, ow), call
 
 
 # --- input gradient: gather ------------------------------------------------------------------

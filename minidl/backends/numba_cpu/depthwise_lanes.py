@@ -239,15 +239,14 @@ def _padded_of(x_shape, filter_shape, stride, padding, oh, ow):
     return tuple(U(v) for v in (h, wd, pitch, rows, py, px, sy, sx, oh, ow)), taps
 
 
-def forward(x, w, stride, padding, m, oh, ow):
-    n, c = x.shape[:2]
-    f, _, kh, kw = w.shape
-    y = np.empty((n, f, oh, ow), dtype=x.dtype)
-    geometry, taps = _padded(x.shape, w.shape, stride, padding, oh, ow)
-    _forward(np.ascontiguousarray(x).reshape(-1),
-             np.ascontiguousarray(w, dtype=x.dtype).reshape(f, kh * kw), y.reshape(-1),
-             (U(n), U(c), U(m)), geometry, taps, task_chunks(c * -(-n // int(LANES))))
-    return y
+def forward_call(x_shape, w_shape, stride, padding, m, oh, ow):
+    """``(kernel, x view, w view, y view, arguments)`` of the forward of one geometry
+    (``depthwise.depthwise_conv2d_forward`` makes the call)."""
+    n, c = x_shape[:2]
+    f, _, kh, kw = w_shape
+    geometry, taps = _padded(x_shape, w_shape, stride, padding, oh, ow)
+    return (_forward, (-1,), (f, kh * kw), (-1,),
+            ((U(n), U(c), U(m)), geometry, taps, task_chunks(c * -(-n // int(LANES)))))
 
 
 # --- input gradient: a gather per input phase --------------------------------------------

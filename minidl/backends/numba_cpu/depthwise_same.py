@@ -79,16 +79,14 @@ def _forward(x, w, y, m, px, kw, total, base, taps, keep, chunks):
                 correlate(y[b, ci * m + mm], copies, w[ci * m + mm], taps, size, False)
 
 
-def forward(x, w, m):
-    n, c, h, wd = x.shape
-    f, _, kh, kw = w.shape
+def forward_call(x_shape, w_shape, m):
+    """``(kernel, x view, w view, y view, arguments)`` of the forward of one geometry
+    (``depthwise.depthwise_conv2d_forward`` makes the call)."""
+    n, c, h, wd = x_shape
+    f, _, kh, kw = w_shape
     total, base, taps, keep = plan(h, wd, kh, kw)
-    y = np.empty((n, f, h, wd), dtype=x.dtype)
-    _forward(np.ascontiguousarray(x).reshape(n, c, h * wd),
-             np.ascontiguousarray(w, dtype=x.dtype).reshape(f, kh * kw),
-             y.reshape(n, f, h * wd), U(m), U((kw - 1) // 2), U(kw), total, base, taps, keep,
-             task_chunks(n * c))
-    return y
+    return (_forward, (n, c, h * wd), (f, kh * kw), (n, f, h * wd),
+            (U(m), U((kw - 1) // 2), U(kw), total, base, taps, keep, task_chunks(n * c)))
 
 
 @njit(parallel=True, cache=True)
