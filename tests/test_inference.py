@@ -158,14 +158,30 @@ def test_outputs_are_the_callers_own_arrays():
     np.testing.assert_array_equal(parameters.get("_weight_out.w0"), kept)
 
 
+
+@pytest.mark.parametrize("index", range(6))
+def test_a_single_output_is_the_callers_own_array(index):
+    """The same for each of those outputs asked for alone (one sample, one output: the
+    short way of ``Inference._infer_one``), fed as one sample and as a batch of two."""
+    outputs = _aliasing_outputs()
+    parameters = paddle.parameters.create(outputs)
+    sample = np.arange(3_000, dtype=np.float32)
+    kept = parameters.get("_weight_out.w0").copy()
+    for input in ([(sample,)], [(sample,)] * 2):
+        result = paddle.infer(output_layer=outputs[index], parameters=parameters, input=input)
+        assert result.flags.writeable and not np.shares_memory(result, sample)
+        result[...] = -1.0
+        np.testing.assert_array_equal(sample, np.arange(3_000, dtype=np.float32))
+        np.testing.assert_array_equal(parameters.get("_weight_out.w0"), kept)
+
 def test_a_fresh_output_is_returned_as_the_forward_made_it(monkeypatch):
     """No copy of a convolution's output (1.6 MB at batch 1: the copy costs as much as a
     fast layer): the array returned is the one the forward computed."""
-    import minidl.training.inference as inference
+    from minidl.layers.graph import Network
     made = []
-    host = inference.host_output
-    monkeypatch.setattr(inference, "host_output", lambda tensor: made.append(host(tensor))
-                        or made[-1])
+    forward = Network.forward
+    monkeypatch.setattr(Network, "forward", lambda self, feed, ctx: made.append(
+        forward(self, feed, ctx)) or made[-1])
     image = paddle.layer.data("image", paddle.data_type.dense_vector(16 * 64 * 64),
                               height=64, width=64)
     conv = paddle.layer.img_conv(image, filter_size=3, num_filters=100, num_channels=16,
@@ -173,7 +189,9 @@ def test_a_fresh_output_is_returned_as_the_forward_made_it(monkeypatch):
     parameters = paddle.parameters.create(conv)
     sample = np.random.default_rng(0).standard_normal(16 * 64 * 64).astype(np.float32)
     out = paddle.infer(output_layer=conv, parameters=parameters, input=[(sample,)])
-    assert out.shape == (1, 100 * 64 * 64) and np.shares_memory(out, made[0])
+    assert out.shape == (1, 100 * 64 * 64) and np.shares_memory(out, made[0][conv.name].data)
+    batch = paddle.infer(output_layer=conv, parameters=parameters, input=[(sample,)] * 2)
+    assert np.shares_memory(batch, made[1][conv.name].data)    # the general path too
 
 
 @pytest.mark.parametrize("act", ["Relu", "Tanh", "Softmax", "Linear", "Sigmoid"])

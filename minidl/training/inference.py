@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from ..backends import current_backend, xp as backend_xp
+from ..backends import current_backend
 from ..core import Tensor, config, no_grad, settings
 from .feeding import Feeder
 from .held_memory import HeldMemory
@@ -84,23 +84,41 @@ class Inference:
         return (samples, self._feeder_for(feeding)) + self.parameter_values()
 
     def _infer_one(self, input, feeding):
-        """``[array per output layer]`` of ``input`` when it is one sample of dense arrays
-        (see :mod:`.one_sample`), else None: the general path runs it."""
+        """What ``infer(input, field='value')`` returns when ``input`` is one sample of
+        dense arrays (see :mod:`.one_sample`), else None: the general path runs it.
+
+        Written out step by step rather than through the general path's methods: this is
+        the usual call of a deployed model, and right after a kernel that streamed
+        megabytes through the caches each Python call costs about a microsecond (the
+        general path's hops added ~10 us to a 0.15 ms depthwise layer)."""
         feed = one_sample_feed(self._widths, input, self._feeder_for(feeding).fields)
-        if feed is None or backend_xp() is not np:   # (a device backend copies the batch)
+        backend = current_backend()
+        if feed is None or backend.xp is not np:   # (a device backend copies the batch)
             return None
-        values, averaged = self.parameter_values()
+        values, averaged = self.parameter_values(backend)
         kept = self._values[0]      # (generation, backend) of the values; None: not kept
-        made_for = None if kept is None else (kept, self._sparse_setting(), config.default_dtype)
-        known, plan = self._plan_of_one.get(made_for)
-        if not known:
-            plan = self.plan(values, feed, 1, averaged)
-            self._plan_of_one.keep(made_for, plan)
+        mode = self._sparse if self._sparse is not None else settings.get("sparse")
+        made_for = None if kept is None else (kept, mode, config.default_dtype)
+        known = self._plan_of_one
+        if made_for is None or made_for != known.made_for:
+            known.keep(made_for, self.plan(values, feed, 1, averaged))
+        plan = known.plan
         if plan is not None and plan.on_trial:
             return None
+        ctx = RunContext(values, is_train=False, rng=get_rng())
+        ctx.sparse_plan = plan
         with no_grad():
-            outputs = self.run(values, feed, plan)
-        return [host_output(outputs[layer.name]) for layer in self.outputs]
+            outputs = self.network.forward(feed, ctx)
+        if len(self.outputs) > 1:
+            return self._results([[host_output(outputs[layer.name])
+                                   for layer in self.outputs]], asked_fields("value"))
+        output = outputs[self.outputs[0].name]
+        array = output.data
+        if output.fields is not None or type(array) is not np.ndarray:
+            return self._results([[host_output(output)]], asked_fields("value"))
+        if not self._value_memory.free(array, ()):
+            array = array.copy()
+        return array if array.ndim <= 2 else array.reshape(1, -1)
 
     def _infer_batch(self, batch, feeder, values, averaged):
         """``[array per output layer]`` of one batch: fed, planned, run."""
@@ -119,14 +137,15 @@ class Inference:
             self._feeder = (key, Feeder(self.network.data_layers, feeding))
         return self._feeder[1]
 
-    def parameter_values(self):
+    def parameter_values(self, backend=None):
         """``(values, averaged names)`` to infer with (:func:`_inference_values`), kept
         from the last call while no parameter changed: a batch of one sample is a few
-        tens of microseconds, and rebuilding them took several."""
+        tens of microseconds, and rebuilding them took several. (``backend``: the current
+        one, where the caller has it at hand.)"""
         parameters = self.parameters
         generation = getattr(parameters, "generation", None)
         made_for = None if generation is None or parameters.averaging \
-            else (generation, current_backend().name)
+            else (generation, (backend or current_backend()).name)
         if made_for is None or self._values is None or self._values[0] != made_for:
             values, averaged = _inference_values(parameters, self.network.param_specs)
             self._values = (made_for, values, averaged)
@@ -162,15 +181,20 @@ class Inference:
         return outputs
 
     def infer(self, input, field="value", feeding=None, batch_size=None):
+        if batch_size is None and field == "value":     # the usual call (see _infer_one)
+            value = self._infer_one(input, feeding)
+            if value is not None:
+                return value
         fields = asked_fields(field)
-        if batch_size is None:          # the usual call: one batch, no generator to drive
-            batch = self._infer_one(input, feeding)
-            if batch is None:
-                samples, feeder, values, averaged = self._prepare(input, feeding)
-                batch = self._infer_batch(samples, feeder, values, averaged)
-            batches = [batch]
+        if batch_size is None:          # one batch, no generator to drive
+            samples, feeder, values, averaged = self._prepare(input, feeding)
+            batches = [self._infer_batch(samples, feeder, values, averaged)]
         else:
             batches = list(self.iter_infer(input, feeding, batch_size))
+        return self._results(batches, fields)
+
+    def _results(self, batches, fields):
+        """What ``infer`` returns for ``batches`` (each ``[array per output layer]``)."""
         results = []
         for index, layer in enumerate(self.outputs):
             if isinstance(batches[0][index], dict):  # a generator's output (beam_search)
@@ -224,8 +248,7 @@ def infer(output_layer, parameters, input, feeding=None, field="value", sparse=N
     ``(N, num_results_per_sample)``, ``'value'`` each word's probability (``-1`` between
     results). ``sparse``: see :class:`Inference`.
     """
-    return _inference_for(output_layer, parameters, sparse).infer(input, field=field,
-                                                                   feeding=feeding)
+    return _inference_for(output_layer, parameters, sparse).infer(input, field, feeding)
 
 
 def explain(output_layer, parameters, input, feeding=None, sparse="auto"):

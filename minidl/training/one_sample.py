@@ -52,12 +52,5 @@ class PlanOfOne:
     def __init__(self):
         self.made_for, self.plan = None, None
 
-    def get(self, made_for):
-        """``(True, plan)`` when the kept plan was made for ``made_for``, else
-        ``(False, None)``."""
-        if made_for is not None and made_for == self.made_for:
-            return True, self.plan
-        return False, None
-
     def keep(self, made_for, plan):
         self.made_for, self.plan = made_for, plan
