@@ -29,7 +29,7 @@ class no_grad:
         self.previous, grad_enabled = grad_enabled, False
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, kind, value, traceback):
         global grad_enabled
         grad_enabled = self.previous
         return False

@@ -29,7 +29,13 @@ def topological_order(outputs):
 
 
 class RunContext:
-    """What layers see while computing: parameter Tensors, train/test mode, random state."""
+    """What layers see while computing: parameter Tensors, train/test mode, random state.
+
+    Its fields are declared (``__slots__``): one is made per forward pass, and a layer
+    cannot leave state on it by accident."""
+
+    __slots__ = ("params", "is_train", "rng", "updates", "sparse_plan", "gradient_bounds",
+                 "deferred_weight_grads", "recurrent_group_runs")
 
     def __init__(self, params, is_train=False, rng=None):
         self.params = params
@@ -43,6 +49,12 @@ class RunContext:
         #: read of a parameter, so the trainer trusts a bound only when it covers every use
         #: (see minidl.functions.certified_matmul)
         self.gradient_bounds = None
+        #: inside a recurrent_group's steps: {weight: gradient collector}, so that step
+        #: layers sum a weight's gradient over the steps (see recurrent_step)
+        self.deferred_weight_grads = None
+        #: {id(recurrent group): (its inputs, its outputs)}: a group's output layers share
+        #: one run of it per forward pass (see recurrent_graph); None until the first
+        self.recurrent_group_runs = None
 
     def param(self, spec):
         try:

@@ -158,13 +158,14 @@ class RecurrentGroup:
     def run(self, ctx, xs):
         """The group's outputs for the outer input values ``xs`` (``outer_inputs`` order),
         computed once per RunContext and shared by the group's output layers."""
-        runs = ctx.__dict__.setdefault("recurrent_group_runs", {})
+        runs = ctx.recurrent_group_runs
+        if runs is None:
+            runs = ctx.recurrent_group_runs = {}
         known = runs.get(id(self))
         if known is not None and len(known[0]) == len(xs) and \
                 all(a is b for a, b in zip(known[0], xs)):
             return known[1]
-        plan = getattr(ctx, "sparse_plan", None)
-        deferred = getattr(ctx, "deferred_weight_grads", None)
+        plan, deferred = ctx.sparse_plan, ctx.deferred_weight_grads
         ctx.sparse_plan = None         # the inference sparse plan decides whole layers, not steps
         ctx.deferred_weight_grads = {}   # step layers may sum a weight's gradient over steps
         try:

@@ -147,7 +147,7 @@ class GruStepLayer(Layer):
         """Inside a recurrent_group (which gives ``ctx`` a ``deferred_weight_grads`` dict for
         the length of one unrolling): the collector summing this weight's gradient over all
         steps, made at the first step. None elsewhere, or when no gradient is recorded."""
-        collectors = getattr(ctx, "deferred_weight_grads", None)
+        collectors = ctx.deferred_weight_grads
         if collectors is None or not (config.grad_enabled and weight.requires_grad):
             return None
         entry = collectors.get(self.weight.name)
