@@ -162,7 +162,7 @@ def test_outputs_are_the_callers_own_arrays():
 @pytest.mark.parametrize("index", range(6))
 def test_a_single_output_is_the_callers_own_array(index):
     """The same for each of those outputs asked for alone (one sample, one output: the
-    short way of ``Inference._infer_one``), fed as one sample and as a batch of two."""
+    short way of ``Inference._infer_in_place``), fed as one sample and as a batch of two."""
     outputs = _aliasing_outputs()
     parameters = paddle.parameters.create(outputs)
     sample = np.arange(3_000, dtype=np.float32)

@@ -125,7 +125,7 @@ class Feeder:
     @staticmethod
     def _dense(layer, values):
         dim = layer.input_type.dim
-        rows = _rows_in_place(values, dim)
+        rows = rows_in_place(values, dim)
         if rows is not None:
             return rows
         # the common case in one copy: samples of one shape with dim numbers each (NumPy
@@ -168,7 +168,7 @@ def _conversion(layer):
 IN_PLACE_FROM_BYTES = 32 << 10
 
 
-def _rows_in_place(values, dim):
+def rows_in_place(values, dim):
     """The batch as a read-only view of the samples' own memory, or None.
 
     When the samples are consecutive rows of one array -- ``[(x[i],) for i in ...]`` over

@@ -9,7 +9,7 @@ from ..backends import current_backend
 from ..core import Tensor, config, no_grad, settings
 from .feeding import Feeder
 from .held_memory import HeldMemory
-from .one_sample import PlanOfOne, dense_widths, one_sample_feed
+from .in_place import LastPlan, dense_widths, in_place_feed
 from .outputs import argmax_ids, asked_fields, host_output
 from ..layers.graph import Network, RunContext
 from ..core.random import get_rng
@@ -49,7 +49,8 @@ class Inference:
     shape), :meth:`run` computes the outputs reading that plan. After a run,
     ``print(inference.sparse_plan)`` shows what each layer ran and why. One sample of
     dense arrays, the usual call of a deployed model, is fed as the arrays themselves and
-    runs the plan of the last such sample (:mod:`.one_sample`).
+    runs the plan of the last such sample (:mod:`.in_place`; so do consecutive rows of one
+    array).
     """
 
     def __init__(self, output_layer, parameters, sparse=None):
@@ -62,8 +63,8 @@ class Inference:
         self._values = None     # (what they were made for, values, averaged names)
         self._feeder = None     # (feeding, Feeder) of the last call
         self._value_memory = None   # HeldMemory of the parameter values
-        self._widths = dense_widths(self.network.data_layers)   # for one_sample_feed
-        self._plan_of_one = PlanOfOne()
+        self._widths = dense_widths(self.network.data_layers)   # for in_place_feed
+        self._last_plan = LastPlan()
 
     def _sparse_setting(self):
         """This Inference's ``sparse``, else ``paddle.init``'s (which checked it)."""
@@ -83,25 +84,28 @@ class Inference:
             raise ValueError("infer: input is empty; pass a list of sample tuples")
         return (samples, self._feeder_for(feeding)) + self.parameter_values()
 
-    def _infer_one(self, input, feeding):
-        """What ``infer(input, field='value')`` returns when ``input`` is one sample of
-        dense arrays (see :mod:`.one_sample`), else None: the general path runs it.
+    def _infer_in_place(self, input, feeding):
+        """What ``infer(input, field='value')`` returns when ``input`` is fed in place (one
+        sample of dense arrays, or consecutive rows of one array: see :mod:`.in_place`),
+        else None: the general path runs it.
 
         Written out step by step rather than through the general path's methods: this is
         the usual call of a deployed model, and right after a kernel that streamed
         megabytes through the caches each Python call costs about a microsecond (the
-        general path's hops added ~10 us to a 0.15 ms depthwise layer)."""
-        feed = one_sample_feed(self._widths, input, self._feeder_for(feeding).fields)
+        general path's hops added ~10 us to a 0.15 ms depthwise layer at batch 1, ~20 us
+        at batch 8)."""
+        feed = in_place_feed(self._widths, input, self._feeder_for(feeding).fields)
         backend = current_backend()
         if feed is None or backend.xp is not np:   # (a device backend copies the batch)
             return None
         values, averaged = self.parameter_values(backend)
         kept = self._values[0]      # (generation, backend) of the values; None: not kept
         mode = self._sparse if self._sparse is not None else settings.get("sparse")
-        made_for = None if kept is None else (kept, mode, config.default_dtype)
-        known = self._plan_of_one
+        samples = len(input)
+        made_for = None if kept is None else (kept, mode, config.default_dtype, samples)
+        known = self._last_plan
         if made_for is None or made_for != known.made_for:
-            known.keep(made_for, self.plan(values, feed, 1, averaged))
+            known.keep(made_for, self.plan(values, feed, samples, averaged))
         plan = known.plan
         if plan is not None and plan.on_trial:
             return None
@@ -118,7 +122,7 @@ class Inference:
             return self._results([[host_output(output)]], asked_fields("value"))
         if not self._value_memory.free(array, ()):
             array = array.copy()
-        return array if array.ndim <= 2 else array.reshape(1, -1)
+        return array if array.ndim <= 2 else array.reshape(samples, -1)
 
     def _infer_batch(self, batch, feeder, values, averaged):
         """``[array per output layer]`` of one batch: fed, planned, run."""
@@ -181,8 +185,8 @@ class Inference:
         return outputs
 
     def infer(self, input, field="value", feeding=None, batch_size=None):
-        if batch_size is None and field == "value":     # the usual call (see _infer_one)
-            value = self._infer_one(input, feeding)
+        if batch_size is None and field == "value":  # the usual call: _infer_in_place
+            value = self._infer_in_place(input, feeding)
             if value is not None:
                 return value
         fields = asked_fields(field)

@@ -1,6 +1,7 @@
-"""``paddle.infer`` on one sample of dense arrays (``training/one_sample.py``): the same
-outputs as the general path, the general path for everything else, and a plan that follows
-the parameters, the backend and the ``sparse`` setting."""
+"""``paddle.infer`` on samples fed in place (``training/in_place.py``: one sample of dense
+arrays, or consecutive rows of one array): the same outputs as the general path, the
+general path for everything else, and a plan that follows the parameters, the backend, the
+``sparse`` setting and the number of samples."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import minidl as paddle
 from minidl.core import settings
 from minidl.training import inference as inference_module
 from minidl.training.feeding import FeedError
-from minidl.training.one_sample import dense_widths, one_sample_feed
+from minidl.training.in_place import dense_widths, in_place_feed
 
 
 def _two_input_net():
@@ -24,21 +25,21 @@ def _two_input_net():
 def _general(monkeypatch, out, parameters, input, **kwargs):
     """What the general path gives for the same call."""
     with monkeypatch.context() as patch:
-        patch.setattr(inference_module, "one_sample_feed", lambda *args: None)
+        patch.setattr(inference_module, "in_place_feed", lambda *args: None)
         return paddle.infer(output_layer=out, parameters=parameters, input=input, **kwargs)
 
 
 def _count_one_sample_batches(monkeypatch):
     """A list that grows by one for every batch the one-sample path feeds."""
     fed = []
-    real = inference_module.one_sample_feed
+    real = inference_module.in_place_feed
 
     def counting(*args):
         feed = real(*args)
         if feed is not None:
             fed.append(feed)
         return feed
-    monkeypatch.setattr(inference_module, "one_sample_feed", counting)
+    monkeypatch.setattr(inference_module, "in_place_feed", counting)
     return fed
 
 
@@ -112,14 +113,14 @@ def test_only_dense_vectors_take_the_one_sample_path():
         assert dense_widths([dense, other]) is None
     widths, fields = {"x": 3}, {"x": 0}
     ok = np.ones(3, np.float32)
-    assert one_sample_feed(widths, [(ok,)], fields)["x"].shape == (1, 3)
+    assert in_place_feed(widths, [(ok,)], fields)["x"].shape == (1, 3)
     for input in ([(ok,), (ok,)], [ok], [()], [(np.ones(4, np.float32),)],
                   [(np.ones(3, np.int32),)]):
-        assert one_sample_feed(widths, input, fields) is None, input
-    assert one_sample_feed(None, [(ok,)], fields) is None
+        assert in_place_feed(widths, input, fields) is None, input
+    assert in_place_feed(None, [(ok,)], fields) is None
     image = np.arange(6, dtype=np.float32).reshape(2, 3)     # any shape of the width
-    assert one_sample_feed({"x": 6}, [(image,)], fields)["x"].shape == (1, 6)
-    assert one_sample_feed({"x": 6}, [(np.asfortranarray(image),)], fields) is None
+    assert in_place_feed({"x": 6}, [(image,)], fields)["x"].shape == (1, 6)
+    assert in_place_feed({"x": 6}, [(np.asfortranarray(image),)], fields) is None
 
 
 def _pruned_net(rng, sparsity=0.95):
@@ -174,3 +175,54 @@ def test_the_kept_plan_follows_weights_backend_and_the_sparse_setting(monkeypatc
                                        _dense_reference(parameters, x), rtol=1e-4, atol=1e-4)
     finally:
         set_backend(before)
+
+
+def _wide_net():
+    """One dense input of 8192 values (32 KB a float32 sample: rows that large are fed in
+    place), one fc layer."""
+    x = paddle.layer.data("x", paddle.data_type.dense_vector(8192))
+    out = paddle.layer.fc(input=x, size=3, act=paddle.activation.Linear(), name="w")
+    return out, paddle.parameters.create(out)
+
+
+def test_consecutive_rows_of_one_array_are_fed_in_place(monkeypatch):
+    out, parameters = _wide_net()
+    rows = np.random.default_rng(3).standard_normal((5, 8192)).astype(np.float32)
+    fed = _count_one_sample_batches(monkeypatch)
+    expected = rows.astype(np.float64) @ parameters.get("_w.w0") + parameters.get("_w.wbias")
+    for count in (4, 1, 4, 5):       # a plan per number of samples
+        samples = [(row,) for row in rows[:count]]
+        got = paddle.infer(output_layer=out, parameters=parameters, input=samples)
+        np.testing.assert_allclose(got, expected[:count], rtol=1e-4, atol=1e-4)
+        batch = fed[-1]["x"]
+        assert batch.shape == (count, 8192) and np.shares_memory(batch, rows)
+        assert not batch.flags.writeable and rows.flags.writeable
+    assert len(fed) == 4
+    # rows out of order, or of two arrays: the general path's copy, the same values
+    for samples in ([(rows[1],), (rows[0],)], [(rows[0],), (rows[1].copy(),)]):
+        got = paddle.infer(output_layer=out, parameters=parameters, input=samples)
+        want = np.stack([s[0] for s in samples]).astype(np.float64) @ \
+            parameters.get("_w.w0") + parameters.get("_w.wbias")
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    assert len(fed) == 4
+    assert np.array_equal(_general(monkeypatch, out, parameters, [(r,) for r in rows[:4]]),
+                          paddle.infer(output_layer=out, parameters=parameters,
+                                       input=[(r,) for r in rows[:4]]))
+
+
+def test_a_plan_per_number_of_samples_fed_in_place():
+    rng = np.random.default_rng(4)
+    x = paddle.layer.data("x", paddle.data_type.dense_vector(8192))
+    out = paddle.layer.fc(input=x, size=64, act=paddle.activation.Relu(), name="q")
+    parameters = paddle.parameters.create(out)
+    w = rng.standard_normal((8192, 64)).astype(np.float32)
+    w[rng.random(w.shape) < 0.95] = 0
+    parameters.set("_q.w0", w)
+    rows = rng.standard_normal((3, 8192)).astype(np.float32)
+    want = np.maximum(rows.astype(np.float64) @ w + parameters.get("_q.wbias"), 0)
+    inference = paddle.inference.Inference(out, parameters, sparse=True)
+    for count in (1, 3, 1, 3):
+        got = inference.infer([(row,) for row in rows[:count]])
+        np.testing.assert_allclose(got, want[:count], rtol=1e-4, atol=1e-4)
+    assert {d.batch for d in inference.sparse_plan.rows()} == {1, 3}
+    assert all(d.choice == "sparse" for d in inference.sparse_plan.rows())
