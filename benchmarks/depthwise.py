@@ -2,7 +2,7 @@
 minidl's own grouped im2col path (``groups = C``), same process, same shapes.
 
     python benchmarks/depthwise.py [--repeats 7] [--rounds 3] [--markdown FILE] [--threads N]
-    python benchmarks/depthwise.py --paired-infer [SECONDS]
+    python benchmarks/depthwise.py --infer-blocks [SECONDS]
 
 1. The distinct 3x3 depthwise layers of MobileNet v1 at 224x224, batch 1 and 8: forward
    alone, and forward + backward (input and filter gradients) as one step, for
@@ -35,11 +35,11 @@ glibc's ``MALLOC_*_`` variables); in the layer benchmarks PyTorch is imported fi
 own OpenMP keeps its defaults, but the malloc setting applies to both libraries.
 ``MINIDL_CPU_TUNING=0`` turns the tuning off.
 
-``--paired-infer`` measures only each layer's forward through ``Inference.infer`` against
-PyTorch's, in pairs of the two back to back for ``SECONDS`` (3) per layer and order:
-minidl first, then PyTorch first. On a host whose slow spells move whole blocks, the
-median of the pairs' ratios moves less; each order charges the other library's spinning
-threads to the second run, and the two orders bound that.
+``--infer-blocks`` measures only each layer's forward through ``Inference.infer`` against
+PyTorch's, in alternating blocks of a few runs for ``SECONDS`` (3) per layer
+(``timing.short_blocks``): on a host whose slow spells move whole blocks of seconds, the
+median ratio of consecutive short blocks moves less, and each block's first untimed runs
+take what switching libraries costs (the other's threads still spinning).
 
 On machines that set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (see the environment notes),
 unset both for this command only: they slow a current NumPy's OpenBLAS.
@@ -52,8 +52,7 @@ import os
 import statistics
 import subprocess
 import sys
-import time
-from timing import median_ms, rounds_ms, times_ms
+from timing import median_ms, rounds_ms, short_blocks, times_ms
 
 
 def _threads_from_command_line():
@@ -370,9 +369,10 @@ def environment(torch):
     return f"{found}\n{kernels}"
 
 
-def paired_infer(torch, seconds):
-    """Rows ``(batch, C, H, stride, ratio minidl first, ratio PyTorch first)``: medians of
-    the infer / PyTorch forward time over pairs of the two back to back."""
+def infer_blocks(torch, seconds):
+    """Rows ``(batch, C, H, stride, infer ms, torch ms, ratio)``: the forward through
+    ``Inference.infer`` and PyTorch's in alternating short blocks (``timing.short_blocks``),
+    the median ratio of consecutive blocks."""
     rows = []
     for batch, channels, size, stride, x, w in layer_inputs():
         ours = infer_step(x, w, stride)
@@ -382,32 +382,19 @@ def paired_infer(torch, seconds):
             with torch.no_grad():
                 torch.nn.functional.conv2d(tx, tw, stride=stride, padding=1,
                                            groups=channels)
-        ratios = []
-        for first, second in ((ours, theirs), (theirs, ours)):
-            for _ in range(20):
-                first(), second()
-            pairs, end = [], time.perf_counter() + seconds
-            while time.perf_counter() < end:
-                start = time.perf_counter()
-                first()
-                middle = time.perf_counter()
-                second()
-                pairs.append((middle - start) / (time.perf_counter() - middle))
-            ratio = statistics.median(pairs)
-            ratios.append(ratio if first is ours else 1 / ratio)
-        rows.append((batch, channels, size, stride, *ratios))
+        rows.append((batch, channels, size, stride, *short_blocks(ours, theirs, seconds)))
     return rows
 
 
-def paired_report(rows):
-    lines = ["| batch | C, H, stride | infer / torch, minidl first | PyTorch first |",
-             "|---|---|---|---|"]
-    lines += [f"| {b} | {c}, {h}, {s} | {a:.2f} | {t:.2f} |" for b, c, h, s, a, t in rows]
+def blocks_report(rows):
+    lines = ["| batch | C, H, stride | via infer | torch fwd | infer / torch |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {b} | {c}, {h}, {s} | {a:.3f} | {t:.3f} | {r:.2f} |"
+              for b, c, h, s, a, t, r in rows]
     for batch in BATCHES:
         of = [r for r in rows if r[0] == batch]
-        lines.append(f"batch {batch}: geometric means {geometric_mean([r[4] for r in of]):.2f}"
-                     f" (minidl first), {geometric_mean([r[5] for r in of]):.2f} (PyTorch "
-                     "first); target <= 0.8")
+        lines.append(f"batch {batch}: geometric mean {geometric_mean([r[6] for r in of]):.2f}; "
+                     "target <= 0.8")
     return "\n".join(lines)
 
 
@@ -420,9 +407,9 @@ def main():
     parser.add_argument("--skip-network", action="store_true")
     parser.add_argument("--threads", type=int,
                         help="threads for every library (default: their own defaults)")
-    parser.add_argument("--paired-infer", type=float, nargs="?", const=3.0, metavar="SECONDS",
+    parser.add_argument("--infer-blocks", type=float, nargs="?", const=3.0, metavar="SECONDS",
                         help="only the layers' forward through infer against PyTorch's, "
-                             "in pairs back to back")
+                             "in alternating short blocks")
     parser.add_argument("--network-worker", choices=("minidl", "torch"),
                         help=argparse.SUPPRESS)   # internal: one network in this process
     parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
@@ -437,10 +424,10 @@ def main():
             torch.set_num_threads(THREADS)
     except Exception:  # not installed, or broken: the comparison columns are left out
         torch = None
-    if args.paired_infer is not None:
+    if args.infer_blocks is not None:
         if torch is None:
-            sys.exit("--paired-infer compares with PyTorch, which is not installed")
-        print(paired_report(paired_infer(torch, args.paired_infer)))
+            sys.exit("--infer-blocks compares with PyTorch, which is not installed")
+        print(blocks_report(infer_blocks(torch, args.infer_blocks)))
         return
 
     layers = bench_layers(torch, args.repeats, args.rounds)

@@ -81,3 +81,31 @@ def paired_ms(first, second, seconds=2.0, least=9):
         pairs.append(((middle - start) * 1e3, (time.perf_counter() - middle) * 1e3))
     return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
             statistics.median(a - b for a, b in pairs))
+
+
+def short_blocks(first, second, seconds=3.0, untimed=2, timed=5):
+    """``(first ms, second ms, first / second)``: the two steps in alternating short
+    blocks for ``seconds`` -- ``untimed`` runs, then ``timed`` runs -- medians of the blocks'
+    medians and of the ratios of consecutive blocks.
+
+    For two libraries compared on a shared host: blocks a few milliseconds long follow
+    the host's slow spells together (whole blocks of seconds moved by 10-50 %), and the
+    untimed runs at each block's start take what the switch costs -- the other library's
+    threads still spinning, one's own waking -- which pairs of single runs back to back
+    charged to every run."""
+    time.sleep(SETTLE_S)
+    blocks = {first: [], second: []}
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end or len(blocks[second]) < 3:
+        for step in (first, second):
+            for _ in range(untimed):
+                step()
+            runs = []
+            for _ in range(timed):
+                start = time.perf_counter()
+                step()
+                runs.append((time.perf_counter() - start) * 1e3)
+            blocks[step].append(statistics.median(runs))
+    ratios = [a / b for a, b in zip(blocks[first], blocks[second])]
+    return (statistics.median(blocks[first]), statistics.median(blocks[second]),
+            statistics.median(ratios))
