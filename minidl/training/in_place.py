@@ -14,7 +14,7 @@ labels, sparse inputs, samples the Feeder would stack, convert or reject, a plan
 trial) goes the general way, which converts it or names what is wrong.
 """
 
-from .feeding import rows_in_place
+from .feeding import one_row, rows_in_place
 
 
 def dense_widths(data_layers):
@@ -31,14 +31,20 @@ def in_place_feed(widths, input, fields):
     data layer's batch a read-only view of the callers' arrays. Otherwise None."""
     if widths is None or type(input) is not list or not input:
         return None
+    one = input[0] if len(input) == 1 else None    # (the usual call: no list to build)
+    if one is not None and type(one) not in _SAMPLE_TYPES:
+        return None
     feed = {}
     for name, width in widths.items():
         index = fields[name]
-        try:
-            values = [sample[index] for sample in input if type(sample) in _SAMPLE_TYPES]
-        except IndexError:
-            return None
-        rows = rows_in_place(values, width) if len(values) == len(input) else None
+        if one is not None:
+            rows = one_row(one[index], width) if index < len(one) else None
+        else:
+            try:
+                values = [sample[index] for sample in input if type(sample) in _SAMPLE_TYPES]
+            except IndexError:
+                return None
+            rows = rows_in_place(values, width) if len(values) == len(input) else None
         if rows is None:
             return None
         feed[name] = rows
