@@ -95,9 +95,9 @@ def csr_matmul(indptr, indices, values, x, bias=None, relu=False, check=True):
     elif bias is None:
         bias = _NO_BIAS
     rows, (n, _) = len(indptr) - 1, x.shape
-    nnz = int(indptr[-1])
+    nnz = len(values)           # (= indptr[-1]: checked, or vouched for)
     if n == 1:
-        out = np.empty((1, rows), dtype=np.float32)
+        out = np.empty((1, rows), np.float32)
         row = np.ascontiguousarray(x[0])
         if serial(nnz, SERIAL_DOT_BELOW):
             with one_thread_below(0, 1):
