@@ -27,7 +27,6 @@ plan's variants -- every candidate sparse, every candidate dense -- and keep the
 
 from dataclasses import dataclass
 
-
 from . import calibration
 from .settling import Settling, settled_decisions
 from .sparse_forward import SparseForward

@@ -108,23 +108,23 @@ def csr_layouts(layer, kind, values, parameters, averaged=frozenset(), xp=None):
 
 class SparseForward:
     """``layer``'s sparse forward with its weights as ``csr``, resolved once per plan: the
-    kernel, the fused activation, the flat bias. ``forward(ctx, xs)`` is the activated
-    output, or None when an input is not float32 (the kernels compute in float32 and take
-    their inputs unchecked): the layer then runs dense.
+    kernel, the fused activation, the flat bias. Called with ``(ctx, xs)``, it gives the
+    activated output, or None when an input is not float32 (the kernels compute in float32
+    and take their inputs unchecked): the layer then runs dense.
 
     A plan calls it for every batch. Right after a kernel that streamed a megabyte of
     nonzeros each Python operation costs several times what it does timed alone, and
     looking the kernel, activation and bias up on every call added ~6 us to a 0.99-sparse
     4096 x 4096 layer's ~45 us at batch 1."""
 
-    __slots__ = ("layer", "kind", "csr", "relu", "act", "matmul", "bias")
+    __slots__ = ("layer", "kind", "csr", "relu", "act", "kernel", "bias")
 
     def __init__(self, layer, kind, csr):
         self.layer, self.kind, self.csr = layer, kind, csr
         self.relu = fused_relu(layer)
         # applied after the kernel when it does not fuse the activation
         self.act = layer.act if self.relu is None else None
-        self.matmul = kernel("csr_matmul") if kind == "fc" else None
+        self.kernel = kernel(_KERNELS[kind]) if kind in _KERNELS else None
         self.bias = (None, None)    # (the bias array read last, its flat view)
 
     def _flat_bias(self, ctx):
@@ -147,7 +147,7 @@ class SparseForward:
             y = self._fc(xs, bias, relu)
         else:
             (x,), (weight,), layer = xs, self.csr, self.layer
-            y = kernel("direct_sparse_conv2d")(
+            y = self.kernel(
                 x.data.reshape((x.shape[0],) + layer.input_shape), weight.indptr,
                 weight.indices, weight.values, tuple(layer.filter_size), layer.stride,
                 layer.padding, layer.dilation, bias, relu)
@@ -158,12 +158,12 @@ class SparseForward:
         if len(xs) == 1:                # bias and activation fused into the kernel
             x, weight = xs[0].data, self.csr[0]
             # the layout was checked when built, and the inputs are float32
-            return self.matmul(weight.indptr, weight.indices, weight.values,
+            return self.kernel(weight.indptr, weight.indices, weight.values,
                                x.reshape(x.shape[0], -1), bias, relu, check=False)
         y = None                        # several inputs: sum the products, then bias and act
         for x, weight in zip(xs, self.csr):
             data = x.data
-            part = self.matmul(weight.indptr, weight.indices, weight.values,
+            part = self.kernel(weight.indptr, weight.indices, weight.values,
                                data.reshape(data.shape[0], -1), None, False, check=False)
             y = part if y is None else y + part
         y = y + bias.reshape(1, -1) if bias is not None else y
@@ -171,6 +171,8 @@ class SparseForward:
 
 
 _FLOAT32 = np.dtype(np.float32)
+#: the kernel of each kind (a recurrent layer runs its own steps)
+_KERNELS = {"fc": "csr_matmul", "conv": "direct_sparse_conv2d"}
 
 
 def sparse_forward(layer, kind, ctx, xs, csr):
