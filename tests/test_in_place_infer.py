@@ -29,8 +29,8 @@ def _general(monkeypatch, out, parameters, input, **kwargs):
         return paddle.infer(output_layer=out, parameters=parameters, input=input, **kwargs)
 
 
-def _count_one_sample_batches(monkeypatch):
-    """A list that grows by one for every batch the one-sample path feeds."""
+def _count_in_place_batches(monkeypatch):
+    """A list that grows by one for every batch the in-place path feeds."""
     fed = []
     real = inference_module.in_place_feed
 
@@ -48,7 +48,7 @@ def test_one_sample_gives_what_the_general_path_gives(monkeypatch):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(6).astype(np.float32), rng.standard_normal(4).astype(np.float32)
     a_before = a.copy()
-    fed = _count_one_sample_batches(monkeypatch)
+    fed = _count_in_place_batches(monkeypatch)
     got = paddle.infer(output_layer=out, parameters=parameters, input=[(a, b)])
     assert len(fed) == 1
     row = fed[0]["a"]
@@ -81,7 +81,7 @@ def test_other_inputs_go_the_general_way_with_the_same_values(monkeypatch, make)
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal(6).astype(np.float32), rng.standard_normal(4).astype(np.float32)
     expected = paddle.infer(output_layer=out, parameters=parameters, input=[(a, b)])
-    fed = _count_one_sample_batches(monkeypatch)
+    fed = _count_in_place_batches(monkeypatch)
     input = make(a, b)
     got = paddle.infer(output_layer=out, parameters=parameters, input=input)
     one_sample = isinstance(input, list) and len(input) == 1 and \
@@ -103,7 +103,7 @@ def test_a_wrong_sample_gets_the_general_paths_error(monkeypatch):
                      input=[(np.ones(6, np.float32),)])
 
 
-def test_only_dense_vectors_take_the_one_sample_path():
+def test_only_dense_vectors_take_the_in_place_path():
     dense = paddle.layer.data("x", paddle.data_type.dense_vector(3))
     label = paddle.layer.data("y", paddle.data_type.integer_value(3))
     words = paddle.layer.data("w", paddle.data_type.integer_value_sequence(10))
@@ -143,7 +143,7 @@ def test_the_kept_plan_follows_weights_backend_and_the_sparse_setting(monkeypatc
     out, parameters = _pruned_net(rng)
     x = rng.standard_normal(256).astype(np.float32)
     inference = paddle.inference.Inference(out, parameters, sparse=True)
-    fed = _count_one_sample_batches(monkeypatch)
+    fed = _count_in_place_batches(monkeypatch)
     for _ in range(2):
         np.testing.assert_allclose(inference.infer([(x,)]), _dense_reference(parameters, x),
                                    rtol=1e-4, atol=1e-4)
@@ -188,7 +188,7 @@ def _wide_net():
 def test_consecutive_rows_of_one_array_are_fed_in_place(monkeypatch):
     out, parameters = _wide_net()
     rows = np.random.default_rng(3).standard_normal((5, 8192)).astype(np.float32)
-    fed = _count_one_sample_batches(monkeypatch)
+    fed = _count_in_place_batches(monkeypatch)
     expected = rows.astype(np.float64) @ parameters.get("_w.w0") + parameters.get("_w.wbias")
     for count in (4, 1, 4, 5):       # a plan per number of samples
         samples = [(row,) for row in rows[:count]]
