@@ -150,6 +150,32 @@ TOLERANCE["conv2d_forward"] = TOLERANCE["conv2d_grad_input"] = (1e-4, 1e-4)
 TOLERANCE["conv2d_grad_filter"] = (1e-4, 1e-4)
 
 
+# --- a convolution with the batch norm after it (numba_cpu/conv_batch_norm.py) -----------
+@st.composite
+def _conv2d_batch_norm_act(draw):
+    """A dense case (its pointwise, batch-1 and general paths) or a depthwise one (batch up
+    to 9: the eight-lane path from 8), with or without the convolution's bias and batch
+    norm's shift, ReLU or none, float32 or float64."""
+    if draw(st.booleans()):
+        x, w, stride, padding, dilation, groups = draw(dense_conv_cases())
+    else:
+        dtype = draw(st.sampled_from([np.float32, np.float64]))
+        x, w, stride, padding = draw(depthwise_cases(
+            dtype=dtype, batches=st.sampled_from([1, 1, 2, 8, 9])))
+        dilation, groups = (1, 1), x.shape[1]
+    f, seed = w.shape[0], draw(st.integers(0, 2**16))
+    gamma, beta, mean, bias = (arrays((f,), seed + k, dtype=x.dtype) for k in range(4))
+    var = arrays((f,), seed + 4, -0.1, 2, dtype=x.dtype)   # a negative variance: clipped to 0
+    return (x, w, bias if draw(st.booleans()) else None, gamma,
+            beta if draw(st.booleans()) else None, mean, var, 1e-5, draw(st.booleans()),
+            stride, padding, dilation, groups), {}
+
+
+CASES["conv2d_batch_norm_act"] = _conv2d_batch_norm_act()
+# a sum of up to ~400 products scaled by up to 1/sqrt(eps) ~ 316, folded in another order
+TOLERANCE["conv2d_batch_norm_act"] = (1e-4, 1e-3)
+
+
 # --- batch norm with fixed statistics (numba_cpu/norm.py) ---------------------------------
 @st.composite
 def _batch_norm_infer(draw):

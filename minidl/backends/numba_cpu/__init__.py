@@ -34,7 +34,7 @@ if os.environ.get("MINIDL_CPU_TUNING", "1") != "0":
     runtime.start()
     _keep_freed_memory()
 
-from . import conv  # noqa: E402, F401
+from . import conv, conv_batch_norm  # noqa: E402, F401
 from . import depthwise  # noqa: E402, F401
 from . import norm, norm_train  # noqa: E402, F401
 from . import pool  # noqa: E402, F401

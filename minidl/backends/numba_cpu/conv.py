@@ -50,12 +50,12 @@ PER_IMAGE_FROM = 256
 
 # --- layouts --------------------------------------------------------------------------------
 
-def _geometry(stride, padding, dilation):
+def geometry_ints(stride, padding, dilation):
     """The pairs as tuples of ints: one Numba specialisation whatever the caller passed."""
     return tuple(tuple(int(v) for v in pair) for pair in (stride, padding, dilation))
 
 
-def _im2col_groups(x, kernel, out_size, geometry, groups):
+def im2col_groups(x, kernel, out_size, geometry, groups):
     """``x: (N, C, H, W)`` -> ``cols: (G, C/G*kh*kw, OH*OW*N)``."""
     n, c = x.shape[:2]
     (kh, kw), (oh, ow) = kernel, out_size
@@ -83,7 +83,7 @@ def _to_batch_first(a, shape):
     return out
 
 
-def _is_pointwise(filter_shape, stride, padding, groups):
+def is_pointwise(filter_shape, stride, padding, groups):
     """1x1 filters, stride 1, no padding, one group: ``y[n] = W @ x[n]`` (dilation does not
     matter for a 1x1 filter)."""
     return (tuple(filter_shape[2:]) == (1, 1) and tuple(stride) == (1, 1)
@@ -107,12 +107,12 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
     """``y = W @ im2col(x)`` per group; see the reference for the definition."""
     kernel, (oh, ow) = conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
     n, c = x.shape[:2]
-    if _is_pointwise(w.shape, stride, padding, groups):
+    if is_pointwise(w.shape, stride, padding, groups):
         return gemm_stack(w.reshape(-1, c), x.reshape(n, c, oh * ow)).reshape(n, -1, oh, ow)
-    geometry = _geometry(stride, padding, dilation)
+    geometry = geometry_ints(stride, padding, dilation)
     if _per_image(n, (oh, ow)):
         return per_image.forward(x, w, kernel, (oh, ow), geometry, groups)
-    cols = _im2col_groups(x, kernel, (oh, ow), geometry, groups)
+    cols = im2col_groups(x, kernel, (oh, ow), geometry, groups)
     y = gemm_stack(_by_group(w, groups), cols)                   # (G, F/G, OH*OW*N)
     return _to_batch_first(y, (n, w.shape[0], oh, ow))
 
@@ -122,9 +122,9 @@ def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
     """``col2im(W.T @ gy)`` per group."""
     kernel, out_size = conv_geometry(input_shape, w.shape, stride, padding, dilation, groups)
     n, c, h, wd = input_shape
-    if _is_pointwise(w.shape, stride, padding, groups):
+    if is_pointwise(w.shape, stride, padding, groups):
         return gemm_stack(w.reshape(-1, c).T, gy.reshape(n, -1, h * wd)).reshape(input_shape)
-    geometry = _geometry(stride, padding, dilation)
+    geometry = geometry_ints(stride, padding, dilation)
     if _per_image(n, out_size):
         return per_image.grad_input(gy, w, input_shape, kernel, out_size, geometry, groups)
     gy_groups = _to_batch_last(gy).reshape(groups, w.shape[0] // groups, -1)
@@ -138,16 +138,16 @@ def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
 def conv2d_grad_filter(x, gy, filter_shape, stride, padding, dilation, groups):
     """``gy @ im2col(x).T`` per group (im2col recomputed, not kept from the forward)."""
     kernel, out_size = conv_geometry(x.shape, filter_shape, stride, padding, dilation, groups)
-    if _is_pointwise(filter_shape, stride, padding, groups):
+    if is_pointwise(filter_shape, stride, padding, groups):
         n, c, h, wd = x.shape
         gw = np.zeros((filter_shape[0], c), dtype=np.result_type(gy, x))
         for image in range(n):     # summed over the batch in BLAS (beta = 1)
             gemm(gy[image].reshape(-1, h * wd), x[image].reshape(c, h * wd).T, gw,
                  accumulate=True)
         return gw.reshape(filter_shape)
-    geometry = _geometry(stride, padding, dilation)
+    geometry = geometry_ints(stride, padding, dilation)
     if _per_image(x.shape[0], out_size):
         return per_image.grad_filter(x, gy, filter_shape, kernel, out_size, geometry, groups)
-    cols = _im2col_groups(x, kernel, out_size, geometry, groups)
+    cols = im2col_groups(x, kernel, out_size, geometry, groups)
     gy_groups = _to_batch_last(gy).reshape(groups, filter_shape[0] // groups, -1)
     return gemm_stack(gy_groups, cols.transpose(0, 2, 1)).reshape(filter_shape)

@@ -51,7 +51,7 @@ from ..registry import register
 from . import depthwise_lanes as lanes
 from . import depthwise_same as same
 from . import loops
-from .loops import U, _0, _1, as_taps, correlate, dots, task_chunks
+from .loops import U, _0, _1, as_taps, correlate, dots, scale_shift, task_chunks
 from .threads import thread_count
 
 #: images stacked per task: as many as keep one phase grid within about 128 KB (float32)
@@ -170,9 +170,13 @@ def _forward_plan(*geometry):
 # --- forward --------------------------------------------------------------------------------
 
 @njit(parallel=True, cache=True)
-def _forward(x, w, y, m, sizes, fill, fill_step, out, out_step, taps, chunks):
-    """``x: (N, C, H*W)``, ``w: (C*M, kh*kw)``, ``y: (N, C*M, OH*OW)``; integers unsigned."""
+def _forward(x, w, y, m, sizes, fill, fill_step, out, out_step, taps, chunks, scale, shift,
+             relu):
+    """``x: (N, C, H*W)``, ``w: (C*M, kh*kw)``, ``y: (N, C*M, OH*OW)``; integers unsigned.
+    ``scale``, ``shift`` (empty: none), ``relu``: each output plane's batch norm and ReLU
+    (see ``conv_batch_norm.py``)."""
     n, c = U(x.shape[0]), U(x.shape[1])
+    planes = U(y.shape[2])
     group, per_image, tail, plen, nphases = sizes
     groups = (n + group - _1) // group
     tasks = c * groups
@@ -192,6 +196,8 @@ def _forward(x, w, y, m, sizes, fill, fill_step, out, out_step, taps, chunks):
                 correlate(wide, phases, w[o], taps, length, False)
                 for k in range(count):
                     _copy_out(wide, k * per_image, out, out_step, y[first + k, o])
+                    if scale.size:
+                        scale_shift(y[first + k, o], planes, scale[o], shift[o], relu)
 
 
 @register("depthwise_conv2d_forward", backend="cpu")
@@ -200,13 +206,27 @@ def depthwise_conv2d_forward(x, w, stride, padding):
 
     Notation: ``x: (N, C, H, W)``, ``w: (C*M, 1, kh, kw)`` -> ``(N, C*M, OH, OW)``.
     """
+    none = _NO_SCALE.get(x.dtype.char)
+    if none is None:
+        none = np.empty(0, dtype=x.dtype)
+    return forward(x, w, stride, padding, none, none)
+
+
+#: the ``scale`` and ``shift`` of a float forward without a batch norm, made once
+_NO_SCALE = {np.dtype(t).char: np.empty(0, dtype=t) for t in (np.float32, np.float64)}
+
+
+def forward(x, w, stride, padding, scale, shift, relu=False):
+    """:func:`depthwise_conv2d_forward`, then per output channel ``o`` each plane ``*
+    scale[o] + shift[o]`` and the ReLU when ``relu`` (``scale``, ``shift``: ``x``'s dtype;
+    empty for neither), in the kernel while the plane is in cache."""
     y_shape, (kernel, x_view, w_view, y_view, arguments) = _forward_call(
         x.shape, w.shape, tuple(stride), tuple(padding), x.dtype, thread_count(),
         STACK_VALUES, loops.CHUNKS_PER_THREAD)
     y = np.empty(y_shape, dtype=x.dtype)
     kernel(np.ascontiguousarray(x).reshape(x_view),
            np.ascontiguousarray(w, dtype=x.dtype).reshape(w_view), y.reshape(y_view),
-           *arguments)
+           *arguments, scale, shift, relu)
     return y
 
 

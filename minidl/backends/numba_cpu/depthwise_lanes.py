@@ -37,7 +37,7 @@ from functools import lru_cache
 import numpy as np
 from numba import njit, prange
 
-from .loops import U, _0, _1, task_chunks
+from .loops import U, _0, _1, scale_shift, task_chunks
 from .simd import correlate_pixels, tap_dots, transpose8
 
 #: images per vector: eight float32 fill one AVX register (``simd.transpose8`` moves
@@ -182,9 +182,10 @@ STRIP_VALUES = U(8192)
 
 
 @njit(parallel=True, cache=True)
-def _forward(x, w, y, dims, geometry, taps, chunks):
+def _forward(x, w, y, dims, geometry, taps, chunks, scale, shift, relu):
     """``x``, ``y``: flat ``(N, C, H*W)``, ``(N, C*M, OH*OW)``; ``w: (C*M, kh*kw)``;
-    integers unsigned."""
+    integers unsigned; ``scale``, ``shift``, ``relu``: each output channel's batch norm, as
+    in ``depthwise._forward`` (the strip holds one channel of eight images)."""
     n, c, m = dims
     h, width, pitch, rows, py, px, sy, sx, oh, ow = geometry
     groups = (n + LANES - _1) // LANES
@@ -215,6 +216,8 @@ def _forward(x, w, y, dims, geometry, taps, chunks):
                         _correlate_row(out, r * ow * LANES, LANES, frame,
                                        (top + r) * sy * pitch * LANES, sx * LANES, w[o],
                                        taps, ow)
+                    if scale.size:
+                        scale_shift(out, below * ow * LANES, scale[o], shift[o], relu)
                     _from_lanes(out, c * m, oh * ow, first, count, o, y, False, top * ow,
                                 below * ow)
 

@@ -24,7 +24,7 @@ import functools
 import numpy as np
 from numba import njit, prange
 
-from .loops import U, _0, _1, as_taps, copy, correlate, dots, task_chunks
+from .loops import U, _0, _1, as_taps, copy, correlate, dots, scale_shift, task_chunks
 
 
 #: images stacked per filter-gradient task: as many as keep the copies within ~128 KB
@@ -66,8 +66,9 @@ def _fill(plane, copies, total, base, px, keep):
 
 
 @njit(parallel=True, cache=True)
-def _forward(x, w, y, m, px, kw, total, base, taps, keep, chunks):
-    """``x: (N, C, H*W)``, ``w: (C*M, kh*kw)``, ``y: (N, C*M, H*W)``; integers unsigned."""
+def _forward(x, w, y, m, px, kw, total, base, taps, keep, chunks, scale, shift, relu):
+    """``x: (N, C, H*W)``, ``w: (C*M, kh*kw)``, ``y: (N, C*M, H*W)``; integers unsigned;
+    ``scale``, ``shift``, ``relu``: each plane's batch norm, as in ``depthwise._forward``."""
     n, c, size = U(x.shape[0]), U(x.shape[1]), U(x.shape[2])
     tasks = n * c
     for chunk in prange(chunks):
@@ -76,7 +77,10 @@ def _forward(x, w, y, m, px, kw, total, base, taps, keep, chunks):
             b, ci = divmod(task, c)
             _fill(x[b, ci], copies, total, base, px, keep)
             for mm in range(m):
-                correlate(y[b, ci * m + mm], copies, w[ci * m + mm], taps, size, False)
+                o = ci * m + mm
+                correlate(y[b, o], copies, w[o], taps, size, False)
+                if scale.size:
+                    scale_shift(y[b, o], size, scale[o], shift[o], relu)
 
 
 def forward_call(x_shape, w_shape, m):

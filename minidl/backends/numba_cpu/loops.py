@@ -59,6 +59,25 @@ def dot(u, v, n):
 
 
 @njit(cache=True)
+def scale_shift(values, n, scale, shift, relu):
+    """``values[e] = values[e] * scale + shift`` for ``e < n``, then the ReLU when ``relu``:
+    a batch norm with fixed statistics, folded into one scale and shift per channel,
+    applied to a convolution's output while it is still in cache (``conv_batch_norm.py``).
+
+    The loop runs over a slice from 0: indexing ``values`` from an offset kept LLVM from
+    vectorising it (about 4x slower)."""
+    row = values[:n]
+    zero = values.dtype.type(0)
+    if relu:
+        for e in range(row.shape[0]):
+            value = row[e] * scale + shift
+            row[e] = value if value > zero else zero
+    else:
+        for e in range(row.shape[0]):
+            row[e] = row[e] * scale + shift
+
+
+@njit(cache=True)
 def copy(src, dst, base, n):
     """``dst[base + e] = src[e]`` for ``e < n`` (a vectorised block copy)."""
     for e in range(n):

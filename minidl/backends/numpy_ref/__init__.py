@@ -5,7 +5,7 @@ holds one family of ops; read any of them alone.
 """
 
 from . import basic  # noqa: F401
-from . import conv, pool  # noqa: F401
+from . import conv, conv_batch_norm, pool  # noqa: F401
 from . import sparse  # noqa: F401
 from . import depthwise  # noqa: F401
 from . import activation, cost, misc, norm  # noqa: F401
