@@ -12,8 +12,10 @@ minidl's own grouped im2col path (``groups = C``), same process, same shapes.
    * grouped im2col: minidl's cpu im2col convolution with ``groups = C``;
    * PyTorch: ``torch.nn.functional.conv2d(groups=C)`` (+ autograd for both gradients).
 2. The whole network (``minidl.models.mobilenet``, 102 classes): forward at batch 1
-   (inference: moving statistics, no graph) and forward + backward at batch 8 (training
-   mode), against the same network in PyTorch (eval / train mode). Each library runs
+   through ``Inference.infer`` (moving statistics, each batch norm folded into its
+   convolution's kernel, no graph) and forward + backward at batch 8 (training mode),
+   against the same network in PyTorch (eval / train mode; its eager forward runs each
+   batch norm as a pass of its own). Each library runs
    the network in fresh processes of its own (two each, alternating; the median pools
    their runs): in one shared process the OpenMP runtimes of PyTorch and Numba and
    OpenBLAS's threads slowed each other several-fold.
@@ -167,7 +169,7 @@ def minidl_network(batch, train):
     """A step of minidl's MobileNet v1: inference forward, or training forward + backward."""
     import minidl as paddle
     from minidl.core import random as minidl_random
-    from minidl.core import Tensor, no_grad
+    from minidl.core import Tensor
     from minidl.layers.base import reset_names
     from minidl.layers.graph import Network, RunContext
     from minidl.models.mobilenet import image_layer, mobile_net
@@ -187,10 +189,15 @@ def minidl_network(batch, train):
     feed = {"image": rng.standard_normal((batch, 3 * 224 * 224), dtype=np.float32)}
     gy = rng.standard_normal((batch, CLASSES), dtype=np.float32)
 
+    if not train:     # the public call: one sample, or the rows of one array
+        for name in parameters.names():
+            if name.endswith(".w2"):
+                parameters.set(name, np.ones(parameters.get_shape(name), dtype=np.float32))
+        inference = paddle.inference.Inference(out, parameters)
+        samples = [(row,) for row in feed["image"]]
+        return lambda: inference.infer(samples)
+
     def step():
-        if not train:
-            with no_grad():
-                return network.forward(feed, RunContext(tensors))[out.name]
         for tensor in tensors.values():
             tensor.grad = None
         ctx = RunContext(tensors, is_train=True, rng=minidl_random.get_rng())

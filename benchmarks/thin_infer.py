@@ -4,7 +4,7 @@
 
 For each network and batch: ``forward`` times ``Network.forward`` alone on a batch already
 converted to arrays, with the parameter Tensors made once (the kernels and the layers'
-glue); ``infer`` times the whole public call, ``paddle.infer(output, parameters,
+glue), as inference runs it (each batch norm folded into its convolution's kernel); ``infer`` times the whole public call, ``paddle.infer(output, parameters,
 input=samples)`` with the samples as a list of tuples of NumPy arrays (feeding conversion,
 parameter lookup, the topology walk, gathering the results): separate arrays, or for the
 depthwise layer the rows of one array (a dataset array's rows, fed without a copy).
@@ -80,8 +80,10 @@ def steps(out, parameters, size, batch, rng, one_array=False):
     feed = Feeder(network.data_layers)(samples)
 
     def forward():
+        ctx = RunContext(values)
+        ctx.fold_batch_norm = True          # as Inference.run asks for it
         with no_grad():
-            return network.forward(feed, RunContext(values))
+            return network.forward(feed, ctx)
 
     def infer():
         return paddle.infer(output_layer=out, parameters=parameters, input=samples)

@@ -2,6 +2,7 @@
 
 from ..core.tensor import Tensor
 from .base import Layer
+from .batch_norm_folding import folding_for, foldable_pairs
 from .data import DataLayer
 
 
@@ -34,8 +35,8 @@ class RunContext:
     Its fields are declared (``__slots__``): one is made per forward pass, and a layer
     cannot leave state on it by accident."""
 
-    __slots__ = ("params", "is_train", "rng", "updates", "sparse_plan", "gradient_bounds",
-                 "deferred_weight_grads", "recurrent_group_runs")
+    __slots__ = ("params", "is_train", "rng", "updates", "sparse_plan", "fold_batch_norm",
+                 "gradient_bounds", "deferred_weight_grads", "recurrent_group_runs")
 
     def __init__(self, params, is_train=False, rng=None):
         self.params = params
@@ -45,6 +46,9 @@ class RunContext:
         self.updates = {}
         #: inference only: a minidl.sparse.SparsePlan that may run fc/conv layers sparse
         self.sparse_plan = None
+        #: inference only: run each convolution and the batch norm reading it as one
+        #: kernel where they allow it (see minidl.layers.batch_norm_folding)
+        self.fold_batch_norm = False
         #: training with the NaN/inf check: {parameter name: GradientBound}, counting every
         #: read of a parameter, so the trainer trusts a bound only when it covers every use
         #: (see minidl.functions.certified_matmul)
@@ -86,17 +90,28 @@ class Network:
         duplicated = {n for n in names if names.count(n) > 1}
         if duplicated:
             raise ValueError(f"two different layers are named {sorted(duplicated)}")
+        #: {layer name: FoldedPair}: the convolutions an inference pass may fold into the
+        #: batch norms reading them
+        self.foldable = foldable_pairs(self.layers, self.outputs)
 
     def forward(self, feed, ctx):
         """Run every layer; ``feed``: {data layer name: array, or Tensor carrying a sequence
-        layout}. Returns {layer name: Tensor}."""
+        layout}. Returns {layer name: Tensor} -- without the convolutions folded into their
+        batch norms, when ``ctx.fold_batch_norm`` (see :mod:`.batch_norm_folding`)."""
         values = {}
+        folding = folding_for(self.foldable, ctx)
+        folded, kernel = folding if folding is not None else ((), None)
         for layer in self.layers:
             if isinstance(layer, DataLayer):
                 if layer.name not in feed:
                     raise ValueError(f"data layer {layer.name} was not fed")
                 fed = feed[layer.name]
                 values[layer.name] = fed if isinstance(fed, Tensor) else Tensor(fed)
+                continue
+            if layer.name in folded:     # a convolution (left out) or its batch norm
+                pair = folded[layer.name]
+                if layer is pair.norm:
+                    values[layer.name] = pair.run(kernel, ctx, values[pair.conv.inputs[0].name])
                 continue
             values[layer.name] = layer.compute(ctx, [values[p.name] for p in layer.inputs])
         return values

@@ -144,6 +144,10 @@ class Plan:
             made = self._forwards[layer.name] = (entry, SparseForward(layer, *entry))
         return made[1](ctx, xs)
 
+    def runs_sparse(self, name):
+        """Whether the layer ``name`` runs sparse in the next forward."""
+        return name in self.sparse
+
     def rows(self, batch=None):
         return [d for d in self.decisions.values() if batch is None or d.batch == batch]
 

@@ -46,7 +46,9 @@ class Inference:
     ``paddle.init(sparse=...)``.
 
     Each batch is planned, then run: :meth:`plan` decides per layer (once per batch
-    shape), :meth:`run` computes the outputs reading that plan. After a run,
+    shape), :meth:`run` computes the outputs reading that plan, each convolution and the
+    batch norm reading it as one kernel where they allow it
+    (:mod:`minidl.layers.batch_norm_folding`). After a run,
     ``print(inference.sparse_plan)`` shows what each layer ran and why. One sample of
     dense arrays, the usual call of a deployed model, is fed as the arrays themselves and
     runs the plan of the last such sample (:mod:`.in_place`; so do consecutive rows of one
@@ -172,6 +174,7 @@ class Inference:
         :mod:`minidl.sparse_inference.settling`)."""
         ctx = RunContext(values, is_train=False, rng=get_rng())
         ctx.sparse_plan = plan
+        ctx.fold_batch_norm = True
         if plan is None or not plan.on_trial:
             return self.network.forward(feed, ctx)
         plan.begin_run()
