@@ -15,14 +15,15 @@ minidl's own grouped im2col path (``groups = C``), same process, same shapes.
    through ``Inference.infer`` (moving statistics, each batch norm folded into its
    convolution's kernel, no graph) and forward + backward at batch 8 (training mode),
    against the same network in PyTorch (eval / train mode; its eager forward runs each
-   batch norm as a pass of its own). Each library runs
-   the network in fresh processes of its own (two each, alternating; the median pools
-   their runs): in one shared process the OpenMP runtimes of PyTorch and Numba and
-   OpenBLAS's threads slowed each other several-fold.
+   batch norm as a pass of its own). Each library runs the network in a process of its
+   own (in one shared process the OpenMP runtimes of PyTorch and Numba and OpenBLAS's
+   threads slowed each other several-fold); the two processes take turns running short
+   blocks (``timing.alternating_blocks``: forward 2 untimed + 5 timed steps for 12 s,
+   training 1 + 3 for 24 s), and the ratio is the median of consecutive blocks' ratios.
 
 ``--threads N`` gives every library N threads (OpenBLAS, Numba, PyTorch); by default each
-uses its own default (all cores). Times are medians of ``--repeats`` runs after two warm-up
-runs, in milliseconds; a layer step's time is its best of ``--rounds`` such blocks, the
+uses its own default (all cores). Layer times are medians of ``--repeats`` runs after two
+warm-up runs, in milliseconds; a layer step's time is its best of ``--rounds`` such blocks, the
 steps' blocks alternating (one block each left PyTorch's and minidl's times 1.5x apart
 between runs on the shared host). Each measurement is a block of its own (never
 interleaved with another library): OpenBLAS, Numba's and PyTorch's worker threads spin
@@ -48,13 +49,14 @@ unset both for this command only: they slow a current NumPy's OpenBLAS.
 """
 
 import argparse
+import functools
 import json
 import math
 import os
 import statistics
 import subprocess
 import sys
-from timing import median_ms, rounds_ms, short_blocks, times_ms
+from timing import alternating_blocks, block_ms, median_ms, rounds_ms, short_blocks
 
 
 def _threads_from_command_line():
@@ -231,31 +233,59 @@ def torch_network(torch, batch, train):
     return step
 
 
-#: fresh processes per library and network step; their runs are pooled into one median
-NETWORK_PROCESSES = 2
+#: seconds of alternating blocks per network step, and each block's (untimed, timed) runs
+NETWORK_SECONDS = {False: 12.0, True: 24.0}
+NETWORK_BLOCK = {False: (2, 5), True: (1, 3)}
 
 
-def network_times(library, batch, train, repeats):
-    """Run one library's network step in a fresh process (``--network-worker``); its list
-    of times in ms. A process of its own, because minidl's forward took 136 ms instead of
-    30 ms in a process where PyTorch had run: the two OpenMP runtimes (PyTorch's, Numba's)
-    and OpenBLAS's threads then all wait on the same two cores."""
-    command = [sys.executable, os.path.abspath(__file__), "--network-worker", library,
-               "--batch", str(batch), "--repeats", str(repeats)]
-    command += ["--train"] if train else []
-    command += ["--threads", str(THREADS)] if THREADS else []
-    env = dict(os.environ)
-    if env.get("MINIDL_CPU_TUNING", "1") != "0":
-        # the malloc settings minidl's cpu backend makes in its process, given to PyTorch's
-        # process too (glibc reads them from the environment): they made its forward at
-        # batch 1 ~25 % faster as well, and the comparison should not hand minidl that
-        env.update(MALLOC_MMAP_THRESHOLD_=str(32 << 20), MALLOC_TRIM_THRESHOLD_=str(1 << 30))
-    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+class NetworkWorker:
+    """One library's network step in a process of its own (``--network-worker``), which
+    runs a block of steps whenever asked. A process of its own, because minidl's forward
+    took 136 ms instead of 30 ms in a process where PyTorch had run: the two OpenMP
+    runtimes (PyTorch's, Numba's) and OpenBLAS's threads then all wait on the same two
+    cores. Both workers live through the measurement and take turns, so that their blocks
+    follow the host's slow spells together (fresh processes one after the other let a
+    spell of seconds hold one library's whole run: ratios of 0.68-1.06x for the same
+    code)."""
+
+    def __init__(self, library, batch, train):
+        command = [sys.executable, os.path.abspath(__file__), "--network-worker", library,
+                   "--batch", str(batch)]
+        command += ["--train"] if train else []
+        command += ["--threads", str(THREADS)] if THREADS else []
+        env = dict(os.environ)
+        if env.get("MINIDL_CPU_TUNING", "1") != "0":
+            # the malloc settings minidl's cpu backend makes in its process, given to
+            # PyTorch's process too (glibc reads them from the environment): they made its
+            # forward at batch 1 ~25 % faster as well, and the comparison should not hand
+            # minidl that
+            env.update(MALLOC_MMAP_THRESHOLD_=str(32 << 20),
+                       MALLOC_TRIM_THRESHOLD_=str(1 << 30))
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True, env=env)
+        self._reply()                      # built and warmed up
+
+    def _reply(self):
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"network worker {self.process.args[3]} exited "
+                               f"({self.process.wait()})")
+        return json.loads(line)
+
+    def block(self, untimed, timed):
+        """The median ms of ``timed`` steps after ``untimed`` ones."""
+        self.process.stdin.write(f"{untimed} {timed}\n")
+        self.process.stdin.flush()
+        return self._reply()
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
 
 
-def network_worker(library, batch, train, repeats):
-    """The body of a ``--network-worker`` process: print the step times as JSON."""
+def network_worker(library, batch, train):
+    """The body of a ``--network-worker`` process: build the step, warm it up, then run a
+    block for each ``untimed timed`` line read and print its median ms."""
     if library == "torch":
         import torch
         if THREADS:
@@ -263,21 +293,36 @@ def network_worker(library, batch, train, repeats):
         step = torch_network(torch, batch, train)
     else:
         step = minidl_network(batch, train)
-    print(json.dumps(times_ms(step, repeats)))
+    block_ms(step, 2, 1)                  # warm-up (and first-call compiles)
+    print(json.dumps("ready"), flush=True)
+    for line in sys.stdin:
+        untimed, timed = map(int, line.split())
+        print(json.dumps(block_ms(step, untimed, timed)), flush=True)
 
 
-def bench_network(torch, repeats):
-    """Each library in its own processes, alternating: minidl, torch, minidl, torch."""
+def bench_network(torch):
+    """Both libraries' workers alive, in alternating blocks (``timing.alternating_blocks``):
+    each library's time the median of its blocks, the ratio the median of consecutive
+    blocks' ratios."""
     rows = []
-    libraries = ("minidl", "torch") if torch is not None else ("minidl",)
     for label, batch, train in (("forward", 1, False), ("forward + backward", 8, True)):
-        times = {library: [] for library in libraries}
-        for _ in range(NETWORK_PROCESSES):
-            for library in libraries:
-                times[library] += network_times(library, batch, train, repeats)
-        row = {"what": label, "batch": batch, "ours": statistics.median(times["minidl"])}
-        if torch is not None:
-            row["torch"] = statistics.median(times["torch"])
+        row = {"what": label, "batch": batch}
+        untimed, timed = NETWORK_BLOCK[train]
+        ours = NetworkWorker("minidl", batch, train)
+        try:
+            if torch is None:
+                row["ours"] = statistics.median(ours.block(untimed, timed) for _ in range(5))
+            else:
+                theirs = NetworkWorker("torch", batch, train)
+                try:
+                    row["ours"], row["torch"], row["ratio"] = alternating_blocks(
+                        functools.partial(ours.block, untimed, timed),
+                        functools.partial(theirs.block, untimed, timed),
+                        NETWORK_SECONDS[train])
+                finally:
+                    theirs.close()
+        finally:
+            ours.close()
         rows.append(row)
     return rows
 
@@ -329,7 +374,7 @@ def network_table(rows, torch):
     for r in rows:
         line = f"| {r['what']} | {r['batch']} | {r['ours']:.1f} |"
         if torch:
-            line += f" {r['torch']:.1f} | {r['ours'] / r['torch']:.2f} |"
+            line += f" {r['torch']:.1f} | {r['ratio']:.2f} |"
         lines.append(line)
     return "\n".join(lines)
 
@@ -353,7 +398,7 @@ def verdicts(layers, network, torch):
                          f"{'met' if ratio <= TARGETS['layers_vs_torch'] else 'NOT met'})")
     for row, key in zip(network if torch else (), ("network_forward_vs_torch",
                                                   "network_training_vs_torch")):
-        ratio = row["ours"] / row["torch"]
+        ratio = row["ratio"]
         lines.append(f"- MobileNet v1 {row['what']}, batch {row['batch']}: {ratio:.2f}x "
                      f"PyTorch's time (target <= {TARGETS[key]}: "
                      f"{'met' if ratio <= TARGETS[key] else 'NOT met'})")
@@ -423,7 +468,7 @@ def main():
     parser.add_argument("--train", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.network_worker:
-        network_worker(args.network_worker, args.batch, args.train, args.repeats)
+        network_worker(args.network_worker, args.batch, args.train)
         return
     try:
         import torch
@@ -438,7 +483,7 @@ def main():
         return
 
     layers = bench_layers(torch, args.repeats, args.rounds)
-    network = [] if args.skip_network else bench_network(torch, args.repeats)
+    network = [] if args.skip_network else bench_network(torch)
     text = ["Environment: " + environment(torch), "",
             f"Depthwise 3x3 layers (ms, best of {args.rounds} alternating block medians of "
             f"{args.repeats}; grouped im2col: one block of {max(3, args.repeats // 2)}):",

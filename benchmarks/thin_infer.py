@@ -4,7 +4,8 @@
 
 For each network and batch: ``forward`` times ``Network.forward`` alone on a batch already
 converted to arrays, with the parameter Tensors made once (the kernels and the layers'
-glue), as inference runs it (each batch norm folded into its convolution's kernel); ``infer`` times the whole public call, ``paddle.infer(output, parameters,
+glue), as inference runs it (each batch norm folded into its convolution's kernel);
+``infer`` times the whole public call, ``paddle.infer(output, parameters,
 input=samples)`` with the samples as a list of tuples of NumPy arrays (feeding conversion,
 parameter lookup, the topology walk, gathering the results): separate arrays, or for the
 depthwise layer the rows of one array (a dataset array's rows, fed without a copy).

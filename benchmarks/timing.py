@@ -93,19 +93,31 @@ def short_blocks(first, second, seconds=3.0, untimed=2, timed=5):
     untimed runs at each block's start take what the switch costs -- the other library's
     threads still spinning, one's own waking -- which pairs of single runs back to back
     charged to every run."""
+    return alternating_blocks(lambda: block_ms(first, untimed, timed),
+                              lambda: block_ms(second, untimed, timed), seconds)
+
+
+def block_ms(step, untimed, timed):
+    """The median milliseconds of ``timed`` runs of ``step`` after ``untimed`` ones."""
+    for _ in range(untimed):
+        step()
+    runs = []
+    for _ in range(timed):
+        start = time.perf_counter()
+        step()
+        runs.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(runs)
+
+
+def alternating_blocks(first_block, second_block, seconds=3.0, least=3):
+    """``(first ms, second ms, first / second)`` of two block runners (each runs a block
+    and returns its median ms; see :func:`short_blocks`), called in turn for ``seconds``
+    (``least`` blocks each at fewest)."""
     time.sleep(SETTLE_S)
-    blocks = {first: [], second: []}
+    ones, others = [], []
     end = time.perf_counter() + seconds
-    while time.perf_counter() < end or len(blocks[second]) < 3:
-        for step in (first, second):
-            for _ in range(untimed):
-                step()
-            runs = []
-            for _ in range(timed):
-                start = time.perf_counter()
-                step()
-                runs.append((time.perf_counter() - start) * 1e3)
-            blocks[step].append(statistics.median(runs))
-    ratios = [a / b for a, b in zip(blocks[first], blocks[second])]
-    return (statistics.median(blocks[first]), statistics.median(blocks[second]),
-            statistics.median(ratios))
+    while time.perf_counter() < end or len(others) < least:
+        ones.append(first_block())
+        others.append(second_block())
+    ratios = [a / b for a, b in zip(ones, others)]
+    return statistics.median(ones), statistics.median(others), statistics.median(ratios)
