@@ -54,7 +54,7 @@ class FoldedPair:
 
 def _plain_conv(conv):
     filters = conv.num_filters
-    return (type(conv) is ConvLayer and type(conv.act) is Identity
+    return (type(conv) is ConvLayer and len(conv.inputs) == 1 and type(conv.act) is Identity
             and not conv.layer_attr.drop_rate
             and (conv.bias is None or tuple(conv.bias.compute_shape) == (1, filters, 1, 1)))
 

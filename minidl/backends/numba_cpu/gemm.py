@@ -62,16 +62,16 @@ SERIAL_BELOW = 1 << 18
 #: parts are cut at multiples of this many rows or columns (whole cache lines of float32)
 ALIGN = 16
 
-_N, _T = ord("N"), ord("T")
+OP_N, OP_T = ord("N"), ord("T")
 
 
 @njit(cache=True)
-def _layout(rows, columns, row_stride, column_stride):
+def blas_layout(rows, columns, row_stride, column_stride):
     """``(op, leading dimension)`` of a matrix as BLAS sees it (see the module docstring);
     strides in elements."""
     if column_stride == 1 or columns == 1:
-        return _N, max(row_stride, columns, 1)
-    return _T, max(column_stride, rows, 1)
+        return OP_N, max(row_stride, columns, 1)
+    return OP_T, max(column_stride, rows, 1)
 
 
 @njit(cache=True)
@@ -80,28 +80,28 @@ def _address(x):
     return np.int64(x.ctypes.data)
 
 
-# _part and _parts take the operands as addresses and integers, not as arrays: Numba
+# blas_part and _parts take the operands as addresses and integers, not as arrays: Numba
 # compiles a function once per combination of argument types, and arrays (two dtypes,
 # three memory layouts each) made a dozen versions of them, ~5 s of compiling each on
 # first use. The small wrapper _product still compiles per combination (~0.4 s); the BLAS
 # calls once (~2.5 s).
 
 @njit(cache=True)
-def _part(a, b, c, m, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, beta):
+def blas_part(a, b, c, m, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, beta):
     """``c = op(a) @ op(b) + beta * c`` on the calling thread: ``a``, ``b``, ``c`` the
     addresses of the (m, k), (k, n), (m, n) operands, ``item`` 4 (float32) or 8 (float64),
     ``beta`` 0 or 1; ``m, n, k > 0``."""
     ints = np.array([n, m, k, ld_b, ld_a, ld_c, 1, 1, 0], np.int32)
-    ops = np.array([op_b, op_a, _N, _T], np.uint8)
+    ops = np.array([op_b, op_a, OP_N, OP_T], np.uint8)
     scalars = np.array([1.0, beta])
     single = scalars.astype(np.float32)
     one = _address(scalars) if item == 8 else _address(single)    # then beta at one + item
     if m == 1:                           # c.T (n) = op(b).T @ a row
         # a's row has stride ld_a (its elements are one apart when op_a is 'N')
-        ints[6] = 1 if op_a == _N else ld_a
-        flip = 2 if op_b == _N else 3    # gemv's op on b as stored
-        args = (_address(ops[flip:]), _address(ints) if op_b == _N else _address(ints[2:]),
-                _address(ints[2:]) if op_b == _N else _address(ints), one, b,
+        ints[6] = 1 if op_a == OP_N else ld_a
+        flip = 2 if op_b == OP_N else 3    # gemv's op on b as stored
+        args = (_address(ops[flip:]), _address(ints) if op_b == OP_N else _address(ints[2:]),
+                _address(ints[2:]) if op_b == OP_N else _address(ints), one, b,
                 _address(ints[3:]), a, _address(ints[6:]), one + item, c, _address(ints[7:]))
         if item == 4:
             _sgemv(args)
@@ -119,25 +119,25 @@ def _part(a, b, c, m, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, beta):
 
 @njit(cache=True)
 def _product(a, b, c, beta, threads):
-    """``c = a @ b + beta * c``: :func:`_part` on the calling thread (``threads`` 1) or
+    """``c = a @ b + beta * c``: :func:`blas_part` on the calling thread (``threads`` 1) or
     :func:`_parts`. Compiled for every combination of array types, so it only turns the
     arrays into the integers those take."""
     item = c.itemsize
-    op_a, ld_a = _layout(a.shape[0], a.shape[1], a.strides[0] // item, a.strides[1] // item)
-    op_b, ld_b = _layout(b.shape[0], b.shape[1], b.strides[0] // item, b.strides[1] // item)
+    op_a, ld_a = blas_layout(a.shape[0], a.shape[1], a.strides[0] // item, a.strides[1] // item)
+    op_b, ld_b = blas_layout(b.shape[0], b.shape[1], b.strides[0] // item, b.strides[1] // item)
     rows, columns = c.shape
     operands = (np.int64(a.ctypes.data), np.int64(b.ctypes.data), np.int64(c.ctypes.data),
                 rows, columns, a.shape[1], op_a, ld_a, op_b, ld_b,
                 max(c.strides[0] // item, columns, 1), item, beta)
     if threads == 1:
-        _part(*operands)
+        blas_part(*operands)
     else:
         _parts(*operands, threads)
 
 
 @njit(parallel=True, cache=True)
 def _parts(a, b, c, m, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, beta, threads):
-    """:func:`_part` cut into ``threads`` parts along the longer side of ``c``: a part of
+    """:func:`blas_part` cut into ``threads`` parts along the longer side of ``c``: a part of
     rows starts ``lo`` rows into ``a`` and ``c``, one of columns ``lo`` columns into ``b``
     and ``c`` (where a row or column starts depends on the operand's ``op``)."""
     along_rows = m >= n
@@ -147,12 +147,12 @@ def _parts(a, b, c, m, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, beta, threads):
         lo, hi = t * step, min(m if along_rows else n, (t + 1) * step)
         if lo < hi:
             if along_rows:
-                a_lo = a + lo * item * (ld_a if op_a == _N else 1)
-                _part(a_lo, b, c + lo * ld_c * item, hi - lo, n, k, op_a, ld_a, op_b, ld_b,
+                a_lo = a + lo * item * (ld_a if op_a == OP_N else 1)
+                blas_part(a_lo, b, c + lo * ld_c * item, hi - lo, n, k, op_a, ld_a, op_b, ld_b,
                       ld_c, item, beta)
             else:
-                b_lo = b + lo * item * (1 if op_b == _N else ld_b)
-                _part(a, b_lo, c + lo * item, m, hi - lo, k, op_a, ld_a, op_b, ld_b, ld_c,
+                b_lo = b + lo * item * (1 if op_b == OP_N else ld_b)
+                blas_part(a, b_lo, c + lo * item, m, hi - lo, k, op_a, ld_a, op_b, ld_b, ld_c,
                       item, beta)
 
 

@@ -12,7 +12,7 @@ the 512 KB L2, made BLAS's calls less efficient than the pass gained.
 import numpy as np
 from numba import njit, prange
 
-from .gemm import ALIGN, SERIAL_BELOW, _N, _layout, _part
+from .gemm import ALIGN, SERIAL_BELOW, OP_N, blas_layout, blas_part
 from .loops import scale_shift
 from .threads import thread_count
 
@@ -23,18 +23,18 @@ def _scaled_part(a, b, c, lo, hi, along_rows, scale, shift, relu):
     item = c.itemsize
     m, k = a.shape
     n = b.shape[1]
-    op_a, ld_a = _layout(m, k, a.strides[0] // item, a.strides[1] // item)
-    op_b, ld_b = _layout(k, n, b.strides[0] // item, b.strides[1] // item)
+    op_a, ld_a = blas_layout(m, k, a.strides[0] // item, a.strides[1] // item)
+    op_b, ld_b = blas_layout(k, n, b.strides[0] // item, b.strides[1] // item)
     ld_c = max(c.strides[0] // item, n, 1)
     pa, pb, pc = np.int64(a.ctypes.data), np.int64(b.ctypes.data), np.int64(c.ctypes.data)
     if along_rows:
-        _part(pa + lo * item * (ld_a if op_a == _N else 1), pb, pc + lo * ld_c * item, hi - lo,
-              n, k, op_a, ld_a, op_b, ld_b, ld_c, item, 0.0)
+        blas_part(pa + lo * item * (ld_a if op_a == OP_N else 1), pb, pc + lo * ld_c * item,
+                  hi - lo, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, 0.0)
         for r in range(lo, hi):
             scale_shift(c[r], n, scale[r], shift[r], relu)
     else:
-        _part(pa, pb + lo * item * (1 if op_b == _N else ld_b), pc + lo * item, m, hi - lo, k,
-              op_a, ld_a, op_b, ld_b, ld_c, item, 0.0)
+        blas_part(pa, pb + lo * item * (1 if op_b == OP_N else ld_b), pc + lo * item, m,
+                  hi - lo, k, op_a, ld_a, op_b, ld_b, ld_c, item, 0.0)
         for r in range(m):
             scale_shift(c[r, lo:], hi - lo, scale[r], shift[r], relu)
 
@@ -68,8 +68,9 @@ def gemm_scaled(a, b, out, scale, shift, relu):
     ``m, n, k > 0``. Threads as :func:`gemm.gemm` chooses them."""
     m, k = a.shape
     n = b.shape[1]
-    if m * k * n < SERIAL_BELOW:
+    threads = 1 if m * k * n < SERIAL_BELOW else thread_count()
+    if threads == 1:
         _scaled_serial(a, b, out, scale, shift, relu)
     else:
-        _scaled_parts(a, b, out, scale, shift, relu, thread_count())
+        _scaled_parts(a, b, out, scale, shift, relu, threads)
     return out
