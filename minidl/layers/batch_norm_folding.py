@@ -8,8 +8,9 @@ In MobileNet every convolution is followed by such a batch norm; its separate pa
 
 :func:`foldable_pairs` finds the pairs once per network, from the topology alone: an
 ``img_conv`` with a linear activation, no dropout and a bias shared per filter (or none),
-read by nothing but a batch norm with a ReLU or linear activation that uses its moving
-statistics at test time, and not itself an output. The forward pass folds them
+read by nothing but a batch norm with a ReLU or linear activation (and any dropout, a
+constant factor at inference) that uses its moving statistics at test time, and not itself
+an output: every such pair in MobileNet and in the book's CIFAR VGG. The forward pass folds them
 (:func:`folding_for`) only when nothing is differentiated and the caller asked for it
 (``RunContext.fold_batch_norm``, set by ``Inference``), where the backend has a kernel of
 its own for the op (the reference would only run the two passes again), and where the
@@ -31,22 +32,28 @@ OP = "conv2d_batch_norm_act"
 class FoldedPair:
     """A convolution and the batch norm that reads it, computed together."""
 
-    __slots__ = ("conv", "norm", "relu")
+    __slots__ = ("conv", "norm", "relu", "keep")
 
     def __init__(self, conv, norm):
         self.conv, self.norm = conv, norm
         self.relu = type(norm.act) is Relu
+        # the batch norm's dropout scales its output by the kept fraction at inference;
+        # a positive factor passes through the ReLU, so it scales gamma and beta instead
+        self.keep = 1.0 - (norm.layer_attr.drop_rate or 0.0)
 
     def run(self, kernel, ctx, x):
         """The batch norm's output (a Tensor, no graph) from the convolution's input ``x``."""
         conv, norm = self.conv, self.norm
         data = x.data
         images = data.reshape((data.shape[0],) + conv.input_shape)
+        gamma = ctx.param(norm.scale).data.reshape(-1)
+        beta = None if norm.bias is None else ctx.param(norm.bias).data.reshape(-1)
+        if self.keep != 1.0:
+            gamma = gamma * gamma.dtype.type(self.keep)
+            beta = None if beta is None else beta * beta.dtype.type(self.keep)
         y = kernel(images, ctx.param(conv.weight).data,
                    None if conv.bias is None else ctx.param(conv.bias).data.reshape(-1),
-                   ctx.param(norm.scale).data.reshape(-1),
-                   None if norm.bias is None else ctx.param(norm.bias).data.reshape(-1),
-                   ctx.param(norm.moving_mean).data.reshape(-1),
+                   gamma, beta, ctx.param(norm.moving_mean).data.reshape(-1),
                    ctx.param(norm.moving_var).data.reshape(-1), norm.epsilon, self.relu,
                    conv.stride, conv.padding, conv.dilation, conv.groups)
         return Tensor(y)
@@ -61,7 +68,7 @@ def _plain_conv(conv):
 
 def _fixed_norm(norm, conv):
     return (type(norm.act) in (Relu, Identity) and norm.use_global_stats is not False
-            and not norm.layer_attr.drop_rate and norm.image_shape == conv.image_shape)
+            and norm.image_shape == conv.image_shape)
 
 
 def foldable_pairs(layers, outputs):

@@ -90,7 +90,7 @@ def is_pointwise(filter_shape, stride, padding, groups):
             and tuple(padding) == (0, 0) and groups == 1)
 
 
-def _per_image(n, out_size):
+def goes_per_image(n, out_size):
     """Whether a batch of ``n`` images goes through ``conv_per_image.py``."""
     return n > 1 and out_size[0] * out_size[1] >= PER_IMAGE_FROM
 
@@ -110,7 +110,7 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
     if is_pointwise(w.shape, stride, padding, groups):
         return gemm_stack(w.reshape(-1, c), x.reshape(n, c, oh * ow)).reshape(n, -1, oh, ow)
     geometry = geometry_ints(stride, padding, dilation)
-    if _per_image(n, (oh, ow)):
+    if goes_per_image(n, (oh, ow)):
         return per_image.forward(x, w, kernel, (oh, ow), geometry, groups)
     cols = im2col_groups(x, kernel, (oh, ow), geometry, groups)
     y = gemm_stack(_by_group(w, groups), cols)                   # (G, F/G, OH*OW*N)
@@ -125,7 +125,7 @@ def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
     if is_pointwise(w.shape, stride, padding, groups):
         return gemm_stack(w.reshape(-1, c).T, gy.reshape(n, -1, h * wd)).reshape(input_shape)
     geometry = geometry_ints(stride, padding, dilation)
-    if _per_image(n, out_size):
+    if goes_per_image(n, out_size):
         return per_image.grad_input(gy, w, input_shape, kernel, out_size, geometry, groups)
     gy_groups = _to_batch_last(gy).reshape(groups, w.shape[0] // groups, -1)
     gcols = gemm_stack(_by_group(w, groups).transpose(0, 2, 1), gy_groups)
@@ -146,7 +146,7 @@ def conv2d_grad_filter(x, gy, filter_shape, stride, padding, dilation, groups):
                  accumulate=True)
         return gw.reshape(filter_shape)
     geometry = geometry_ints(stride, padding, dilation)
-    if _per_image(x.shape[0], out_size):
+    if goes_per_image(x.shape[0], out_size):
         return per_image.grad_filter(x, gy, filter_shape, kernel, out_size, geometry, groups)
     cols = im2col_groups(x, kernel, out_size, geometry, groups)
     gy_groups = _to_batch_last(gy).reshape(groups, filter_shape[0] // groups, -1)

@@ -6,9 +6,11 @@ Batch norm and the convolution's bias become one scale and shift per output chan
 
 * depthwise layers: each output plane, right after the kernel computed it (``depthwise.py``
   and the kernels of its three paths);
-* 1x1 layers at stride 1 (MobileNet's pointwise layers), and any layer at batch 1 with one
-  group: each thread's part of the GEMM, right after BLAS wrote it (``gemm_scaled.py``);
-* others: the convolution, then one pass over its output.
+* 1x1 layers at stride 1 (MobileNet's pointwise layers), and layers convolved one image
+  at a time (batch 1, or large images: ``conv_per_image.py``): each thread's part of each
+  GEMM, right after BLAS wrote it (``gemm_scaled.py``);
+* others (small images at batch > 1, all images in one GEMM with the batch innermost):
+  the convolution, then one pass over its output.
 """
 
 import numpy as np
@@ -17,6 +19,7 @@ from numba import njit, prange
 from ...core.geometry import conv_geometry
 from ..registry import register
 from . import conv, depthwise
+from .conv_copies import im2col
 from .gemm_scaled import gemm_scaled
 from .loops import U, scale_shift
 from .norm import SERIAL_BELOW
@@ -42,6 +45,25 @@ def _scale_planes(y, scale, shift, relu):
     for row in prange(n * f):
         b, o = divmod(row, f)
         scale_shift(y[b, o], size, scale[o], shift[o], relu)
+
+
+def _per_image(x, w, kernel, out_size, geometry, groups, scale, shift, relu):
+    """``conv_per_image.forward`` with each group's GEMM scaled: im2col of one image at a
+    time, whose columns are that image's output pixels."""
+    n, c = x.shape[:2]
+    f, positions = w.shape[0], out_size[0] * out_size[1]
+    per_group = f // groups
+    cols = np.empty((c * kernel[0] * kernel[1], positions), dtype=x.dtype)
+    y = np.empty((n, f, positions), dtype=x.dtype)
+    w_groups = w.reshape(groups, per_group, -1)
+    cols_groups = cols.reshape(groups, -1, positions)
+    for image in range(n):
+        im2col(x[image:image + 1], cols, kernel, out_size, *geometry)
+        for group in range(groups):
+            rows = slice(group * per_group, (group + 1) * per_group)
+            gemm_scaled(w_groups[group], cols_groups[group], y[image, rows], scale[rows],
+                        shift[rows], relu)
+    return y.reshape(n, f, *out_size)
 
 
 def _is_depthwise(x_shape, w_shape, dilation, groups):
@@ -72,12 +94,9 @@ def conv2d_batch_norm_act(x, w, bias, gamma, beta, mean, var, eps, relu, stride,
         for image in range(n):
             gemm_scaled(w.reshape(f, c), images[image], y[image], scale, shift, relu)
         return y.reshape(n, f, oh, ow)
-    if n == 1 and groups == 1:          # the columns of im2col are the output's pixels
-        cols = conv.im2col_groups(x, kernel, (oh, ow), conv.geometry_ints(stride, padding,
-                                                                          dilation), 1)
-        y = np.empty((f, oh * ow), dtype=dtype)
-        gemm_scaled(w.reshape(f, -1), cols[0], y, scale, shift, relu)
-        return y.reshape(1, f, oh, ow)
+    if n == 1 or conv.goes_per_image(n, (oh, ow)):
+        return _per_image(x, w, kernel, (oh, ow), conv.geometry_ints(stride, padding, dilation),
+                          groups, scale, shift, relu)
     y = conv.conv2d_forward(x, w, stride, padding, dilation, groups)   # a new array
     with one_thread_below(y.size, SERIAL_BELOW):
         _scale_planes(y.reshape(n, f, -1), scale, shift, relu)
