@@ -214,7 +214,7 @@ def test_cpu_kernels_on_large_images_take_the_per_image_path(rng, geometry):
 
     x, w = rng.standard_normal((3, 4, 20, 27)), rng.standard_normal((6, 4 // geometry[3], 3, 3))
     y = conv.conv2d_forward(x, w, *geometry)
-    assert conv._per_image(x.shape[0], y.shape[2:])
+    assert conv.goes_per_image(x.shape[0], y.shape[2:])
     gy = rng.standard_normal(y.shape)
     np.testing.assert_allclose(y, numpy_ref.conv.conv2d_forward(x, w, *geometry), rtol=1e-10)
     np.testing.assert_allclose(conv.conv2d_grad_input(gy, w, x.shape, *geometry),
