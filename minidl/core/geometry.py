@@ -62,6 +62,14 @@ def pool_output_shape(input_shape, window, stride, padding, ceil_mode):
     return oh, ow
 
 
+def is_depthwise(input_shape, filter_shape, dilation, groups):
+    """Whether a grouped convolution is a depthwise one: one input channel per group
+    (``groups == C``, filters ``(C*M, 1, kh, kw)``) and no dilation."""
+    channels, filters = input_shape[1], filter_shape[0]
+    return (groups > 1 and groups == channels and filter_shape[1] == 1
+            and filters % channels == 0 and tuple(dilation) == (1, 1))
+
+
 def depthwise_geometry(input_shape, filter_shape, stride, padding):
     """Check shapes; return ``(M, (kh, kw), (OH, OW))``.
 

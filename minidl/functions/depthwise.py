@@ -5,6 +5,7 @@
 ``img_conv(groups=C)`` and ``img_depthwise_conv`` run the same kernels.
 """
 
+from ..core.geometry import is_depthwise
 from .conv_function import ConvFunction
 
 
@@ -24,14 +25,6 @@ class DepthwiseConv2d(ConvFunction):
 def depthwise_conv2d(x, w, stride=(1, 1), padding=(0, 0)):
     """Differentiable depthwise convolution of Tensors (see :class:`DepthwiseConv2d`)."""
     return DepthwiseConv2d(stride, padding)(x, w)
-
-
-def is_depthwise(input_shape, filter_shape, dilation, groups):
-    """Whether a grouped convolution is a depthwise one: one input channel per group
-    (``groups == C``, filters ``(C*M, 1, kh, kw)``) and no dilation."""
-    channels, filters = input_shape[1], filter_shape[0]
-    return (groups > 1 and groups == channels and filter_shape[1] == 1
-            and filters % channels == 0 and tuple(dilation) == (1, 1))
 
 
 __all__ = ["DepthwiseConv2d", "depthwise_conv2d", "is_depthwise"]

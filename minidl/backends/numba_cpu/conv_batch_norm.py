@@ -16,10 +16,10 @@ Batch norm and the convolution's bias become one scale and shift per output chan
 import numpy as np
 from numba import njit, prange
 
-from ...core.geometry import conv_geometry
+from ...core.geometry import conv_geometry, is_depthwise
 from ..registry import register
 from . import conv, depthwise
-from .conv_copies import im2col
+from . import conv_per_image as per_image
 from .gemm_scaled import gemm_scaled
 from .loops import U, scale_shift
 from .norm import SERIAL_BELOW
@@ -47,32 +47,6 @@ def _scale_planes(y, scale, shift, relu):
         scale_shift(y[b, o], size, scale[o], shift[o], relu)
 
 
-def _per_image(x, w, kernel, out_size, geometry, groups, scale, shift, relu):
-    """``conv_per_image.forward`` with each group's GEMM scaled: im2col of one image at a
-    time, whose columns are that image's output pixels."""
-    n, c = x.shape[:2]
-    f, positions = w.shape[0], out_size[0] * out_size[1]
-    per_group = f // groups
-    cols = np.empty((c * kernel[0] * kernel[1], positions), dtype=x.dtype)
-    y = np.empty((n, f, positions), dtype=x.dtype)
-    w_groups = w.reshape(groups, per_group, -1)
-    cols_groups = cols.reshape(groups, -1, positions)
-    for image in range(n):
-        im2col(x[image:image + 1], cols, kernel, out_size, *geometry)
-        for group in range(groups):
-            rows = slice(group * per_group, (group + 1) * per_group)
-            gemm_scaled(w_groups[group], cols_groups[group], y[image, rows], scale[rows],
-                        shift[rows], relu)
-    return y.reshape(n, f, *out_size)
-
-
-def _is_depthwise(x_shape, w_shape, dilation, groups):
-    """One input channel per group and no dilation: the depthwise kernels' convolutions
-    (as ``functions.depthwise.is_depthwise`` sends them there)."""
-    return (groups > 1 and groups == x_shape[1] and w_shape[1] == 1
-            and w_shape[0] % x_shape[1] == 0 and tuple(dilation) == (1, 1))
-
-
 @register("conv2d_batch_norm_act", backend="cpu")
 def conv2d_batch_norm_act(x, w, bias, gamma, beta, mean, var, eps, relu, stride, padding,
                           dilation, groups):
@@ -84,7 +58,7 @@ def conv2d_batch_norm_act(x, w, bias, gamma, beta, mean, var, eps, relu, stride,
     none = gamma[:0]
     _fold(gamma, none if beta is None else beta, mean, var, none if bias is None else bias,
           float(eps), scale, shift)
-    if _is_depthwise(x.shape, w.shape, dilation, groups):
+    if is_depthwise(x.shape, w.shape, dilation, groups):
         return depthwise.forward(x, w, stride, padding, scale, shift, relu)
     kernel, (oh, ow) = conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
     n, c = x.shape[:2]
@@ -95,8 +69,9 @@ def conv2d_batch_norm_act(x, w, bias, gamma, beta, mean, var, eps, relu, stride,
             gemm_scaled(w.reshape(f, c), images[image], y[image], scale, shift, relu)
         return y.reshape(n, f, oh, ow)
     if n == 1 or conv.goes_per_image(n, (oh, ow)):
-        return _per_image(x, w, kernel, (oh, ow), conv.geometry_ints(stride, padding, dilation),
-                          groups, scale, shift, relu)
+        return per_image.forward(x, w, kernel, (oh, ow),
+                                 conv.geometry_ints(stride, padding, dilation), groups,
+                                 (scale, shift, relu))
     y = conv.conv2d_forward(x, w, stride, padding, dilation, groups)   # a new array
     with one_thread_below(y.size, SERIAL_BELOW):
         _scale_planes(y.reshape(n, f, -1), scale, shift, relu)

@@ -23,6 +23,7 @@ import numpy as np
 
 from .conv_copies import col2im, im2col
 from .gemm import gemm, gemm_stack
+from .gemm_scaled import gemm_scaled
 
 
 def _group_view(a, groups):
@@ -30,8 +31,10 @@ def _group_view(a, groups):
     return a.reshape(groups, a.shape[0] // groups, a.shape[-1])
 
 
-def forward(x, w, kernel, out_size, geometry, groups):
-    """``y[n] = W @ im2col(x[n])`` per group."""
+def forward(x, w, kernel, out_size, geometry, groups, scaled=None):
+    """``y[n] = W @ im2col(x[n])`` per group; with ``scaled = (scale, shift, relu)`` each
+    output channel ``f`` then ``* scale[f] + shift[f]`` (and the ReLU), by each thread on its
+    part of the GEMM (``gemm_scaled.py``: a batch norm folded into the convolution)."""
     n, c = x.shape[:2]
     positions = out_size[0] * out_size[1]
     x = np.ascontiguousarray(x)
@@ -41,7 +44,15 @@ def forward(x, w, kernel, out_size, geometry, groups):
     cols_groups = _group_view(cols, groups)
     for image in range(n):
         im2col(x[image:image + 1], cols, kernel, out_size, *geometry)
-        gemm_stack(w_groups, cols_groups, out=_group_view(y[image], groups))
+        out = _group_view(y[image], groups)
+        if scaled is None:
+            gemm_stack(w_groups, cols_groups, out=out)
+            continue
+        scale, shift, relu = scaled
+        for group in range(groups):
+            rows = slice(group * out.shape[1], (group + 1) * out.shape[1])
+            gemm_scaled(w_groups[group], cols_groups[group], out[group], scale[rows],
+                        shift[rows], relu)
     return y.reshape(n, w.shape[0], *out_size)
 
 
