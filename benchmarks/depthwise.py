@@ -179,25 +179,22 @@ def minidl_network(batch, train):
     reset_names()
     minidl_random.seed(0)
     out = mobile_net(image_layer(224), CLASSES)
-    network = Network(out)
     parameters = paddle.parameters.create(out)
-    tensors = {}
-    for name, spec in network.param_specs.items():
-        value = parameters.value(name).reshape(spec.compute_shape)
+    for name in parameters.names():
         if name.endswith(".w2"):            # moving variance: Paddle starts it at 0, torch at 1
-            value = np.ones_like(value)
-        tensors[name] = Tensor(value, requires_grad=train and not spec.static)
+            parameters.set(name, np.ones(parameters.get_shape(name), dtype=np.float32))
     rng = np.random.default_rng(0)
     feed = {"image": rng.standard_normal((batch, 3 * 224 * 224), dtype=np.float32)}
-    gy = rng.standard_normal((batch, CLASSES), dtype=np.float32)
-
     if not train:     # the public call: one sample, or the rows of one array
-        for name in parameters.names():
-            if name.endswith(".w2"):
-                parameters.set(name, np.ones(parameters.get_shape(name), dtype=np.float32))
         inference = paddle.inference.Inference(out, parameters)
         samples = [(row,) for row in feed["image"]]
         return lambda: inference.infer(samples)
+
+    network = Network(out)
+    tensors = {name: Tensor(parameters.value(name).reshape(spec.compute_shape),
+                            requires_grad=not spec.static)
+               for name, spec in network.param_specs.items()}
+    gy = rng.standard_normal((batch, CLASSES), dtype=np.float32)
 
     def step():
         for tensor in tensors.values():
