@@ -16,6 +16,7 @@ from minidl.backends.numba_cpu.gather_dot import gathered_dot
 from minidl.backends.numpy_ref.sparse import csr_to_dense
 from minidl.core.geometry import conv_frame_geometry
 from minidl.core import as_numpy
+from minidl.sparse_inference import layout
 from minidl.sparse_inference.layout import conv_layout, fc_layout
 from sparse_cases import conv_cases, fc_cases, pruned
 
@@ -337,7 +338,7 @@ def test_fc_layout_is_the_csr_of_the_transposed_weight(case):
     weight = case[0]
     csr = fc_layout(weight)
     assert csr.indptr.dtype == np.uint32
-    assert csr.indices.dtype == (np.uint16 if weight.shape[0] <= 65536 else np.uint32)
+    assert csr.indices.dtype == np.uint32       # a small layout: it stays in cache
     assert csr.nnz == np.count_nonzero(weight)
     assert csr.density == pytest.approx(np.count_nonzero(weight) / weight.size)
     for f in range(weight.shape[1]):
@@ -345,6 +346,25 @@ def test_fc_layout_is_the_csr_of_the_transposed_weight(case):
         assert np.all(np.diff(row.astype(np.int64)) > 0)  # ascending: distinct columns
     np.testing.assert_array_equal(csr_to_dense(csr.indptr, csr.indices, csr.values,
                                                (weight.shape[1], weight.shape[0])), weight.T)
+
+
+def test_fc_layout_of_a_streamed_weight_has_uint16_columns_and_the_same_product(
+        rng, monkeypatch):
+    """Above ``STREAMED_NONZEROS`` the columns are uint16 where they fit (fewer bytes from
+    memory), uint32 where they do not; the batch-1 product is the same either way."""
+    weight = pruned(rng, (300, 40), 0.5, 0)
+    x = rng.standard_normal((1, 300)).astype(np.float32)
+    small = fc_layout(weight)
+    monkeypatch.setattr(layout, "STREAMED_NONZEROS", small.nnz - 1)
+    streamed = fc_layout(weight)
+    assert (small.indices.dtype, streamed.indices.dtype) == (np.uint32, np.uint16)
+    np.testing.assert_array_equal(streamed.indices, small.indices)
+    product = get_kernel("csr_matmul", "cpu")
+    np.testing.assert_array_equal(
+        product(streamed.indptr, streamed.indices, streamed.values, x, None, False),
+        product(small.indptr, small.indices, small.values, x, None, False))
+    wide = pruned(rng, (70000, 2), 0.9, 0)       # more nonzeros than the bound, too
+    assert np.count_nonzero(wide) > small.nnz and fc_layout(wide).indices.dtype == np.uint32
 
 
 def test_conv_layout_stride_one_offsets_are_parks(rng):
@@ -450,12 +470,13 @@ def test_gathered_dot_equals_a_loop_over_the_nonzeros(lengths, wide, seed):
         np.testing.assert_allclose(got[f], expected, rtol=1e-5, atol=1e-5)
 
 
-def test_gathered_dot_lanes_past_a_row_add_nothing():
+@pytest.mark.parametrize("column_type", [np.uint16, np.uint32])
+def test_gathered_dot_lanes_past_a_row_add_nothing(column_type):
     """A row's last, partial group reads the next row's nonzeros (or, at the arrays' end,
     its own last one again) into the lanes it does not use: those add exactly 0, even where
     ``x`` there is infinite."""
     indptr = np.array([0, 1, 9, 10], np.uint32)
-    indices = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], np.uint16)
+    indices = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], column_type)
     values = np.arange(1, 11, dtype=np.float32)
     x = np.full(10, np.inf, np.float32)
     x[0], x[9] = 2.0, 3.0

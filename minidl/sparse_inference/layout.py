@@ -2,9 +2,9 @@
 
 * fc: Paddle stores ``W: (in, out)`` and computes ``y = x @ W``; the CSR is built over
   ``W.T`` -- one row per output feature, column indices = input features -- stored as
-  uint16 when the layer has at most 65536 inputs (6 bytes per nonzero instead of 8: a
-  batch-1 fc layer that streams from memory is bound by those bytes; one that stays in
-  cache, by the loads per nonzero, which the kernels make eight at a time).
+  uint32, or uint16 for a layout too large to stay in cache with at most 65536 inputs
+  (:data:`STREAMED_NONZEROS`: a batch-1 product that streams from memory is bound by its
+  bytes per nonzero; one that stays in cache, by its loads per nonzero).
 * conv: ``W: (F, C/G, kh, kw)`` becomes ``F`` CSR rows whose column indices are offsets
   into the padded, phase-split input frame (``backends/numpy_ref/sparse.py`` defines the
   frame and the offsets); the layout depends on the input size, padding, stride and
@@ -66,11 +66,20 @@ def _indptr(row_of_nonzero, rows):
     return indptr
 
 
-def _narrowest(indices, bound):
-    """uint16 when every index is below ``bound <= 65536``, else uint32."""
+#: above this many nonzeros an fc layout stores uint16 columns where they fit: its 6 or 8
+#: bytes per nonzero no longer stay in a last-level cache of ~32 MB, and a product that
+#: streams from memory is bound by bytes (uint16 9 % faster at 27 M nonzeros, Zen 3); below,
+#: uint32 columns, which the batch-1 kernel reads two per load (12-17 % faster in cache)
+STREAMED_NONZEROS = 1 << 21
+
+
+def _column_indices(indices, bound):
+    """The column indices as uint32, or as uint16 for a streamed layout whose columns are
+    all below ``bound <= 65536``."""
     if bound > np.iinfo(np.uint32).max:
         raise ValueError(f"sparse layout: column bound {bound} does not fit 32-bit indices")
-    return indices.astype(np.uint16 if bound <= 65536 else np.uint32)
+    narrow = bound <= 65536 and indices.shape[0] > STREAMED_NONZEROS
+    return indices.astype(np.uint16 if narrow else np.uint32)
 
 
 def fc_layout(weight):
@@ -87,7 +96,7 @@ def fc_layout(weight):
     flat = np.flatnonzero(weight)
     cols, rows = np.divmod(flat, f)
     order = np.argsort(rows.astype(np.uint16) if f <= 65536 else rows, kind="stable")
-    indices, values = _narrowest(cols[order], k), weight.reshape(-1)[flat[order]]
+    indices, values = _column_indices(cols[order], k), weight.reshape(-1)[flat[order]]
     return CsrWeight(_indptr(rows, f), indices, values, (f, k), weight.size)
 
 

@@ -5,10 +5,10 @@ Same signatures as the references in ``backends/numpy_ref/sparse.py`` (read that
 for the layouts). The products are loops over the CSR rows, in parallel:
 
 * :func:`_rows_dot` -- one dot product per row (``csr_matmul`` at batch 1). A batch-1 fc
-  layer whose weight streams from memory is bound by bytes, so
-  ``minidl.sparse_inference.layout`` stores column indices as uint16 where they fit (6
-  bytes per nonzero instead of 8); one whose weight stays in cache is bound by the loads
-  per nonzero (:func:`row_dot` makes them eight at a time, ``gather_dot.py``).
+  layer whose weight stays in cache is bound by the loads per nonzero (:func:`row_dot`
+  makes them eight at a time and reads uint32 columns two per load, ``gather_dot.py``);
+  one whose weight streams from memory is bound by bytes, so for such a layer
+  ``minidl.sparse_inference.layout`` stores uint16 columns (6 bytes per nonzero, not 8).
 * the batched product runs the register-block kernels of ``sparse_runs.py``
   (``csr_times_batch``: every nonzero multiply-adds the batch's values of its column, the
   frame ``x.T``; the recurrent kernels use it for batches of sequences).
