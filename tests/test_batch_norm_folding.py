@@ -12,6 +12,7 @@ import pytest
 import minidl as paddle
 from minidl.backends import get_kernel, set_backend, current_backend
 from minidl.core import no_grad
+from minidl.layers import batch_norm_folding
 from minidl.layers.attrs import ExtraAttr
 from minidl.layers.graph import Network, RunContext
 
@@ -216,31 +217,80 @@ def test_no_folding_where_the_backend_has_no_kernel_or_gradients_flow(rng):
     assert first.name in inference.network.forward(feed, ctx)
 
 
+def prune(parameters, layer, rng, kept=0.2):
+    name = layer.params[0].name
+    weight = parameters.get(name) * (rng.random(parameters.get_shape(name)) < kept)
+    parameters.set(name, weight.astype(np.float32))
+
+
 @needs_cpu
-def test_a_convolution_planned_sparse_is_not_folded(rng):
+@pytest.mark.parametrize("dropout", [None, 0.3])
+def test_a_convolution_planned_sparse_folds_its_batch_norm_into_its_weights(
+        rng, monkeypatch, dropout):
+    """Every convolution of the net runs sparse (3x3, depthwise, 1x1 with a bias), the first
+    one's batch norm with dropout or not: the outputs are the unfolded dense forward's, and
+    the dense folding kernel is not called; new statistics and new weights are read on the
+    next call."""
+    previous = current_backend().name
+    set_backend("cpu")
+    try:
+        out, first = small_net(conv={"num_filters": 16}, **(
+            {} if dropout is None else {"norm": {"layer_attr": ExtraAttr(drop_rate=dropout)}}))
+        parameters = parameters_of(out, rng)
+        pairs = Network(out).foldable
+        convs = {pair.conv.name: pair.conv for pair in pairs.values()}
+        for conv in convs.values():
+            prune(parameters, conv, rng)
+        dense_folds = []
+        real = batch_norm_folding.accelerated_kernel(batch_norm_folding.OP)
+        monkeypatch.setattr(batch_norm_folding, "accelerated_kernel", lambda op: (
+            lambda *args: dense_folds.append(args[1].shape) or real(*args)))
+        inference = paddle.inference.Inference(out, parameters, sparse=True)
+        feed = {"image": rng.standard_normal((2, 3 * 12 * 12)).astype(np.float32)}
+        rows = [(row,) for row in feed["image"]]
+
+        def check():
+            values, _ = inference.parameter_values()
+            with no_grad():
+                plan = inference.plan(values, feed, 2)
+                assert all(plan.sparse_forward(conv) is not None for conv in convs.values())
+                outputs = inference.run(values, feed, plan)
+            plain = unfolded(inference, feed, values)
+            assert not set(convs) & set(outputs)          # all three folded
+            np.testing.assert_allclose(outputs[out.name].data, plain[out.name].data,
+                                       rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(inference.infer(rows), plain[out.name].data,
+                                       rtol=1e-4, atol=1e-6)
+
+        check()
+        norm = pairs[first.name].norm
+        parameters.set(norm.moving_var.name, parameters.get(norm.moving_var.name) * 3.0)
+        check()
+        prune(parameters, first, rng, kept=0.5)
+        check()
+        assert dense_folds == []
+    finally:
+        set_backend(previous)
+
+
+@needs_cpu
+def test_sparse_and_dense_convolutions_fold_side_by_side(rng):
+    """The plan runs the first convolution sparse and the others dense: all three fold."""
     previous = current_backend().name
     set_backend("cpu")
     try:
         out, first = small_net(conv={"num_filters": 16})
         parameters = parameters_of(out, rng)
-        weight = first.params[0].name
-        pruned = parameters.get(weight) * (rng.random(parameters.get_shape(weight)) < 0.1)
-        parameters.set(weight, pruned.astype(np.float32))
-        x = rng.standard_normal((1, 3 * 12 * 12)).astype(np.float32)
+        prune(parameters, first, rng, kept=0.1)
         inference = paddle.inference.Inference(out, parameters, sparse=True)
         values, _ = inference.parameter_values()
-        feed = {"image": x}
+        feed = {"image": rng.standard_normal((1, 3 * 12 * 12)).astype(np.float32)}
         with no_grad():
             plan = inference.plan(values, feed, 1)
-            assert plan.runs_sparse(first.name)
-            # sparse=True runs every conv sparse: keep the first one's layout alone, so
-            # that the plan runs the other convolutions dense
             plan.sparse = {first.name: plan.sparse[first.name]}
             outputs = inference.run(values, feed, plan)
-        assert first.name in outputs                       # run sparse, then its batch norm
-        others = [name for name, pair in inference.network.foldable.items()
-                  if pair.conv is not first and name == pair.conv.name]
-        assert others and not any(name in outputs for name in others)   # folded
+        convs = {pair.conv.name for pair in inference.network.foldable.values()}
+        assert len(convs) == 3 and not convs & set(outputs)
         np.testing.assert_allclose(outputs[out.name].data,
                                    unfolded(inference, feed, values)[out.name].data,
                                    rtol=1e-4, atol=1e-6)

@@ -13,12 +13,15 @@ constant factor at inference) that uses its moving statistics at test time, and 
 an output: every such pair in MobileNet and in the book's CIFAR VGG. The forward pass folds them
 (:func:`folding_for`) only when nothing is differentiated and the caller asked for it
 (``RunContext.fold_batch_norm``, set by ``Inference``), where the backend has a kernel of
-its own for the op (the reference would only run the two passes again), and where the
-sparse plan does not run the convolution sparse. The convolution's own output is then never
-made: the pair's value is the batch norm's.
+its own for the op (the reference would only run the two passes again). The convolution's
+own output is then never made: the pair's value is the batch norm's. Where the sparse plan
+runs the convolution sparse, the map goes into its weights and bias instead (a pruned
+convolution keeps its zeros: each output channel's weights are scaled by one factor).
 """
 
 from collections import Counter
+
+import numpy as np
 
 from ..backends import accelerated_kernel
 from ..core import Tensor, config
@@ -32,7 +35,7 @@ OP = "conv2d_batch_norm_act"
 class FoldedPair:
     """A convolution and the batch norm that reads it, computed together."""
 
-    __slots__ = ("conv", "norm", "relu", "keep")
+    __slots__ = ("conv", "norm", "relu", "keep", "_sparse_weights")
 
     def __init__(self, conv, norm):
         self.conv, self.norm = conv, norm
@@ -40,23 +43,63 @@ class FoldedPair:
         # the batch norm's dropout scales its output by the kept fraction at inference;
         # a positive factor passes through the ReLU, so it scales gamma and beta instead
         self.keep = 1.0 - (norm.layer_attr.drop_rate or 0.0)
+        #: (what they were made from, scaled values, shift) of the sparse convolution
+        self._sparse_weights = None
 
     def run(self, kernel, ctx, x):
-        """The batch norm's output (a Tensor, no graph) from the convolution's input ``x``."""
-        conv, norm = self.conv, self.norm
-        data = x.data
-        images = data.reshape((data.shape[0],) + conv.input_shape)
-        gamma = ctx.param(norm.scale).data.reshape(-1)
-        beta = None if norm.bias is None else ctx.param(norm.bias).data.reshape(-1)
+        """The batch norm's output (a Tensor, no graph) from the convolution's input ``x``:
+        through the sparse plan's convolution where it runs one, else ``kernel``."""
+        plan = ctx.sparse_plan
+        sparse = None if plan is None else plan.sparse_forward(self.conv)
+        if sparse is not None and x.data.dtype == np.float32:
+            return self._run_sparse(sparse, ctx, x)
+        conv = self.conv
+        bias, gamma, beta, mean, var = (None if t is None else t.data.reshape(-1)
+                                        for t in self._tensors(ctx))
         if self.keep != 1.0:
             gamma = gamma * gamma.dtype.type(self.keep)
             beta = None if beta is None else beta * beta.dtype.type(self.keep)
-        y = kernel(images, ctx.param(conv.weight).data,
-                   None if conv.bias is None else ctx.param(conv.bias).data.reshape(-1),
-                   gamma, beta, ctx.param(norm.moving_mean).data.reshape(-1),
-                   ctx.param(norm.moving_var).data.reshape(-1), norm.epsilon, self.relu,
-                   conv.stride, conv.padding, conv.dilation, conv.groups)
+        data = x.data
+        y = kernel(data.reshape((data.shape[0],) + conv.input_shape),
+                   ctx.param(conv.weight).data, bias, gamma, beta, mean, var,
+                   self.norm.epsilon, self.relu, conv.stride, conv.padding, conv.dilation,
+                   conv.groups)
         return Tensor(y)
+
+    def _tensors(self, ctx):
+        """The Tensors of the convolution's bias (or None), and of the batch norm's gamma,
+        beta (or None), moving mean and moving variance."""
+        conv, norm = self.conv, self.norm
+        return tuple(None if spec is None else ctx.param(spec) for spec in (
+            conv.bias, norm.scale, norm.bias, norm.moving_mean, norm.moving_var))
+
+    def _run_sparse(self, sparse, ctx, x):
+        """A sparse convolution applies the batch norm's map ``y * a + b`` by running with
+        the weights of output channel f times ``a[f]`` and ``b`` as its bias: no pass after
+        it. The scaled weights are kept while the layout and the parameter Tensors are the
+        same objects (``Inference`` makes new Tensors whenever a parameter changes)."""
+        made_from = (sparse.csr,) + self._tensors(ctx)
+        kept = self._sparse_weights
+        if kept is None or any(a is not b for a, b in zip(kept[0], made_from)):
+            scale, shift = folded_map(*(None if t is None else t.data.reshape(-1)
+                                        for t in made_from[1:]), self.norm.epsilon,
+                                      self.keep)
+            (weight,) = sparse.csr
+            values = weight.values * np.repeat(scale, np.diff(weight.indptr))
+            kept = self._sparse_weights = (made_from, values, shift)
+        return Tensor(sparse.conv_with(x, kept[1], kept[2], self.relu))
+
+
+def folded_map(bias, gamma, beta, mean, var, eps, keep=1.0):
+    """float32 ``(scale, shift)`` per channel: the convolution's ``bias`` (or None), then
+    the batch norm (``beta`` None for none) and its dropout's kept fraction, as one map
+    ``y * scale + shift``; in float64, as the cpu kernel of ``conv2d_batch_norm_act``."""
+    scale = keep * gamma.astype(np.float64) / np.sqrt(np.maximum(var.astype(np.float64), 0.0)
+                                                      + eps)
+    shift = ((0.0 if bias is None else bias.astype(np.float64)) - mean) * scale
+    if beta is not None:
+        shift += keep * beta.astype(np.float64)
+    return scale.astype(np.float32), shift.astype(np.float32)
 
 
 def _plain_conv(conv):
@@ -94,8 +137,4 @@ def folding_for(pairs, ctx):
     kernel = accelerated_kernel(OP)
     if kernel is None:
         return None
-    plan = ctx.sparse_plan
-    if plan is not None:
-        pairs = {name: pair for name, pair in pairs.items()
-                 if not plan.runs_sparse(pair.conv.name)}
     return pairs, kernel

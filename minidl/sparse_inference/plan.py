@@ -135,6 +135,11 @@ class Plan:
 
     def forward(self, layer, ctx, xs):
         """The activated output of ``layer`` computed sparse, or None to run it dense."""
+        sparse = self.sparse_forward(layer)
+        return None if sparse is None else sparse(ctx, xs)
+
+    def sparse_forward(self, layer):
+        """``layer``'s SparseForward, or None where the layer runs dense."""
         entry = self.sparse.get(layer.name)
         if entry is None:
             return None
@@ -142,11 +147,7 @@ class Plan:
         made = self._forwards.get(layer.name)
         if made is None or made[0] is not entry:
             made = self._forwards[layer.name] = (entry, SparseForward(layer, *entry))
-        return made[1](ctx, xs)
-
-    def runs_sparse(self, name):
-        """Whether the layer ``name`` runs sparse in the next forward."""
-        return name in self.sparse
+        return made[1]
 
     def rows(self, batch=None):
         return [d for d in self.decisions.values() if batch is None or d.batch == batch]

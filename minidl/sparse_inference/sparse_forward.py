@@ -146,13 +146,18 @@ class SparseForward:
         if self.kind == "fc":
             y = self._fc(xs, bias, relu)
         else:
-            (x,), (weight,), layer = xs, self.csr, self.layer
-            y = self.kernel(
-                x.data.reshape((x.shape[0],) + layer.input_shape), weight.indptr,
-                weight.indices, weight.values, tuple(layer.filter_size), layer.stride,
-                layer.padding, layer.dilation, bias, relu)
+            y = self.conv_with(xs[0], self.csr[0].values, bias, relu)
         y = Tensor(y, seq=xs[0].seq)   # fc/conv act per row: SequenceSoftmax reads the layout
         return y if self.act is None else self.act(y)
+
+    def conv_with(self, x, values, bias, relu):
+        """A conv layer's kernel on ``x`` (a float32 Tensor) with ``values`` in place of its
+        layout's (same positions) and ``bias``, ReLU or not: a batch norm folded into the
+        weights (``minidl.layers.batch_norm_folding``)."""
+        (weight,), layer = self.csr, self.layer
+        return self.kernel(x.data.reshape((x.shape[0],) + layer.input_shape), weight.indptr,
+                           weight.indices, values, tuple(layer.filter_size), layer.stride,
+                           layer.padding, layer.dilation, bias, relu)
 
     def _fc(self, xs, bias, relu):
         if len(xs) == 1:                # bias and activation fused into the kernel
