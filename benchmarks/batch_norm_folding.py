@@ -79,7 +79,7 @@ def main():
     print("| network | batch | pairs | folded | unfolded | folded / unfolded |")
     print("|---|---|---|---|---|---|")
     for label, build, batches, pruned in (
-            ("MobileNet v1 224", mobilenet, (1, 8), None),
+            ("MobileNet v1 224", mobilenet, (1, 8, 32), None),
             ("CIFAR VGG (book)", cifar_vgg, (1, 16), None),
             ("CIFAR VGG (book), convolutions pruned to 0.8, run sparse", cifar_vgg, (1, 16),
              0.8)):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import minidl as paddle
-from minidl.backends import get_kernel, set_backend, current_backend
+from minidl.backends import accelerated_kernel, current_backend, get_kernel, set_backend
 from minidl.core import no_grad
 from minidl.layers import batch_norm_folding
 from minidl.layers.attrs import ExtraAttr
@@ -241,10 +241,7 @@ def test_a_convolution_planned_sparse_folds_its_batch_norm_into_its_weights(
         convs = {pair.conv.name: pair.conv for pair in pairs.values()}
         for conv in convs.values():
             prune(parameters, conv, rng)
-        dense_folds = []
-        real = batch_norm_folding.accelerated_kernel(batch_norm_folding.OP)
-        monkeypatch.setattr(batch_norm_folding, "accelerated_kernel", lambda op: (
-            lambda *args: dense_folds.append(args[1].shape) or real(*args)))
+        dense_folds = spy_on_folding(monkeypatch, True)
         inference = paddle.inference.Inference(out, parameters, sparse=True)
         feed = {"image": rng.standard_normal((2, 3 * 12 * 12)).astype(np.float32)}
         rows = [(row,) for row in feed["image"]]
@@ -294,5 +291,51 @@ def test_sparse_and_dense_convolutions_fold_side_by_side(rng):
         np.testing.assert_allclose(outputs[out.name].data,
                                    unfolded(inference, feed, values)[out.name].data,
                                    rtol=1e-4, atol=1e-6)
+    finally:
+        set_backend(previous)
+
+
+def spy_on_folding(monkeypatch, fold):
+    """The weight shapes the folding kernel is called with; ``fold=False``: no kernel, so
+    nothing folds."""
+    calls = []
+    real = accelerated_kernel(batch_norm_folding.OP)
+    monkeypatch.setattr(batch_norm_folding, "accelerated_kernel", lambda op: (
+        lambda *args: calls.append(args[1].shape) or real(*args)) if fold else None)
+    return calls
+
+
+@needs_cpu
+@pytest.mark.parametrize("evaluated", [False, True])
+def test_trainer_test_folds_except_what_an_evaluator_reads(rng, monkeypatch, evaluated):
+    """``SGD.test`` folds as inference does and reports what the unfolded forward gives;
+    a convolution an evaluator reads (``paddle.evaluator.sum`` on the first) stays unfolded.
+    """
+    previous = current_backend().name
+    set_backend("cpu")
+    try:
+        out, first = small_net()
+        label = paddle.layer.data("label", paddle.data_type.integer_value(5))
+        cost = paddle.layer.classification_cost(input=out, label=label)
+        if evaluated:
+            paddle.evaluator.sum(input=first, name="first_conv_sum")
+        parameters = parameters_of(out, rng)
+        samples = [(rng.standard_normal(3 * 12 * 12).astype(np.float32), int(rng.integers(5)))
+                   for _ in range(12)]
+        reader = paddle.batch(lambda: iter(samples), 5)
+        results = {}
+        for fold in (False, True):
+            calls = spy_on_folding(monkeypatch, fold)
+            trainer = paddle.trainer.SGD(cost, parameters,
+                                         paddle.optimizer.Momentum(learning_rate=0.0))
+            results[fold] = trainer.test(reader)
+        folded_shapes = {(8, 1, 3, 3), (16, 8, 1, 1)} | ({(8, 3, 3, 3)} if not evaluated
+                                                         else set())
+        assert set(calls) == folded_shapes
+        assert results[True].cost == pytest.approx(results[False].cost, rel=1e-5)
+        assert results[True].metrics.keys() == results[False].metrics.keys()
+        for name, value in results[False].metrics.items():
+            assert results[True].metrics[name] == pytest.approx(value, rel=1e-5, abs=1e-6)
+        assert ("first_conv_sum" in results[True].metrics) == evaluated
     finally:
         set_backend(previous)

@@ -12,7 +12,8 @@ read by nothing but a batch norm with a ReLU or linear activation (and any dropo
 constant factor at inference) that uses its moving statistics at test time, and not itself
 an output: every such pair in MobileNet and in the book's CIFAR VGG. The forward pass folds them
 (:func:`folding_for`) only when nothing is differentiated and the caller asked for it
-(``RunContext.fold_batch_norm``, set by ``Inference``), where the backend has a kernel of
+(``RunContext.fold_batch_norm``, set by ``Inference`` and by ``SGD.test``, which
+also keeps every convolution an evaluator reads), where the backend has a kernel of
 its own for the op (the reference would only run the two passes again). The convolution's
 own output is then never made: the pair's value is the batch norm's. Where the sparse plan
 runs the convolution sparse, the map goes into its weights and bias instead (a pruned

@@ -94,12 +94,14 @@ class Network:
         #: batch norms reading them
         self.foldable = foldable_pairs(self.layers, self.outputs)
 
-    def forward(self, feed, ctx):
+    def forward(self, feed, ctx, foldable=None):
         """Run every layer; ``feed``: {data layer name: array, or Tensor carrying a sequence
         layout}. Returns {layer name: Tensor} -- without the convolutions folded into their
-        batch norms, when ``ctx.fold_batch_norm`` (see :mod:`.batch_norm_folding`)."""
+        batch norms, when ``ctx.fold_batch_norm`` (see :mod:`.batch_norm_folding`).
+        ``foldable``: the pairs that may fold, where a caller reads more layers than the
+        outputs (default: :attr:`foldable`)."""
         values = {}
-        folding = folding_for(self.foldable, ctx)
+        folding = folding_for(self.foldable if foldable is None else foldable, ctx)
         folded, kernel = folding if folding is not None else ((), None)
         for layer in self.layers:
             if isinstance(layer, DataLayer):

@@ -51,6 +51,7 @@ from .feeding import Feeder, FeedError
 from ..functions.basic import add, sum_all
 from ..functions.certified_matmul import GradientBound
 from ..hooks.runtime import build_update_hooks
+from ..layers.batch_norm_folding import foldable_pairs
 from ..layers.cost import CostLayer
 from ..layers.data import DataLayer
 from ..layers.graph import Network, RunContext
@@ -183,6 +184,10 @@ class SGD:
         self.trainable = [name for name, spec in self.specs.items() if not spec.static]
         self.updater = update_equation.create_updater(self.specs)
         self.evaluators = evaluators_for(self.cost_layers, self.network.layers)
+        # test() folds each batch norm into its convolution as inference does, except where
+        # an evaluator reads the convolution's output
+        self._test_foldable = foldable_pairs(self.network.layers, self.network.outputs + [
+            layer for evaluator in self.evaluators for layer in evaluator.inputs])
         self.hooks = build_update_hooks(self.specs)
         # testing and inference read averaged values when ModelAverage is on
         parameters.set_average_source(self._averaged_values)
@@ -198,7 +203,8 @@ class SGD:
         ctx = RunContext(tensors, is_train=is_train, rng=self.comm.rng())
         if bound_gradients:   # fc products then prove their weight gradients finite
             ctx.gradient_bounds = defaultdict(GradientBound)
-        outputs = self.network.forward(feed, ctx)
+        ctx.fold_batch_norm = not is_train
+        outputs = self.network.forward(feed, ctx, self._test_foldable)
         return outputs, self._cost_sum(outputs, self.cost_layers), tensors, ctx
 
     @staticmethod
