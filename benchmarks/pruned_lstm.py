@@ -20,7 +20,9 @@ milliseconds per timestep (``vs dense``: the dense row's time over this row's):
    has no recurrent product (``h[-1] = 0``), so ``T`` steps make ``T - 1`` products.
 3. The layer's kernels alone on the same rows, per step: ``lstm_forward`` (dense, the
    training kernel: BLAS product per step) and ``lstm_forward_csr`` (the CSR product).
-4. PyTorch's dense ``LSTMCell`` step at batch 1 under ``torch.no_grad()``: ``LSTMCell(H, H)``
+4. A ``grumemory`` of as many units, pruned the same way: its ``Inference`` step dense and
+   with the default settings, in alternating short blocks.
+5. PyTorch's dense ``LSTMCell`` step at batch 1 under ``torch.no_grad()``: ``LSTMCell(H, H)``
    (input and recurrent products: twice the weights of row 1) and ``LSTMCell(1, H)``
    (the recurrent product and the gates only, like row 3's kernels).
 
@@ -58,6 +60,27 @@ def lstm_network(rng, hidden, sparsity):
     bias = rng.standard_normal(parameters.get_shape("___lstmemory_0__.wbias")) * 0.1
     parameters.set("___lstmemory_0__.wbias", bias.astype(np.float32))
     return lstm, parameters, magnitude_pruned(w, sparsity)
+
+
+def bench_gru(rng, hidden, sparsity, steps):
+    """A ``grumemory`` of ``hidden`` units, its weight pruned the same way, one sequence of
+    ``steps`` rows through ``Inference``: ``(dense ms, default ms, dense / default)`` per
+    step, from alternating short blocks."""
+    paddle.layer.reset_names()
+    rows = paddle.layer.data("x", paddle.data_type.dense_vector_sequence(3 * hidden))
+    gru = paddle.layer.grumemory(input=rows)
+    parameters = paddle.parameters.create(gru)
+    name = "___gru_0__.w0"
+    w = (rng.standard_normal((hidden, 3 * hidden)) / np.sqrt(hidden)).astype(np.float32)
+    parameters.set(name, magnitude_pruned(w, sparsity).reshape(parameters.get_shape(name)))
+    data = [(rng.standard_normal((steps, 3 * hidden)).astype(np.float32),)]
+    runs = [paddle.inference.Inference(gru, parameters, sparse=sparse)
+            for sparse in (False, None)]                 # None: paddle.init's 'auto'
+    for run in runs:
+        run.infer(data)                                  # 'auto' measures here
+    dense, default, ratio = short_blocks(*(lambda run=run: run.infer(data) for run in runs),
+                                         3.0)
+    return dense / steps, default / steps, ratio
 
 
 def bench_product(rng, w, repeats, rounds):
@@ -160,6 +183,9 @@ def main(argv=None):
         print(f"{label:<52} {ms:9.4f} {ratio:8.2f}x")
     print("(torch rows: 'vs dense' against the Inference sparse=False step)")
     print(f"default / dense in alternating short blocks: {speedup:.2f}x")
+    dense, default, ratio = bench_gru(rng, args.hidden, args.sparsity, args.steps)
+    print(f"grumemory step (same pruning), Inference dense {dense:.4f} ms, default "
+          f"{default:.4f} ms: {ratio:.2f}x in alternating short blocks")
     print(f"\nlargest difference of the sparse outputs from the dense ones: {error:.2e}")
     print(f"target: default settings >= 3x faster than dense: {speedup:.2f}x -- "
           f"{'met' if speedup >= 3 else 'NOT met'}")

@@ -124,11 +124,12 @@ def _lstm_one_sequence_parallel(threads, bounds, units, x, bias, indptr, indices
 CHUNKS_PER_THREAD = 4
 
 
-def _sharing_threads(w, steps):
-    """Threads for a one-sequence run: Numba's count when the products of the whole run
-    outweigh starting the workers once (``SERIAL_DOT_BELOW`` nonzeros if they sleep, the
-    spinning threshold of ``threads.py`` if they spin), else 1."""
-    work = int(w.indptr[-1]) * (steps - 1)
+def _sharing_threads(nonzeros, steps):
+    """Threads for a one-sequence run whose steps multiply ``nonzeros`` weights: Numba's
+    count when the products of the whole run outweigh starting the workers once
+    (``SERIAL_DOT_BELOW`` nonzeros if they sleep, the spinning threshold of ``threads.py``
+    if they spin), else 1."""
+    work = nonzeros * (steps - 1)
     threshold = SPINNING_SERIAL_BELOW if WORKERS_SPIN else SERIAL_DOT_BELOW
     return get_num_threads() if steps > 2 and work >= threshold else 1
 

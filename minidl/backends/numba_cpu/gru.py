@@ -21,36 +21,56 @@ def _gru_gates(x, bias, product, zero, rows, prev_rows, first, count, gate_act, 
                reset_h):
     """Update and reset gates of one step (in place in the packed ``gates`` row), and
     ``r * h[t-1]`` (contiguous, for the BLAS product with the candidate weight)."""
-    hidden = h.shape[1]
     for k in prange(count):
-        row, prev = rows[first + k], prev_rows[first + k]
-        z_rec = product[k] if prev >= 0 else zero
-        h_prev = h[prev] if prev >= 0 else zero        # zero: 2H >= H zeros
-        x_row, z, out = x[row], gates[row], reset_h[k]
-        for j in range(2 * hidden):
+        _gru_gate_units(x, bias, product, zero, rows, prev_rows, first, k, gate_act, h, gates,
+                        reset_h, 0, h.shape[1])
+
+
+@njit(error_model="numpy", fastmath={"contract"}, cache=True)
+def _gru_gate_units(x, bias, product, zero, rows, prev_rows, first, k, gate_act, h, gates,
+                    reset_h, lo, hi):
+    """:func:`_gru_gates` for running sequence k and the hidden units ``lo .. hi`` only: a
+    unit's gates depend on no other unit, so threads can share a step's units
+    (``csr_gru_steps.py``)."""
+    hidden = h.shape[1]
+    row, prev = rows[first + k], prev_rows[first + k]
+    z_rec = product[k] if prev >= 0 else zero
+    h_prev = h[prev] if prev >= 0 else zero        # zero: 2H >= H zeros
+    x_row, z, out = x[row], gates[row], reset_h[k]
+    for gate in range(2):
+        for j in range(gate * hidden + lo, gate * hidden + hi):
             z[j] = x_row[j] + bias[j] + z_rec[j]
-        _activate(gate_act, z[:2 * hidden])
-        for j in range(hidden):
-            out[j] = z[hidden + j] * h_prev[j]
+    _activate(gate_act, z[lo:hi])
+    _activate(gate_act, z[hidden + lo:hidden + hi])
+    for j in range(lo, hi):
+        out[j] = z[hidden + j] * h_prev[j]
 
 
 @njit(**_OPTIONS)
 def _gru_output(x, bias, product, zero, rows, prev_rows, first, count, act, h, gates,
                 h_steps):
     """Candidate and output of one step (``product``: ``(r * h[t-1]) @ w_state``)."""
-    hidden = h.shape[1]
     for k in prange(count):
-        row, prev = rows[first + k], prev_rows[first + k]
-        z_rec = product[k] if prev >= 0 else zero
-        h_prev = h[prev] if prev >= 0 else zero
-        x_row, gate, h_out, h_step = x[row], gates[row], h[row], h_steps[first + k]
-        m = gate[2 * hidden:]
-        for j in range(hidden):
-            m[j] = x_row[2 * hidden + j] + bias[2 * hidden + j] + z_rec[j]
-        _activate(act, m)
-        for j in range(hidden):
-            u = gate[j]
-            h_out[j] = h_step[j] = h_prev[j] - u * h_prev[j] + u * m[j]
+        _gru_output_units(x, bias, product, zero, rows, prev_rows, first, k, act, h, gates,
+                          h_steps, 0, h.shape[1])
+
+
+@njit(error_model="numpy", fastmath={"contract"}, cache=True)
+def _gru_output_units(x, bias, product, zero, rows, prev_rows, first, k, act, h, gates,
+                      h_steps, lo, hi):
+    """:func:`_gru_output` for running sequence k and the hidden units ``lo .. hi`` only."""
+    hidden = h.shape[1]
+    row, prev = rows[first + k], prev_rows[first + k]
+    z_rec = product[k] if prev >= 0 else zero
+    h_prev = h[prev] if prev >= 0 else zero
+    x_row, gate, h_out, h_step = x[row], gates[row], h[row], h_steps[first + k]
+    m = gate[2 * hidden:]
+    for j in range(lo, hi):
+        m[j] = x_row[2 * hidden + j] + bias[2 * hidden + j] + z_rec[j]
+    _activate(act, m[lo:hi])
+    for j in range(lo, hi):
+        u = gate[j]
+        h_out[j] = h_step[j] = h_prev[j] - u * h_prev[j] + u * m[j]
 
 
 def _gru_weights(w):

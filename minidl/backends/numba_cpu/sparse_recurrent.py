@@ -8,8 +8,9 @@ the dense forward calls BLAS, ``h[t-1] @ w``, this one multiplies with the CSR r
 
 * one sequence (batch 1, the case pruning is for): one sparse dot product per gate column
   (:func:`_csr_dot`, eight nonzeros at a time: the weights of a step stay in cache, so
-  loads, not bytes, bound it). The whole loop over time then runs in ONE Numba call, for
-  the LSTM with its threads sharing each step's product (``csr_steps.py``);
+  loads, not bytes, bound it). The whole loop over time then runs in ONE Numba call, its
+  threads sharing each step's products and gates (``csr_steps.py`` for the LSTM,
+  ``csr_gru_steps.py`` for the GRU);
 * several: per step, each nonzero multiply-adds the running sequences' values of its
   column (``sparse_runs.csr_times_batch`` over ``h[t-1]``: the weights are read once for
   the batch), then the product is transposed back; the gate pass as in the dense kernel.
@@ -21,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from ..registry import register
+from .csr_gru_steps import _gru_one_sequence_parallel
 from .csr_steps import (_chunk_bounds, _csr_dot, _lstm_one_sequence,
                         _lstm_one_sequence_parallel, _sharing_threads, _unit_bounds)
 from .gru import _gru_gates, _gru_output
@@ -98,7 +100,7 @@ def lstm_forward_csr(x, indptr, indices, values, bias, starts, reverse, act, gat
     zero = np.zeros(4 * hidden, dtype=np.float32)
     codes = _codes(act, gate_act, state_act)
     if plan.widest == 1:        # one sequence: the whole loop in one call
-        threads = _sharing_threads(w, plan.count)
+        threads = _sharing_threads(int(w.indptr[-1]), plan.count)
         if threads > 1:
             _lstm_one_sequence_parallel(threads, _chunk_bounds(w, threads),
                                         _unit_bounds(hidden, threads), x, bias,
@@ -139,7 +141,16 @@ def gru_forward_csr(x, gate_indptr, gate_indices, gate_values, state_indptr, sta
     reset_h, product_state = np.empty((2, plan.widest, hidden), dtype=np.float32)
     zero = np.zeros(2 * hidden, dtype=np.float32)
     act_code, gate_code = _codes(act, gate_act)
-    if plan.widest == 1:        # one sequence: the whole loop in one call, one thread
+    if plan.widest == 1:        # one sequence: the whole loop in one call
+        threads = _sharing_threads(int(w_gate.indptr[-1]) + int(w_state.indptr[-1]),
+                                   plan.count)
+        if threads > 1:
+            _gru_one_sequence_parallel(
+                threads, _chunk_bounds(w_gate, threads), _chunk_bounds(w_state, threads),
+                _unit_bounds(hidden, threads), x, bias, *w_gate.arrays(), *w_state.arrays(),
+                product, product_state, reset_h, zero, plan.rows, plan.prev_rows, act_code,
+                gate_code, h, gates, h_steps)
+            return h
         with one_thread_below(0, 1):
             _gru_one_sequence(x, bias, *w_gate.arrays(), *w_state.arrays(), product,
                               product_state, reset_h, zero, plan.rows, plan.prev_rows,
