@@ -48,31 +48,28 @@ from minidl.sparse_inference.layout import fc_layout
 torch = optional("torch")
 
 
-def lstm_network(rng, hidden, sparsity):
-    """``data (4H per row) -> lstmemory``: ``(layer, parameters)`` with ``W`` pruned."""
+def recurrent_network(rng, hidden, sparsity, gru=False):
+    """``data (4H or 3H per row) -> lstmemory`` (``gru``: ``grumemory``): ``(layer,
+    parameters, W)`` with ``W`` magnitude-pruned."""
     paddle.layer.reset_names()
-    rows = paddle.layer.data("x", paddle.data_type.dense_vector_sequence(4 * hidden))
-    lstm = paddle.layer.lstmemory(input=rows)
-    parameters = paddle.parameters.create(lstm)
-    name = "___lstmemory_0__.w0"
-    w = (rng.standard_normal((hidden, 4 * hidden)) / np.sqrt(hidden)).astype(np.float32)
-    parameters.set(name, magnitude_pruned(w, sparsity).reshape(parameters.get_shape(name)))
-    bias = rng.standard_normal(parameters.get_shape("___lstmemory_0__.wbias")) * 0.1
-    parameters.set("___lstmemory_0__.wbias", bias.astype(np.float32))
-    return lstm, parameters, magnitude_pruned(w, sparsity)
+    gates = 3 if gru else 4
+    rows = paddle.layer.data("x", paddle.data_type.dense_vector_sequence(gates * hidden))
+    layer = (paddle.layer.grumemory if gru else paddle.layer.lstmemory)(input=rows)
+    parameters = paddle.parameters.create(layer)
+    name, bias = (f"_{layer.name}.w0", f"_{layer.name}.wbias")
+    w = (rng.standard_normal((hidden, gates * hidden)) / np.sqrt(hidden)).astype(np.float32)
+    pruned = magnitude_pruned(w, sparsity)
+    parameters.set(name, pruned.reshape(parameters.get_shape(name)))
+    parameters.set(bias, (rng.standard_normal(parameters.get_shape(bias)) * 0.1)
+                   .astype(np.float32))
+    return layer, parameters, pruned
 
 
 def bench_gru(rng, hidden, sparsity, steps):
     """A ``grumemory`` of ``hidden`` units, its weight pruned the same way, one sequence of
     ``steps`` rows through ``Inference``: ``(dense ms, default ms, dense / default)`` per
     step, from alternating short blocks."""
-    paddle.layer.reset_names()
-    rows = paddle.layer.data("x", paddle.data_type.dense_vector_sequence(3 * hidden))
-    gru = paddle.layer.grumemory(input=rows)
-    parameters = paddle.parameters.create(gru)
-    name = "___gru_0__.w0"
-    w = (rng.standard_normal((hidden, 3 * hidden)) / np.sqrt(hidden)).astype(np.float32)
-    parameters.set(name, magnitude_pruned(w, sparsity).reshape(parameters.get_shape(name)))
+    gru, parameters, _ = recurrent_network(rng, hidden, sparsity, gru=True)
     data = [(rng.standard_normal((steps, 3 * hidden)).astype(np.float32),)]
     runs = [paddle.inference.Inference(gru, parameters, sparse=sparse)
             for sparse in (False, None)]                 # None: paddle.init's 'auto'
@@ -170,7 +167,7 @@ def main(argv=None):
           f"{torch.__version__ if torch else 'not installed'} ({os.cpu_count()} cores); "
           f"LSTM hidden {args.hidden}, batch 1, recurrent weight {args.hidden}x"
           f"{4 * args.hidden} at sparsity {args.sparsity}")
-    lstm, parameters, w = lstm_network(rng, args.hidden, args.sparsity)
+    lstm, parameters, w = recurrent_network(rng, args.hidden, args.sparsity)
     rows = bench_product(rng, w, args.repeats, args.rounds)
     inference, speedup, plan, error = bench_inference(
         rng, lstm, parameters, args.hidden, args.steps, args.repeats, args.rounds)

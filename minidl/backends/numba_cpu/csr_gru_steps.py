@@ -19,12 +19,12 @@ import numpy as np
 from numba import njit, prange
 
 from .atomics import fetch_add
-from .csr_steps import _csr_dot, _wait_until
+from .csr_steps import _claim, _csr_dot, _wait_until
 from .gru import _gru_gate_units, _gru_output_units
 
-# Counters of the loop (entries of its int64 ``state``): items claimed, then the items of
-# each phase completed
-_CLAIMED, _GATE_PRODUCTS, _GATES, _STATE_PRODUCTS, _OUTPUTS = range(5)
+# Counters of the loop (entries of its int64 ``state``): items claimed (entry 0, as
+# ``csr_steps._claim`` counts them), then the items of each phase completed
+_GATE_PRODUCTS, _GATES, _STATE_PRODUCTS, _OUTPUTS = range(1, 5)
 
 
 @njit(cache=True)
@@ -40,8 +40,7 @@ def _gru_one_sequence_share(state, gate_bounds, state_bounds, units, x, bias, ga
     parts = units.shape[0] - 1
     items = gate_chunks + parts + state_chunks + parts
     while True:
-        claim = fetch_add(state, _CLAIMED, 1)
-        t, item = 1 + claim // items, claim % items
+        t, item = _claim(state, items)
         if t >= rows.shape[0]:
             return
         if item < gate_chunks:

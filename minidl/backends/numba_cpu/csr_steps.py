@@ -68,6 +68,14 @@ def _wait_until(state, counter, value):
 
 
 @njit(cache=True)
+def _claim(state, items):
+    """``(step, item)``: the next work item of the run, ``items`` to a step from step 1 on
+    (counted in ``state[_CLAIMED]``)."""
+    claim = fetch_add(state, _CLAIMED, 1)
+    return 1 + claim // items, claim % items
+
+
+@njit(cache=True)
 def _lstm_one_sequence_share(state, bounds, units, x, bias, indptr, indices, values, product,
                              zero, rows, prev_rows, act, gate_act, state_act, h, cell, gates,
                              cell_act, h_steps):
@@ -84,8 +92,7 @@ def _lstm_one_sequence_share(state, bounds, units, x, bias, indptr, indices, val
     chunks, parts = bounds.shape[0] - 1, units.shape[0] - 1
     items = chunks + parts
     while True:
-        claim = fetch_add(state, _CLAIMED, 1)
-        t, item = 1 + claim // items, claim % items
+        t, item = _claim(state, items)
         if t >= rows.shape[0]:
             return
         if item < chunks:
