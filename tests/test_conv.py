@@ -388,3 +388,24 @@ def test_layer_forward_and_backward_through_a_network(backend, xp, rng):
     np.testing.assert_allclose(as_numpy(params["___conv_0__.wbias"].grad).ravel(),
                                [2 * 3 * 6] * 3)
     assert params["w"].grad.shape == (3, 2, 3, 3)
+
+
+@pytest.mark.parametrize("channels,filters,size,groups", [(2, 3, 3, 1), (2, 4, 1, 1),
+                                                          (4, 4, 3, 2), (2, 2, 3, 2)])
+def test_an_empty_batch_gives_empty_outputs_and_zero_filter_gradients(backend, xp, channels,
+                                                                      filters, size, groups):
+    """A batch of no images: outputs and input gradients with no rows, filter gradients of
+    zeros (a sum of nothing), and the same from the batch norm folded into the
+    convolution, on every backend (3x3, 1x1, grouped and depthwise)."""
+    padding = (size // 2, size // 2)
+    x = xp.zeros((0, channels, 5, 5), dtype=xp.float32)
+    w = xp.ones((filters, channels // groups, size, size), dtype=xp.float32)
+    gy = xp.zeros((0, filters, 5, 5), dtype=xp.float32)
+    geometry = ((1, 1), padding, (1, 1), groups)
+    assert get_kernel("conv2d_forward")(x, w, *geometry).shape == (0, filters, 5, 5)
+    assert get_kernel("conv2d_grad_input")(gy, w, x.shape, *geometry).shape == x.shape
+    gw = as_numpy(get_kernel("conv2d_grad_filter")(x, gy, w.shape, *geometry))
+    np.testing.assert_array_equal(gw, np.zeros(w.shape))
+    stats = [xp.ones(filters, dtype=xp.float32)] * 5
+    folded = get_kernel("conv2d_batch_norm_act")(x, w, *stats, 1e-5, True, *geometry)
+    assert folded.shape == (0, filters, 5, 5)

@@ -107,6 +107,8 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
     """``y = W @ im2col(x)`` per group; see the reference for the definition."""
     kernel, (oh, ow) = conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
     n, c = x.shape[:2]
+    if n == 0:                  # (the layouts below reshape with -1)
+        return np.empty((0, w.shape[0], oh, ow), dtype=np.result_type(x, w))
     if is_pointwise(w.shape, stride, padding, groups):
         return gemm_stack(w.reshape(-1, c), x.reshape(n, c, oh * ow)).reshape(n, -1, oh, ow)
     geometry = geometry_ints(stride, padding, dilation)
@@ -122,6 +124,8 @@ def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
     """``col2im(W.T @ gy)`` per group."""
     kernel, out_size = conv_geometry(input_shape, w.shape, stride, padding, dilation, groups)
     n, c, h, wd = input_shape
+    if n == 0:
+        return np.zeros(input_shape, dtype=np.result_type(gy, w))
     if is_pointwise(w.shape, stride, padding, groups):
         return gemm_stack(w.reshape(-1, c).T, gy.reshape(n, -1, h * wd)).reshape(input_shape)
     geometry = geometry_ints(stride, padding, dilation)
@@ -138,6 +142,8 @@ def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
 def conv2d_grad_filter(x, gy, filter_shape, stride, padding, dilation, groups):
     """``gy @ im2col(x).T`` per group (im2col recomputed, not kept from the forward)."""
     kernel, out_size = conv_geometry(x.shape, filter_shape, stride, padding, dilation, groups)
+    if x.shape[0] == 0:         # nothing to sum
+        return np.zeros(filter_shape, dtype=np.result_type(x, gy))
     if is_pointwise(filter_shape, stride, padding, groups):
         n, c, h, wd = x.shape
         gw = np.zeros((filter_shape[0], c), dtype=np.result_type(gy, x))

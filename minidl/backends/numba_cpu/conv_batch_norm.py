@@ -74,5 +74,5 @@ def conv2d_batch_norm_act(x, w, bias, gamma, beta, mean, var, eps, relu, stride,
                                  (scale, shift, relu))
     y = conv.conv2d_forward(x, w, stride, padding, dilation, groups)   # a new array
     with one_thread_below(y.size, SERIAL_BELOW):
-        _scale_planes(y.reshape(n, f, -1), scale, shift, relu)
+        _scale_planes(y.reshape(n, f, oh * ow), scale, shift, relu)
     return y

@@ -27,6 +27,6 @@ def conv2d_batch_norm_act(x, w, bias, gamma, beta, mean, var, eps, relu, stride,
     y = conv2d_forward(x, w, stride, padding, dilation, groups)
     if bias is not None:
         y = y + bias.reshape(1, -1, 1, 1)
-    n, f = y.shape[:2]
-    return batch_norm_act_infer(y.reshape(n, f, -1), gamma, beta, mean, var, eps,
+    n, f, oh, ow = y.shape
+    return batch_norm_act_infer(y.reshape(n, f, oh * ow), gamma, beta, mean, var, eps,
                                 relu).reshape(y.shape)
