@@ -205,6 +205,7 @@ def test_the_gpu_package_imports_without_cupy():
             "print(sorted(registry._KERNELS['gpu']))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    # + sparse.py's cuSPARSE fc and conv.py's im2col convolution
-    conv = ("conv2d_forward", "conv2d_grad_input", "conv2d_grad_filter")
+    # + sparse.py's cuSPARSE fc, conv.py's im2col convolution and the folded batch norm
+    conv = ("conv2d_forward", "conv2d_grad_input", "conv2d_grad_filter",
+            "conv2d_batch_norm_act")
     assert done.stdout.strip() == str(sorted((*OPS, "csr_matmul", *conv)))

@@ -115,10 +115,36 @@ def test_depthwise_float64_runs_the_reference_on_the_device():
         x, w, (1, 1), (1, 1)), rtol=1e-12)
 
 
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,groups", [
+    ((2, 32, 28, 28), (32, 1, 3, 3), (1, 1), (1, 1), 32),     # depthwise: its RawKernel
+    ((2, 32, 14, 14), (64, 32, 1, 1), (1, 1), (0, 0), 1),     # pointwise: one GEMM
+    ((2, 3, 32, 32), (16, 3, 3, 3), (2, 2), (1, 1), 1),       # im2col + GEMM
+])
+def test_folded_batch_norm_matches_the_reference(x_shape, w_shape, stride, padding, groups):
+    """``conv2d_batch_norm_act`` on CuPy arrays (the convolution, then scale_shift.cu in
+    place) against the NumPy reference on the host, with ReLU and without."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, x_shape).astype(np.float32)
+    w = rng.uniform(-1, 1, w_shape).astype(np.float32)
+    f = w_shape[0]
+    bias, gamma, beta, mean = (rng.uniform(-1, 1, f).astype(np.float32) for _ in range(4))
+    var = rng.uniform(0.2, 2.0, f).astype(np.float32)
+    for relu in (False, True):
+        host = (x, w, bias, gamma, beta, mean, var, 1e-5, relu, stride, padding, (1, 1),
+                groups)
+        device = tuple(cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in host)
+        got = get_kernel("conv2d_batch_norm_act", "gpu")(*device)
+        assert isinstance(got, cupy.ndarray) and got.dtype == np.float32
+        _assert_close(got, get_kernel("conv2d_batch_norm_act", "numpy")(*host), 1e-4,
+                      f"conv2d_batch_norm_act, relu={relu}")
+
+
 def test_kernel_table_names_the_raw_kernels():
     table = kernel_table("gpu")
     for op in OPS:
         assert table[op].startswith("gpu: minidl.backends.cupy_gpu.depthwise"), table[op]
+    assert table["conv2d_batch_norm_act"].startswith(
+        "gpu: minidl.backends.cupy_gpu.conv_batch_norm"), table["conv2d_batch_norm_act"]
     assert table["matmul"].startswith("numpy reference (fallback)")
 
 

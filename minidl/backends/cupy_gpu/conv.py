@@ -107,6 +107,8 @@ def conv2d_forward(x, w, stride, padding, dilation, groups):
     """
     xp = get_array_module(x, w)
     kernel, (oh, ow) = conv_geometry(x.shape, w.shape, stride, padding, dilation, groups)
+    if x.shape[0] == 0:         # (the layouts below reshape with -1)
+        return xp.empty((0, w.shape[0], oh, ow), dtype=xp.result_type(x, w))
     if _is_pointwise(w.shape, stride, padding, groups):
         n, c = x.shape[:2]
         return xp.matmul(w.reshape(-1, c), x.reshape(n, c, oh * ow)).reshape(n, -1, oh, ow)
@@ -123,6 +125,8 @@ def conv2d_grad_input(gy, w, input_shape, stride, padding, dilation, groups):
     """
     xp = get_array_module(gy, w)
     kernel, out_size = conv_geometry(input_shape, w.shape, stride, padding, dilation, groups)
+    if input_shape[0] == 0:
+        return xp.zeros(input_shape, dtype=xp.result_type(gy, w))
     if _is_pointwise(w.shape, stride, padding, groups):
         n, c, h, wd = input_shape
         return xp.matmul(w.reshape(-1, c).T, gy.reshape(n, -1, h * wd)).reshape(input_shape)
@@ -138,6 +142,8 @@ def conv2d_grad_filter(x, gy, filter_shape, stride, padding, dilation, groups):
     """
     xp = get_array_module(x, gy)
     kernel, out_size = conv_geometry(x.shape, filter_shape, stride, padding, dilation, groups)
+    if x.shape[0] == 0:         # nothing to sum
+        return xp.zeros(filter_shape, dtype=xp.result_type(x, gy))
     if _is_pointwise(filter_shape, stride, padding, groups):
         n, c, h, wd = x.shape
         per_image = xp.matmul(gy.reshape(n, -1, h * wd), x.reshape(n, c, h * wd).transpose(0, 2, 1))

@@ -1,0 +1,98 @@
+"""``conv2d_batch_norm_act`` on the GPU: the convolution, then one RawKernel pass.
+
+The same op and signature as the reference (``numpy_ref/conv_batch_norm.py``)::
+
+    conv2d_batch_norm_act(x, w, bias, gamma, beta, mean, var, eps, relu, stride, padding,
+                          dilation, groups)  -> act(batch_norm(conv(x, w) + bias))
+
+The convolution is the backend's own (``conv.py``, or the depthwise RawKernels); the
+convolution's bias, the batch norm's moving statistics, gamma and beta become one scale
+and one shift per channel (in float64 on the device: a few kernels on ``F`` values), and
+``kernels/scale_shift.cu`` applies them and the ReLU to the output in place, where the
+batch norm's reference code would run several element-wise kernels over it. Arrays that
+are not float32 on the device run the reference.
+"""
+
+import functools
+import pathlib
+
+import numpy as np
+
+from ...core.geometry import is_depthwise
+from ...core.xp import get_array_module
+from ..numpy_ref import conv_batch_norm as reference
+from ..registry import register
+from .conv import conv2d_forward
+from .depthwise import depthwise_conv2d_forward
+
+SOURCE = pathlib.Path(__file__).with_name("kernels") / "scale_shift.cu"
+KERNEL = "scale_shift_act_kernel"
+THREADS = 256
+MAX_BLOCKS = 1 << 16
+#: indices are 32-bit in the kernel
+MAX_ELEMENTS = 2**31 - 1 - MAX_BLOCKS * THREADS
+
+_module = None
+
+
+def cuda_module():
+    """The compiled ``cupy.RawModule`` (built on first use; tests may substitute it)."""
+    global _module
+    if _module is None:
+        import cupy
+        _module = cupy.RawModule(code=SOURCE.read_text())
+    return _module
+
+
+@functools.cache
+def _function(module):
+    return module.get_function(KERNEL)
+
+
+def _on_device(*arrays):
+    """Whether the arrays are float32 CuPy arrays, which the kernel takes."""
+    return get_array_module(*arrays) is not np and all(a.dtype == np.float32 for a in arrays)
+
+
+def folded(xp, bias, gamma, beta, mean, var, eps):
+    """float32 ``(scale, shift)`` per channel: ``scale = gamma / sqrt(max(var, 0) + eps)``,
+    ``shift = beta + (bias - mean) * scale`` (``bias``, ``beta`` None for none)."""
+    scale = gamma.astype(xp.float64) / xp.sqrt(xp.maximum(var.astype(xp.float64), 0.0) + eps)
+    shift = (-mean.astype(xp.float64) if bias is None
+             else bias.astype(xp.float64) - mean.astype(xp.float64)) * scale
+    if beta is not None:
+        shift += beta.astype(xp.float64)
+    return scale.astype(xp.float32), shift.astype(xp.float32)
+
+
+def scale_shift_act(y, scale, shift, relu):
+    """``y[n, f] = act(y[n, f] * scale[f] + shift[f])`` in place, for ``y: (N, F, ...)``."""
+    if y.size > MAX_ELEMENTS:
+        raise ValueError(f"conv2d_batch_norm_act: an output of {y.size} elements is too "
+                         f"large for the kernel's 32-bit indices (at most {MAX_ELEMENTS})")
+    if y.size == 0:
+        return y
+    n, f = y.shape[:2]
+    grid = (min(MAX_BLOCKS, -(-y.size // THREADS)),)
+    _function(cuda_module())(grid, (THREADS,), (
+        y, scale, shift, y, np.int32(y.size), np.int32(f), np.int32(y.size // (n * f)),
+        np.int32(bool(relu))))
+    return y
+
+
+@register("conv2d_batch_norm_act", backend="gpu")
+def conv2d_batch_norm_act(x, w, bias, gamma, beta, mean, var, eps, relu, stride, padding,
+                          dilation, groups):
+    """See the reference. ``x: (N, C, H, W)``, ``w: (F, C/G, kh, kw)``, the rest ``(F,)``
+    (``bias``, ``beta`` may be None) -> ``(N, F, OH, OW)``."""
+    if not _on_device(x, w):
+        return reference.conv2d_batch_norm_act(x, w, bias, gamma, beta, mean, var, eps, relu,
+                                               stride, padding, dilation, groups)
+    xp = get_array_module(x, w)
+    if is_depthwise(x.shape, w.shape, dilation, groups):
+        y = depthwise_conv2d_forward(x, w, stride, padding)
+    else:
+        y = conv2d_forward(x, w, stride, padding, dilation, groups)
+    y = y if y.flags.c_contiguous else xp.ascontiguousarray(y)
+    scale, shift = folded(xp, bias, gamma, beta, mean, var, eps)
+    return scale_shift_act(y, scale, shift, relu)
