@@ -26,8 +26,9 @@ check bounds: ``indices[lo:hi]`` and ``values[lo:hi]`` must exist, and every suc
 must be inside ``x`` -- and so must every index of ``indices``, which a tail may read.
 
 Numba's on-disk cache is keyed on the file of the *calling* kernel: after editing this
-file, touch ``sparse.py``, ``csr_steps.py`` and ``sparse_recurrent.py`` (or delete their
-``__pycache__/*.nb*``) or the old machine code is loaded.
+file, touch ``sparse.py``, ``csr_steps.py``, ``csr_gru_steps.py`` and
+``sparse_recurrent.py`` (or delete their ``__pycache__/*.nb*``) or the old machine code is
+loaded.
 """
 
 from llvmlite import ir
