@@ -339,3 +339,21 @@ def test_trainer_test_folds_except_what_an_evaluator_reads(rng, monkeypatch, eva
         assert ("first_conv_sum" in results[True].metrics) == evaluated
     finally:
         set_backend(previous)
+
+
+@pytest.mark.parametrize("keep", [1.0, 0.7])
+def test_batch_norm_map_is_bias_then_batch_norm_then_dropout(rng, keep):
+    """``y * scale + shift`` equals ``keep * batch_norm(y + bias)`` spelled out in float64,
+    with and without the bias and beta (a negative variance clipped to 0)."""
+    from minidl.core.batch_norm_map import batch_norm_map
+    y = rng.standard_normal((3, 6, 4))
+    bias, gamma, beta, mean, var = statistics(rng, 6)
+    for b, bt in ((bias, beta), (None, None)):
+        scale, shift = batch_norm_map(b, gamma, bt, mean, var, 1e-3, keep)
+        assert scale.dtype == shift.dtype == np.float32
+        plus = y + (np.zeros(6) if b is None else b.astype(np.float64))[None, :, None]
+        normed = (plus - mean[None, :, None]) / np.sqrt(np.maximum(var, 0) + 1e-3)[None, :, None]
+        shifted = np.zeros(6) if bt is None else bt.astype(np.float64)
+        want = keep * (normed * gamma[None, :, None] + shifted[None, :, None])
+        np.testing.assert_allclose(y * scale[None, :, None] + shift[None, :, None], want,
+                                   rtol=1e-5, atol=1e-4)

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..backends import accelerated_kernel
 from ..core import Tensor, config
+from ..core.batch_norm_map import batch_norm_map
 from .activations import Identity, Relu
 from .conv import ConvLayer
 from .norm import BatchNormLayer
@@ -82,25 +83,13 @@ class FoldedPair:
         made_from = (sparse.csr,) + self._tensors(ctx)
         kept = self._sparse_weights
         if kept is None or any(a is not b for a, b in zip(kept[0], made_from)):
-            scale, shift = folded_map(*(None if t is None else t.data.reshape(-1)
+            scale, shift = batch_norm_map(*(None if t is None else t.data.reshape(-1)
                                         for t in made_from[1:]), self.norm.epsilon,
                                       self.keep)
             (weight,) = sparse.csr
             values = weight.values * np.repeat(scale, np.diff(weight.indptr))
             kept = self._sparse_weights = (made_from, values, shift)
         return Tensor(sparse.conv_with(x, kept[1], kept[2], self.relu))
-
-
-def folded_map(bias, gamma, beta, mean, var, eps, keep=1.0):
-    """float32 ``(scale, shift)`` per channel: the convolution's ``bias`` (or None), then
-    the batch norm (``beta`` None for none) and its dropout's kept fraction, as one map
-    ``y * scale + shift``; in float64, as the cpu kernel of ``conv2d_batch_norm_act``."""
-    scale = keep * gamma.astype(np.float64) / np.sqrt(np.maximum(var.astype(np.float64), 0.0)
-                                                      + eps)
-    shift = ((0.0 if bias is None else bias.astype(np.float64)) - mean) * scale
-    if beta is not None:
-        shift += keep * beta.astype(np.float64)
-    return scale.astype(np.float32), shift.astype(np.float32)
 
 
 def _plain_conv(conv):

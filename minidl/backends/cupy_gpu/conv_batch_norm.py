@@ -7,7 +7,7 @@ The same op and signature as the reference (``numpy_ref/conv_batch_norm.py``)::
 
 The convolution is the backend's own (``conv.py``, or the depthwise RawKernels); the
 convolution's bias, the batch norm's moving statistics, gamma and beta become one scale
-and one shift per channel (in float64 on the device: a few kernels on ``F`` values), and
+and one shift per channel (``core/batch_norm_map.py``: a few kernels on ``F`` values), and
 ``kernels/scale_shift.cu`` applies them and the ReLU to the output in place, where the
 batch norm's reference code would run several element-wise kernels over it. Arrays that
 are not float32 on the device run the reference.
@@ -18,6 +18,7 @@ import pathlib
 
 import numpy as np
 
+from ...core.batch_norm_map import batch_norm_map
 from ...core.geometry import is_depthwise
 from ...core.xp import get_array_module
 from ..numpy_ref import conv_batch_norm as reference
@@ -54,17 +55,6 @@ def _on_device(*arrays):
     return get_array_module(*arrays) is not np and all(a.dtype == np.float32 for a in arrays)
 
 
-def folded(xp, bias, gamma, beta, mean, var, eps):
-    """float32 ``(scale, shift)`` per channel: ``scale = gamma / sqrt(max(var, 0) + eps)``,
-    ``shift = beta + (bias - mean) * scale`` (``bias``, ``beta`` None for none)."""
-    scale = gamma.astype(xp.float64) / xp.sqrt(xp.maximum(var.astype(xp.float64), 0.0) + eps)
-    shift = (-mean.astype(xp.float64) if bias is None
-             else bias.astype(xp.float64) - mean.astype(xp.float64)) * scale
-    if beta is not None:
-        shift += beta.astype(xp.float64)
-    return scale.astype(xp.float32), shift.astype(xp.float32)
-
-
 def scale_shift_act(y, scale, shift, relu):
     """``y[n, f] = act(y[n, f] * scale[f] + shift[f])`` in place, for ``y: (N, F, ...)``."""
     if y.size > MAX_ELEMENTS:
@@ -94,5 +84,5 @@ def conv2d_batch_norm_act(x, w, bias, gamma, beta, mean, var, eps, relu, stride,
     else:
         y = conv2d_forward(x, w, stride, padding, dilation, groups)
     y = y if y.flags.c_contiguous else xp.ascontiguousarray(y)
-    scale, shift = folded(xp, bias, gamma, beta, mean, var, eps)
+    scale, shift = batch_norm_map(bias, gamma, beta, mean, var, eps)
     return scale_shift_act(y, scale, shift, relu)
