@@ -24,14 +24,13 @@ from ...core.xp import get_array_module
 from ..numpy_ref import conv_batch_norm as reference
 from ..registry import register
 from .conv import conv2d_forward
-from .depthwise import depthwise_conv2d_forward
+# the launch shape, the 32-bit index bound and the device check of the element-wise
+# depthwise kernels, which this one shares
+from .depthwise import (MAX_ELEMENTS, _elementwise_grid, _on_device,
+                        depthwise_conv2d_forward)
 
 SOURCE = pathlib.Path(__file__).with_name("kernels") / "scale_shift.cu"
 KERNEL = "scale_shift_act_kernel"
-THREADS = 256
-MAX_BLOCKS = 1 << 16
-#: indices are 32-bit in the kernel
-MAX_ELEMENTS = 2**31 - 1 - MAX_BLOCKS * THREADS
 
 _module = None
 
@@ -50,11 +49,6 @@ def _function(module):
     return module.get_function(KERNEL)
 
 
-def _on_device(*arrays):
-    """Whether the arrays are float32 CuPy arrays, which the kernel takes."""
-    return get_array_module(*arrays) is not np and all(a.dtype == np.float32 for a in arrays)
-
-
 def scale_shift_act(y, scale, shift, relu):
     """``y[n, f] = act(y[n, f] * scale[f] + shift[f])`` in place, for ``y: (N, F, ...)``."""
     if y.size > MAX_ELEMENTS:
@@ -63,8 +57,7 @@ def scale_shift_act(y, scale, shift, relu):
     if y.size == 0:
         return y
     n, f = y.shape[:2]
-    grid = (min(MAX_BLOCKS, -(-y.size // THREADS)),)
-    _function(cuda_module())(grid, (THREADS,), (
+    _function(cuda_module())(*_elementwise_grid(y.size), (
         y, scale, shift, y, np.int32(y.size), np.int32(f), np.int32(y.size // (n * f)),
         np.int32(bool(relu))))
     return y
