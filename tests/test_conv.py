@@ -207,6 +207,42 @@ def test_per_image_kernels_match_naive_loops(case, seed):
     np.testing.assert_allclose(gw, want_gw, rtol=1e-10, atol=1e-10)
 
 
+@given(case=conv_cases(max_batch=5), parts=st.integers(1, 4), relu=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_threads_taking_whole_images_match_naive_loops(case, parts, relu, seed):
+    """conv_images.py for any number of parts, fewer or more than the images (each part
+    has buffers and filter-gradient sums of its own), with and without the folded scale."""
+    from minidl.backends.numba_cpu import conv_images
+
+    x, w, stride, padding, dilation, groups = case
+    kernel, out_size, geometry, groups = _per_image_args(case)
+    n, f = x.shape[0], w.shape[0]
+    rng = np.random.default_rng(seed)
+    want_y = naive_conv(x, w, stride, padding, dilation, groups)
+    gy = rng.standard_normal(want_y.shape)
+    want_gx, want_gw = naive_grads(x, w, gy, stride, padding, dilation, groups)
+    w2, flat_gy = w.reshape(f, -1), gy.reshape(n, f, -1)
+    scale, shift = rng.standard_normal(f), rng.standard_normal(f)
+
+    y = np.empty((n, f, flat_gy.shape[2]))
+    conv_images.forward(x, w2, y, kernel, out_size, *geometry, groups, parts, scale, shift,
+                        relu, False)
+    np.testing.assert_allclose(y.reshape(want_y.shape), want_y, rtol=1e-10, atol=1e-10)
+    conv_images.forward(x, w2, y, kernel, out_size, *geometry, groups, parts, scale, shift,
+                        relu, True)
+    want_scaled = want_y * scale[:, None, None] + shift[:, None, None]
+    np.testing.assert_allclose(y.reshape(want_y.shape),
+                               np.maximum(want_scaled, 0) if relu else want_scaled,
+                               rtol=1e-10, atol=1e-10)
+    gx = np.empty(x.shape)
+    conv_images.grad_input(flat_gy, w2, gx, kernel, out_size, *geometry, groups, parts)
+    np.testing.assert_allclose(gx, want_gx, rtol=1e-10, atol=1e-10)
+    totals = np.zeros((parts, groups, w2.shape[1], f // groups))
+    conv_images.grad_filter(x, flat_gy, totals, kernel, out_size, *geometry, parts)
+    gw = totals.sum(axis=0).transpose(0, 2, 1).reshape(w.shape)
+    np.testing.assert_allclose(gw, want_gw, rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("geometry", [((1, 1), (1, 1), (1, 1), 1), ((1, 2), (2, 0), (2, 1), 2)])
 def test_cpu_kernels_on_large_images_take_the_per_image_path(rng, geometry):
     from minidl.backends import numpy_ref
