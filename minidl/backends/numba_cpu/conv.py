@@ -17,12 +17,13 @@ Numba does the copies (``conv_copies.py``). Which images one ``cols`` holds depe
   ``(N, F, OH, OW)`` in a tiled copy (NumPy's transposing copy takes up to 3x longer);
   ``gy`` the other way in NumPy, which does as well there. At batch 1 the layouts agree
   and nothing is copied.
-* Large images: one image at a time (``conv_per_image.py``): the whole batch's ``cols``
-  would be tens of MB, and the copy writing it and the GEMM reading it back would wait on
-  memory; one image's stays in cache, and no transposing copy is needed.
+* Large images: image by image (``conv_per_image.py``; each thread takes whole images
+  of its own where there are enough): the whole batch's ``cols`` would be tens of MB, and
+  the copy writing it and the GEMM reading it back would wait on memory; one image's stays
+  in cache, and no transposing copy is needed.
 
-The copies run on the calling thread: as parallel loops they were slower. With the
-products in OpenBLAS's own threads, waking Numba's sleeping workers for a parallel copy
+The batch-wide copies run on the calling thread: as parallel loops they were slower. With
+the products in OpenBLAS's own threads, waking Numba's sleeping workers for a parallel copy
 stalled each call by ~8 ms on two cores (the VGG-16-CIFAR conv stack took 573 ms with
 parallel copies, 240-310 ms with serial ones, ``benchmarks/dense_conv.py``); with every
 product on Numba's threads, im2col as a parallel loop over channels still made the
