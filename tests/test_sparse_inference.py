@@ -18,7 +18,10 @@ from minidl.sparse_inference import plan as plans
 
 class RatioModel:
     """A stand-in cost model: every layer's dense forward 1 ms, its sparse forward
-    ``ratio(work)`` ms (a callable of the layer's :class:`Work`, or a number)."""
+    ``ratio(work)`` ms (a callable of the layer's :class:`Work`, or a number); fc layouts
+    take the default column width (no width probe: ``narrow_from`` None)."""
+
+    narrow_from = None
 
     def __init__(self, ratio):
         self.ratio = ratio if callable(ratio) else (lambda work: ratio)

@@ -348,16 +348,19 @@ def test_fc_layout_is_the_csr_of_the_transposed_weight(case):
                                                (weight.shape[1], weight.shape[0])), weight.T)
 
 
-def test_fc_layout_of_a_streamed_weight_has_uint16_columns_and_the_same_product(
-        rng, monkeypatch):
-    """Above ``STREAMED_NONZEROS`` the columns are uint16 where they fit (fewer bytes from
-    memory), uint32 where they do not; the batch-1 product is the same either way."""
+def test_fc_layout_of_a_streamed_weight_has_uint16_columns_and_the_same_product(rng):
+    """Above ``narrow_from`` nonzeros (by default ``STREAMED_NONZEROS``) the columns are
+    uint16 where they fit (fewer bytes from memory), uint32 where they do not; the batch-1
+    product is the same either way."""
     weight = pruned(rng, (300, 40), 0.5, 0)
     x = rng.standard_normal((1, 300)).astype(np.float32)
     small = fc_layout(weight)
-    monkeypatch.setattr(layout, "STREAMED_NONZEROS", small.nnz - 1)
-    streamed = fc_layout(weight)
+    assert small.nnz <= layout.STREAMED_NONZEROS
+    assert fc_layout(weight, narrow_from=small.nnz).indices.dtype == np.uint32
+    streamed = fc_layout(weight, narrow_from=small.nnz - 1)
     assert (small.indices.dtype, streamed.indices.dtype) == (np.uint32, np.uint16)
+    assert layout.narrow_columns(small.nnz, 65536, small.nnz - 1)
+    assert not layout.narrow_columns(small.nnz, 65537, small.nnz - 1)   # columns past uint16
     np.testing.assert_array_equal(streamed.indices, small.indices)
     product = get_kernel("csr_matmul", "cpu")
     np.testing.assert_array_equal(

@@ -263,6 +263,8 @@ def test_the_calibration_fits_every_kind_and_regime(cpu, capsys):
             assert model.knows(kind, regime)
     work = Work("fc", 1, 1, 4096 * 4096, 4096 * 4096 // 100, 4096, 4096, 1, 2)
     assert model.predict(work, "sparse") < model.predict(work, "dense")   # 1 % of the work
+    from minidl.sparse_inference import layout
+    assert model.narrow_from in (layout.LEAVES_L2_NONZEROS, layout.STREAMED_NONZEROS)
 
 
 # --- the model's fit ------------------------------------------------------------------------
@@ -280,12 +282,58 @@ def test_the_fit_recovers_known_terms_and_keeps_them_non_negative(rng):
 
 
 def test_a_saved_model_round_trips_and_rejects_bad_terms():
-    model = CostModel({"fc/dense/one": [1e-5, 1e-3, 2e-4, 0.0]}, {"cpu": "x"})
-    assert CostModel.from_json(json.loads(json.dumps(model.to_json()))).terms == model.terms
+    model = CostModel({"fc/dense/one": [1e-5, 1e-3, 2e-4, 0.0]}, {"cpu": "x"}, 1 << 19)
+    loaded = CostModel.from_json(json.loads(json.dumps(model.to_json())))
+    assert (loaded.terms, loaded.narrow_from) == (model.terms, 1 << 19)
     for bad in ({"terms": {"a": [1, 2, 3, -1]}}, {"terms": {"a": [1, 2, float("nan"), 0]}},
-                {"terms": []}, []):
+                {"terms": []}, [], {"terms": {}, "narrow_from": -1},
+                {"terms": {}, "narrow_from": True}, {"terms": {}, "narrow_from": "524288"}):
         with pytest.raises(ValueError, match="not a saved cost model"):
             CostModel.from_json(bad)
+    # a calibration that did not probe the width keeps the probed one
+    assert model.merged(CostModel({}, {"cpu": "x"})).narrow_from == 1 << 19
+    assert model.merged(CostModel({}, {"cpu": "x"}, 7)).narrow_from == 7
+
+
+# --- the column width of fc layouts ---------------------------------------------------------
+
+@pytest.mark.parametrize("narrow_seconds, verdict", [(0.002, "narrow"), (0.0045, "wide")])
+def test_the_width_probe_takes_uint16_columns_only_where_they_are_faster(
+        monkeypatch, narrow_seconds, verdict):
+    """A stand-in kernel that takes 4 ms with uint32 columns and ``narrow_seconds`` with
+    uint16 ones: uint16 from the L2 bound when clearly faster, else the streamed bound."""
+    import time
+
+    from minidl.sparse_inference import column_width, layout
+
+    def product(indptr, indices, values, x):
+        time.sleep(narrow_seconds if indices.dtype == np.uint16 else 0.004)
+
+    monkeypatch.setattr(column_width, "get_kernel", lambda name: product)
+    monkeypatch.setattr(column_width, "PROBE_SHAPE", (64, 256))
+    got = column_width.narrow_columns_from(np.random.default_rng(0), rounds=3, runs=2)
+    assert got == (layout.LEAVES_L2_NONZEROS if verdict == "narrow"
+                   else layout.STREAMED_NONZEROS)
+
+
+def test_plans_build_fc_layouts_with_the_width_the_cost_model_found(rng, monkeypatch, cpu):
+    """(``sparse='auto'`` plans: a forced ``sparse=True`` calibrates nothing and keeps the
+    default width.)"""
+    from minidl.sparse_inference import layout
+
+    out, parameters = pruned_network(rng)
+    monkeypatch.setattr(plans, "TINY_MACS", 0)     # nothing to measure: the model is sure
+    widths = {}
+    for narrow_from in (None, 0):
+        model = RatioModel(0.1)
+        model.narrow_from = narrow_from
+        monkeypatch.setattr(calibration, "cost_model", lambda *needs, model=model: model)
+        plans.clear_measurements()
+        plan = paddle.sparse.plan(out, parameters, batch_size=1)
+        kind, csr = plan.sparse["__fc_layer_0__"]
+        widths[narrow_from] = {c.indices.dtype for c in csr}
+        assert kind == "fc" and csr[0].nnz <= layout.STREAMED_NONZEROS
+    assert widths == {None: {np.dtype(np.uint32)}, 0: {np.dtype(np.uint16)}}
 
 
 # --- settling a plan on real batches ---------------------------------------------------------

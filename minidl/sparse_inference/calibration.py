@@ -35,12 +35,13 @@ from ..io.atomic import atomic_write
 from ..layers.graph import RunContext
 from . import calibration_layers as timed
 from . import sparse_forward as forwards
+from .column_width import narrow_columns_from
 from .cost_model import KINDS, REGIMES, CostModel
 from .timing import QUIET_S, fastest_time, note_dense_run, quiet
 
-#: bump when the calibration or the model's form change (3: a recurrent shape whose weight
-#: leaves L2): older files are recalibrated (an edited kernel changes the key's digest)
-FORMAT = 3
+#: bump when the calibration or the model's form change (4: the column width probe):
+#: older files are recalibrated (an edited kernel changes the key's digest)
+FORMAT = 4
 #: a progress line is printed once the calibration has run this long
 PROGRESS_AFTER_S = 1.0
 
@@ -221,6 +222,9 @@ def calibrate(key=None, rng=None, kinds=KINDS, regimes=REGIMES):
             work = timed.work(kind, layer, xs, total, int(np.count_nonzero(pruned)), csr)
             timings.setdefault((kind, "sparse", regime), []).append((work, seconds))
             progress()
+    narrow_from = None
+    if "fc" in kinds and "one" in regimes and current_backend().name == "cpu":
+        narrow_from = narrow_columns_from(rng)
     # after every sparse block, and after a pause: Numba's threads may still be awake, and
     # a BLAS call sharing the cores with them runs many times slower (see .timing)
     time.sleep(QUIET_S)
@@ -230,7 +234,7 @@ def calibrate(key=None, rng=None, kinds=KINDS, regimes=REGIMES):
         note_dense_run(seconds)
         timings.setdefault((kind, "dense", regime), []).append((work, seconds))
         progress()
-    model = CostModel.fit(timings, key if key is not None else machine())
+    model = CostModel.fit(timings, key if key is not None else machine(), narrow_from)
     if shown:
         # compiling happens once per installation, and the network's own forward then runs
         # the kernels compiled here: a user sees what the timing itself costs
@@ -238,3 +242,4 @@ def calibrate(key=None, rng=None, kinds=KINDS, regimes=REGIMES):
               f"{first_calls:.1f} s of it loading or compiling the kernels",
               file=sys.stderr, flush=True)
     return model
+

@@ -103,21 +103,24 @@ class CostModel:
     """Predicted seconds of a layer's dense and sparse forward on one machine.
 
     ``terms``: {``'kind/forward/regime'``: [four coefficients]} (see the module
-    docstring); ``machine``: what the calibration ran on (kept in the cache file).
+    docstring); ``machine``: what the calibration ran on (kept in the cache file);
+    ``narrow_from``: the nonzeros above which fc layouts take uint16 columns on this
+    machine (``layout.fc_layout``), None where the calibration did not probe it.
     """
 
-    def __init__(self, terms, machine=None):
+    def __init__(self, terms, machine=None, narrow_from=None):
         self.terms = {key: [float(c) for c in value] for key, value in terms.items()}
         self.machine = dict(machine or {})
+        self.narrow_from = narrow_from
 
     @classmethod
-    def fit(cls, timings, machine=None):
+    def fit(cls, timings, machine=None, narrow_from=None):
         """``timings``: {(kind, forward, regime): [(Work, seconds), ...]} -> CostModel."""
         terms = {}
         for (kind, forward, regime), points in timings.items():
             rows = [features(work, forward) for work, _ in points]
             terms[f"{kind}/{forward}/{regime}"] = fit_terms(rows, [s for _, s in points])
-        return cls(terms, machine)
+        return cls(terms, machine, narrow_from)
 
     def knows(self, kind, regime):
         return all(f"{kind}/{f}/{regime}" in self.terms for f in FORWARDS)
@@ -128,7 +131,8 @@ class CostModel:
 
     def merged(self, other):
         """This model with ``other``'s terms added (``other``'s win where both have one)."""
-        return CostModel({**self.terms, **other.terms}, self.machine)
+        narrow_from = self.narrow_from if other.narrow_from is None else other.narrow_from
+        return CostModel({**self.terms, **other.terms}, self.machine, narrow_from)
 
     def predict(self, work, forward):
         """Predicted seconds of ``work`` run ``forward``; KeyError if never calibrated."""
@@ -136,7 +140,7 @@ class CostModel:
         return float(np.dot(coefficients, features(work, forward)))
 
     def to_json(self):
-        return {"machine": self.machine, "terms": self.terms}
+        return {"machine": self.machine, "terms": self.terms, "narrow_from": self.narrow_from}
 
     @classmethod
     def from_json(cls, data):
@@ -147,11 +151,15 @@ class CostModel:
                 isinstance(v, list) and len(v) == 4 and
                 all(isinstance(c, (int, float)) and math.isfinite(c) and c >= 0 for c in v)
                 for v in terms.values())
-        except (TypeError, KeyError):
+            narrow_from = data.get("narrow_from")
+            ok = ok and (narrow_from is None or (isinstance(narrow_from, int)
+                                                 and not isinstance(narrow_from, bool)
+                                                 and narrow_from >= 0))
+        except (TypeError, KeyError, AttributeError):
             ok = False
         if not ok:
             raise ValueError("not a saved cost model")
-        return cls(terms, data.get("machine"))
+        return cls(terms, data.get("machine"), narrow_from)
 
     def __repr__(self):
         return f"CostModel({sorted(self.terms)})"

@@ -3,8 +3,9 @@
 * fc: Paddle stores ``W: (in, out)`` and computes ``y = x @ W``; the CSR is built over
   ``W.T`` -- one row per output feature, column indices = input features -- stored as
   uint32, or uint16 for a layout too large to stay in cache with at most 65536 inputs
-  (:data:`STREAMED_NONZEROS`: a batch-1 product that streams from memory is bound by its
-  bytes per nonzero; one that stays in cache, by its loads per nonzero).
+  (``narrow_from``: a batch-1 product that streams from memory, or on some machines
+  from the last-level cache, is bound by its bytes per nonzero; one that stays in cache,
+  by its loads per nonzero).
 * conv: ``W: (F, C/G, kh, kw)`` becomes ``F`` CSR rows whose column indices are offsets
   into the padded, phase-split input frame (``backends/numpy_ref/sparse.py`` defines the
   frame and the offsets); the layout depends on the input size, padding, stride and
@@ -66,24 +67,36 @@ def _indptr(row_of_nonzero, rows):
     return indptr
 
 
-#: above this many nonzeros an fc layout stores uint16 columns where they fit: its 6 or 8
-#: bytes per nonzero no longer stay in a last-level cache of ~32 MB, and a product that
-#: streams from memory is bound by bytes (uint16 9 % faster at 27 M nonzeros, Zen 3); below,
-#: uint32 columns, which the batch-1 kernel reads two per load (12-17 % faster in cache)
+#: above this many nonzeros an fc layout stores uint16 columns where they fit (the default
+#: ``narrow_from``): its 6 or 8 bytes per nonzero no longer stay in a last-level cache of
+#: ~32 MB, and a product that streams from memory is bound by bytes (uint16 9 % faster at
+#: 27 M nonzeros, Zen 3); below, uint32 columns, which the batch-1 kernel reads two per
+#: load (12-17 % faster in cache on Zen 3)
 STREAMED_NONZEROS = 1 << 21
+#: the ``narrow_from`` of a machine whose last-level cache feeds a core more slowly than
+#: its loads consume (the calibration tells, ``calibration.narrow_columns_from``): narrow
+#: columns pay once a layout leaves the cores' L2 (Intel Xeon, 4096 x 4096 at 0.9 and 0.95:
+#: uint16 8 % faster; at 0.99, 1.3 MB, uint32 4 % faster)
+LEAVES_L2_NONZEROS = 1 << 19
 
 
-def _column_indices(indices, bound):
-    """The column indices as uint32, or as uint16 for a streamed layout whose columns are
-    all below ``bound <= 65536``."""
+def narrow_columns(nonzeros, bound, narrow_from):
+    """Whether an fc layout of ``nonzeros`` with columns below ``bound`` takes uint16
+    columns: more than ``narrow_from`` nonzeros, and every column fits."""
+    return bound <= 65536 and nonzeros > narrow_from
+
+
+def _column_indices(indices, bound, narrow_from):
+    """The column indices as uint32, or as uint16 (:func:`narrow_columns`)."""
     if bound > np.iinfo(np.uint32).max:
         raise ValueError(f"sparse layout: column bound {bound} does not fit 32-bit indices")
-    narrow = bound <= 65536 and indices.shape[0] > STREAMED_NONZEROS
+    narrow = narrow_columns(indices.shape[0], bound, narrow_from)
     return indices.astype(np.uint16 if narrow else np.uint32)
 
 
-def fc_layout(weight):
-    """CSR of ``weight.T`` for ``weight: (in, out)`` (Paddle's fc layout).
+def fc_layout(weight, narrow_from=STREAMED_NONZEROS):
+    """CSR of ``weight.T`` for ``weight: (in, out)`` (Paddle's fc layout); uint16 columns
+    above ``narrow_from`` nonzeros where they fit.
 
     >>> fc_layout(np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]], np.float32)).indptr
     array([0, 2, 3], dtype=uint32)
@@ -96,12 +109,14 @@ def fc_layout(weight):
     flat = np.flatnonzero(weight)
     cols, rows = np.divmod(flat, f)
     order = np.argsort(rows.astype(np.uint16) if f <= 65536 else rows, kind="stable")
-    indices, values = _column_indices(cols[order], k), weight.reshape(-1)[flat[order]]
+    indices = _column_indices(cols[order], k, narrow_from)
+    values = weight.reshape(-1)[flat[order]]
     return CsrWeight(_indptr(rows, f), indices, values, (f, k), weight.size)
 
 
-def recurrent_layout(weight, gates):
-    """The CSR layouts of a recurrent weight ``(H, gates * H)``, one per product of a step.
+def recurrent_layout(weight, gates, narrow_from=STREAMED_NONZEROS):
+    """The CSR layouts of a recurrent weight ``(H, gates * H)``, one per product of a step
+    (``narrow_from`` as :func:`fc_layout`'s).
 
     ``gates=4`` (``lstmemory``): ``(fc_layout(W),)``. ``gates=3`` (``grumemory``): Paddle's
     memory holds the ``(H, 2H)`` gate weight, then the ``(H, H)`` candidate weight (NOT the
@@ -110,10 +125,10 @@ def recurrent_layout(weight, gates):
     weight = np.ascontiguousarray(as_numpy(weight), dtype=np.float32)
     hidden = weight.shape[0]
     if gates == 4:
-        return (fc_layout(weight.reshape(hidden, 4 * hidden)),)
+        return (fc_layout(weight.reshape(hidden, 4 * hidden), narrow_from),)
     flat = weight.reshape(-1)
-    return (fc_layout(flat[:2 * hidden * hidden].reshape(hidden, 2 * hidden)),
-            fc_layout(flat[2 * hidden * hidden:].reshape(hidden, hidden)))
+    return (fc_layout(flat[:2 * hidden * hidden].reshape(hidden, 2 * hidden), narrow_from),
+            fc_layout(flat[2 * hidden * hidden:].reshape(hidden, hidden), narrow_from))
 
 
 def conv_layout(weight, input_shape, stride, padding, dilation, groups):

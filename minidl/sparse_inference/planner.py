@@ -9,6 +9,7 @@ The layers chosen sparse get their CSR layouts (cached per parameter version), a
 forward pass only reads the result.
 """
 
+import dataclasses
 import math
 import time
 
@@ -20,7 +21,8 @@ from ..core.tensor import Tensor
 from ..core.xp import get_array_module
 from ..layers.data import DataLayer
 from ..layers.graph import RunContext
-from . import calibration
+from . import calibration, column_width
+from . import layout as layouts
 from . import plan as plans
 from . import sparse_forward as forwards
 from .cost_model import Work
@@ -67,9 +69,9 @@ def _work(layer, kind, rows, sequences, nonzero, total):
         return Work(kind, rows, rows, total, nonzero, int(np.prod(layer.input_shape)),
                     filters, height * width, 4)
     inputs = sum(p.size for p in layer.inputs)
-    index_bytes = 2 if kind == "fc" and max(p.size for p in layer.inputs) <= 65536 else 4
     batch = sequences if kind == "recurrent" else rows
-    return Work(kind, batch, rows, total, nonzero, inputs, layer.size, 1, index_bytes)
+    return Work(kind, batch, rows, total, nonzero, inputs, layer.size, 1)
+
 
 
 def _synthetic_inputs(layer, kind, rows, sequences, xp):
@@ -134,20 +136,28 @@ def make_plan(layers, values, parameters, mode, shapes, dtype=np.float32,
     if candidates:
         model = model if model is not None else _model_for(
             xp, sorted({c.kind for c in candidates}), sorted({c.work.regime for c in candidates}))
-        _decide(candidates, decisions, values, parameters, averaged, model, xp)
+    narrow_from = column_width.of_model(model)
+    for c in candidates:    # the column width the layer's fc layout will have
+        narrow = c.kind == "fc" and layouts.narrow_columns(
+            c.work.nonzeros, max(p.size for p in c.layer.inputs), narrow_from)
+        c.work = dataclasses.replace(c.work, index_bytes=2 if narrow else 4)
+    if candidates:
+        _decide(candidates, decisions, values, parameters, averaged, model, xp, narrow_from)
     sparse = {}
     for layer in layers:
         decision = decisions.get(layer.name)
         if decision is not None and decision.choice == "sparse":
-            csr = forwards.csr_layouts(layer, decision.kind, values, parameters, averaged, xp)
+            csr = forwards.csr_layouts(layer, decision.kind, values, parameters, averaged, xp,
+                                       narrow_from)
             sparse[layer.name] = (decision.kind, csr)
     ordered = {layer.name: decisions[layer.name] for layer in layers if layer.name in decisions}
-    variants = _variants(candidates, decisions, sparse, values, parameters, averaged, xp)
+    variants = _variants(candidates, decisions, sparse, values, parameters, averaged, xp,
+                         narrow_from)
     return plans.Plan(mode, ordered, sparse, stamp(layers, parameters, dtype), variants,
                       [c.layer.name for c in candidates])
 
 
-def _variants(candidates, decisions, sparse, values, parameters, averaged, xp):
+def _variants(candidates, decisions, sparse, values, parameters, averaged, xp, narrow_from):
     """{name: callable -> sparse layouts} of the plan's variants to settle on real batches
     (:mod:`.settling`): the plan, every candidate sparse, every candidate dense -- those
     that differ from the plan. None when there is nothing to try, and on a device (its
@@ -160,7 +170,8 @@ def _variants(candidates, decisions, sparse, values, parameters, averaged, xp):
     if to_sparse:
         variants["sparse"] = lambda: {**sparse, **{
             c.layer.name: (c.kind, forwards.csr_layouts(c.layer, c.kind, values, parameters,
-                                                        averaged, xp)) for c in to_sparse}}
+                                                        averaged, xp, narrow_from))
+            for c in to_sparse}}
     if len(to_sparse) < len(candidates):
         variants["dense"] = lambda: {name: v for name, v in sparse.items() if name not in names}
     return variants if len(variants) > 1 else None
@@ -172,7 +183,7 @@ def _model_for(xp, kinds, regimes):
     return calibration.cost_model(kinds, regimes) if xp is np else None
 
 
-def _decide(candidates, decisions, values, parameters, averaged, model, xp):
+def _decide(candidates, decisions, values, parameters, averaged, model, xp, narrow_from):
     """Decide every candidate: from the prediction, else by measuring (within budget)."""
     unsure = []
     for c in candidates:
@@ -200,7 +211,8 @@ def _decide(candidates, decisions, values, parameters, averaged, model, xp):
             continue
         ctx = RunContext(values, is_train=False)
         xs = _synthetic_inputs(c.layer, c.kind, c.rows, c.sequences, xp)
-        csr = forwards.csr_layouts(c.layer, c.kind, values, parameters, averaged, xp)
+        csr = forwards.csr_layouts(c.layer, c.kind, values, parameters, averaged, xp,
+                                   narrow_from)
         # the first sparse run loads the kernel: a cost of the forward, not of measuring
         forwards.sparse_forward(c.layer, c.kind, ctx, xs, csr)
         began = time.perf_counter()

@@ -86,20 +86,22 @@ def nonzeros(layer, kind, values, parameters, averaged=frozenset()):
     return nonzero, total
 
 
-def csr_layouts(layer, kind, values, parameters, averaged=frozenset(), xp=None):
-    """The CSR layout of each weight of ``layer`` (on ``xp``'s device when given)."""
+def csr_layouts(layer, kind, values, parameters, averaged=frozenset(), xp=None,
+                narrow_from=layouts.STREAMED_NONZEROS):
+    """The CSR layout of each weight of ``layer`` (on ``xp``'s device when given);
+    ``narrow_from``: see ``layout.fc_layout`` (the machine's, from its cost model)."""
     if kind == "recurrent":  # one weight, a layout per product of a step (GRU: two)
         weight = values[layer.weight.name].data
-        built = _cached(parameters, averaged, layer.weight, "recurrent",
-                        lambda: layouts.recurrent_layout(weight, layer.gates))
+        built = _cached(parameters, averaged, layer.weight, ("recurrent", narrow_from),
+                        lambda: layouts.recurrent_layout(weight, layer.gates, narrow_from))
     else:
         geometry = None if kind == "fc" else (layer.input_shape, layer.stride, layer.padding,
                                               layer.dilation, layer.groups)
-        key = "fc" if kind == "fc" else ("conv",) + geometry
+        key = ("fc", narrow_from) if kind == "fc" else ("conv",) + geometry
 
         def builder(weight):
             if kind == "fc":
-                return lambda: layouts.fc_layout(weight)
+                return lambda: layouts.fc_layout(weight, narrow_from)
             return lambda: layouts.conv_layout(weight, *geometry)
         built = [_cached(parameters, averaged, spec, key, builder(values[spec.name].data))
                  for spec in weight_specs(layer, kind)]
