@@ -9,7 +9,8 @@ batch-16 row), weights magnitude-pruned to each sparsity; each cell is the best 
   ``best dense`` is the faster of the two;
 * ``scipy``: ``scipy.sparse.csr_matrix @ x`` (single-threaded); ``torch csr``:
   ``torch.sparse.mm`` on a CSR tensor;
-* ``minidl kernel``: the kernel alone that the layer runs, ``csr_matmul``; then the whole
+* ``minidl kernel``: the kernel alone that the layer runs, ``csr_matmul``, on the layout
+  ``'auto'`` builds (its column width as this machine's calibration chose); then the whole
   fc layer (bias + ReLU) run dense and with ``sparse='auto'`` -- ``auto/dense`` must stay
   at or below ~1.05.
 
@@ -37,6 +38,7 @@ from timing import short_blocks
 
 import minidl as paddle
 from minidl.backends import get_kernel, set_backend
+from minidl.sparse_inference import calibration, column_width
 from minidl.sparse_inference.layout import fc_layout
 
 #: (inputs, outputs, batch, sparsities)
@@ -158,7 +160,8 @@ def infer_row(w_out_in, sample, sparsity, repeats, rounds):
 def row(k, f, n, sparsity, w, x, bias, torch, scipy, repeats, rounds):
     """One table row: every peer, the kernel, and the layer dense and 'auto'."""
     steps = peers(x, w, torch, scipy)
-    csr = fc_layout(w.T)
+    # with the column width 'auto' gives this machine's layouts (its calibration's probe)
+    csr = fc_layout(w.T, column_width.of_model(calibration.cost_model(["fc"], ["one"])))
     matmul = get_kernel("csr_matmul")
     steps["ours"] = lambda: matmul(csr.indptr, csr.indices, csr.values, x)
 
