@@ -242,4 +242,3 @@ def calibrate(key=None, rng=None, kinds=KINDS, regimes=REGIMES):
               f"{first_calls:.1f} s of it loading or compiling the kernels",
               file=sys.stderr, flush=True)
     return model
-
