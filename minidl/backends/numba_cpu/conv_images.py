@@ -17,13 +17,8 @@ import numpy as np
 from numba import njit, prange
 
 from .conv_copies import col2im, im2col
-from .gemm import OP_N, OP_T, blas_part
+from .gemm import OP_N, OP_T, address, blas_part
 from .loops import scale_shift
-
-
-@njit(cache=True)
-def _address(a):
-    return np.int64(a.ctypes.data)
 
 
 @njit(parallel=True, cache=True)
@@ -38,9 +33,9 @@ def forward(x, w2, y, kernel, out_size, stride, padding, dilation, groups, parts
         for image in range(t, x.shape[0], parts):
             im2col(x[image:image + 1], cols, kernel, out_size, stride, padding, dilation)
             for g in range(groups):
-                blas_part(_address(w2) + g * fg * ckg * item,
-                          _address(cols) + g * ckg * positions * item,
-                          _address(y[image]) + g * fg * positions * item,
+                blas_part(address(w2) + g * fg * ckg * item,
+                          address(cols) + g * ckg * positions * item,
+                          address(y[image]) + g * fg * positions * item,
                           fg, positions, ckg, OP_N, ckg, OP_N, positions, positions, item, 0.0)
             if scaled:
                 for r in range(f):
@@ -57,9 +52,9 @@ def grad_input(gy, w2, gx, kernel, out_size, stride, padding, dilation, groups, 
         gcols = np.empty((ckg * groups, positions), dtype=gx.dtype)
         for image in range(t, gy.shape[0], parts):
             for g in range(groups):
-                blas_part(_address(w2) + g * fg * ckg * item,
-                          _address(gy[image]) + g * fg * positions * item,
-                          _address(gcols) + g * ckg * positions * item,
+                blas_part(address(w2) + g * fg * ckg * item,
+                          address(gy[image]) + g * fg * positions * item,
+                          address(gcols) + g * ckg * positions * item,
                           ckg, positions, fg, OP_T, ckg, OP_N, positions, positions, item, 0.0)
             col2im(gcols.reshape(channels, -1), gx[image:image + 1], kernel, out_size, stride,
                    padding, dilation)
@@ -76,7 +71,7 @@ def grad_filter(x, gy, totals, kernel, out_size, stride, padding, dilation, part
         for image in range(t, x.shape[0], parts):
             im2col(x[image:image + 1], cols, kernel, out_size, stride, padding, dilation)
             for g in range(groups):    # summed over the part's images in BLAS (beta = 1)
-                blas_part(_address(cols) + g * ckg * positions * item,
-                          _address(gy[image]) + g * fg * positions * item,
-                          _address(totals[t, g]), ckg, fg, positions, OP_N, positions, OP_T,
+                blas_part(address(cols) + g * ckg * positions * item,
+                          address(gy[image]) + g * fg * positions * item,
+                          address(totals[t, g]), ckg, fg, positions, OP_N, positions, OP_T,
                           positions, fg, item, 1.0)

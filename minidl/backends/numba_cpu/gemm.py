@@ -75,7 +75,7 @@ def blas_layout(rows, columns, row_stride, column_stride):
 
 
 @njit(cache=True)
-def _address(x):
+def address(x):
     """Where ``x``'s first element is, as a signed integer like the other arguments."""
     return np.int64(x.ctypes.data)
 
@@ -95,22 +95,22 @@ def blas_part(a, b, c, m, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, beta):
     ops = np.array([op_b, op_a, OP_N, OP_T], np.uint8)
     scalars = np.array([1.0, beta])
     single = scalars.astype(np.float32)
-    one = _address(scalars) if item == 8 else _address(single)    # then beta at one + item
+    one = address(scalars) if item == 8 else address(single)    # then beta at one + item
     if m == 1:                           # c.T (n) = op(b).T @ a row
         # a's row has stride ld_a (its elements are one apart when op_a is 'N')
         ints[6] = 1 if op_a == OP_N else ld_a
         flip = 2 if op_b == OP_N else 3    # gemv's op on b as stored
-        args = (_address(ops[flip:]), _address(ints) if op_b == OP_N else _address(ints[2:]),
-                _address(ints[2:]) if op_b == OP_N else _address(ints), one, b,
-                _address(ints[3:]), a, _address(ints[6:]), one + item, c, _address(ints[7:]))
+        args = (address(ops[flip:]), address(ints) if op_b == OP_N else address(ints[2:]),
+                address(ints[2:]) if op_b == OP_N else address(ints), one, b,
+                address(ints[3:]), a, address(ints[6:]), one + item, c, address(ints[7:]))
         if item == 4:
             _sgemv(args)
         else:
             _dgemv(args)
         return
-    args = (_address(ops), _address(ops[1:]), _address(ints), _address(ints[1:]),
-            _address(ints[2:]), one, b, _address(ints[3:]), a, _address(ints[4:]), one + item,
-            c, _address(ints[5:]))
+    args = (address(ops), address(ops[1:]), address(ints), address(ints[1:]),
+            address(ints[2:]), one, b, address(ints[3:]), a, address(ints[4:]), one + item,
+            c, address(ints[5:]))
     if item == 4:
         _sgemm(args)
     else:
