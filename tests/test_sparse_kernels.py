@@ -214,6 +214,53 @@ def test_channel_groups_equal_the_dense_convolution(monkeypatch, case, planes):
     close(got, dense_conv(x, weight, stride, padding, dilation, groups, bias, relu))
 
 
+@fixture_ok
+@given(case=conv_cases(), planes=st.integers(1, 3), threads=st.integers(1, 4))
+def test_channel_tiles_equal_the_dense_convolution(monkeypatch, case, planes, threads):
+    """The cpu kernel with every run of one register block going through the frame in
+    tiles of ``planes`` channel planes (the chosen tiles are larger, see below), its rows
+    in ``threads`` shares (more shares than rows too): empty tiles, rows ending mid-tile."""
+    from minidl.backends.numba_cpu import sparse_conv
+    x, weight, stride, padding, dilation, groups, bias, relu = case
+
+    def tiles(layout, _, plane):
+        one_block = layout.values == layout.block[0] * layout.block[1]
+        return planes * plane if one_block and layout.by_rows and layout.pieces[0] == 1 else 0
+    monkeypatch.setattr(sparse_conv, "channel_tiles", tiles)
+    monkeypatch.setattr(sparse_conv, "thread_count", lambda: threads)
+    csr = conv_layout(weight, x.shape[1:], stride, padding, dilation, groups)
+    got = get_kernel("direct_sparse_conv2d", "cpu")(
+        x, csr.indptr, csr.indices, csr.values, weight.shape[2:], stride, padding,
+        dilation, bias, relu)
+    close(got, dense_conv(x, weight, stride, padding, dilation, groups, bias, relu))
+
+
+def test_channel_tiles_are_chosen_for_one_block_runs_past_l1_with_avx512(monkeypatch):
+    """AVX-512's blocks: a 13x13 plane at batch 1 is one block of 13 vectors; with 256
+    planes of 15x15 it goes in tiles of 32 planes (28 KB); frames of fewer than
+    ``TILES_FROM`` tiles, runs of several blocks and machines without AVX-512: no tiles."""
+    from minidl.backends.numba_cpu import sparse_conv_blocks as blocks_of
+    monkeypatch.setattr(blocks_of, "WIDE_BLOCKS", True)
+    monkeypatch.setattr(blocks_of, "BLOCKS", blocks_of.register_blocks(True))
+    blocks_of.forget_choices()
+    try:
+        plane13 = blocks_of.Pieces.of(13, 13, 15, 1)
+        assert plane13.block == (16, 13) and plane13.values == 208
+        assert blocks_of.channel_tiles(plane13, 256, 225) == 32 * 225
+        assert blocks_of.TILES_FROM == 5
+        assert blocks_of.channel_tiles(plane13, 160, 225) == 32 * 225
+        assert blocks_of.channel_tiles(plane13, 159, 225) == 0
+        plane2 = blocks_of.Pieces.of(2, 2, 4, 1)               # VGG-CIFAR conv5: 2 tiles
+        assert blocks_of.channel_tiles(plane2, 512, 16) == 0
+        several = blocks_of.Pieces.of(27, 27, 31, 1)          # AlexNet conv2: 4 blocks
+        assert several.values > several.block[0] * several.block[1]
+        assert blocks_of.channel_tiles(several, 96, 31 * 31) == 0
+        monkeypatch.setattr(blocks_of, "WIDE_BLOCKS", False)
+        assert blocks_of.channel_tiles(plane13, 256, 225) == 0
+    finally:
+        blocks_of.forget_choices()
+
+
 def test_channel_groups_are_chosen_where_planes_hold_several_nonzeros(monkeypatch):
     """AVX2's blocks (up to 80 values): a plane run of several blocks, with 2 or more
     nonzeros a row per channel plane, goes in equal groups of planes whose stretches

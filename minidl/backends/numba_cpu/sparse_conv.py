@@ -6,7 +6,8 @@ Every nonzero of filter row ``f`` multiply-adds a contiguous run of the frame in
 output row, ``out[f, t] += values[j] * frame[indices[j] * N + t]``, in register blocks
 (``sparse_runs.py``); the run is an output plane, ``OH * Wq * N`` values, or one run per
 output row where that wastes much less (``sparse_conv_blocks.Pieces``). Long runs are cut
-into spans that keep their part of the frame in L2.
+into spans that keep their part of the frame in L2; with AVX-512, runs of one register
+block go through the frame in tiles of channels that fit in L1 (``channel_tiles``).
 
 The copies into and out of the frame run on Numba's threads too (``sparse_frames.py``).
 Index arithmetic is unsigned (see ``sparse.py``); Numba does not check bounds: the
@@ -19,10 +20,10 @@ import numpy as np
 from ...core.geometry import conv_frame_geometry
 from ..registry import register
 from .sparse import SERIAL_BELOW, _checked
-from .sparse_conv_blocks import LONGEST_BLOCK, Pieces, channel_group
+from .sparse_conv_blocks import LONGEST_BLOCK, Pieces, channel_group, channel_tiles
 from .sparse_frames import conv_frame, unframe
-from .sparse_runs import _blocks
-from .threads import one_thread_below
+from .sparse_runs import _blocks, tiled_rows
+from .threads import one_thread_below, thread_count
 
 
 @register("direct_sparse_conv2d", backend="cpu")
@@ -38,11 +39,16 @@ def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, paddin
     (kh, kw), (sy, sx), (dy, dx) = filter_size, stride, dilation
     reach = ((kh - 1) * dy // sy * wq + (kw - 1) * dx // sx) * n
     rows = len(indptr) - 1
-    group_span = channel_group(layout, reach, sy * sx * x.shape[1], hq * wq,
-                               int(indptr[-1]) // max(rows, 1))
+    planes = sy * sx * x.shape[1]
+    group_span = channel_group(layout, reach, planes, hq * wq, int(indptr[-1]) // max(rows, 1))
+    tile_span = channel_tiles(layout, planes, hq * wq)
     out = np.empty((rows, layout.values), dtype=np.float32)
     with one_thread_below(int(indptr[-1]) * oh * wq * n, SERIAL_BELOW):
         frame = conv_frame(x, stride, padding, (hq, wq), slack=wq + LONGEST_BLOCK)
-        _blocks(indptr, indices, values, frame, n, bias, bool(relu), *layout.block,
-                layout.pieces, layout.by_rows, group_span, out)
+        if tile_span:
+            tiled_rows(indptr, indices, values, frame, n, bias, bool(relu), *layout.block,
+                       tile_span, thread_count(), out)
+        else:
+            _blocks(indptr, indices, values, frame, n, bias, bool(relu), *layout.block,
+                    layout.pieces, layout.by_rows, group_span, out)
         return unframe(out, n, oh, ow, layout.out_width)

@@ -169,6 +169,45 @@ def _blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, p
                              frame, step, start, relu, lanes, vectors, span)
 
 
+@njit(parallel=True, fastmath=True, cache=True)
+def tiled_rows(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, tile_span,
+               threads, out):
+    """:func:`_blocks` for runs of one register block (``out: (F, lanes * vectors)``, one
+    piece, by rows), in ``threads`` shares of the rows: a share's rows add their nonzeros one
+    tile of ``tile_span`` frame offsets at a time, every row of the share a tile before the
+    next tile, so that the tile's frame stays in L1 (``sparse_conv_blocks.channel_tiles``).
+    Each row's block is stored and reloaded once per tile."""
+    rows = out.shape[0]
+    has_bias = bias.shape[0] > 0
+    step, span, one = np.uint64(pitch), np.uint64(tile_span), np.uint64(1)
+    share = -(-rows // threads)
+    for t in prange(threads):
+        first, last = t * share, min(rows, (t + 1) * share)
+        at = np.empty(max(last - first, 0), dtype=np.uint64)    # each row's next nonzero
+        for f in range(first, last):
+            at[f - first] = indptr[f]
+            out[f, :] = bias[f] if has_bias else np.float32(0.0)
+        limit = span
+        pending = last > first
+        while pending:
+            pending = False
+            for f in range(first, last):
+                lo, end = at[f - first], np.uint64(indptr[f + 1])
+                hi = lo
+                while hi < end and np.uint64(indices[hi]) < limit:
+                    hi += one
+                if hi > lo:
+                    _block(out[f], np.uint64(0), np.uint64(0), lo, hi, indices, values, frame,
+                           step, lanes, vectors)
+                at[f - first] = hi
+                pending = pending or hi < end
+            limit += span
+        if relu:
+            for f in range(first, last):
+                for v in range(out.shape[1]):
+                    out[f, v] = max(out[f, v], np.float32(0.0))
+
+
 def csr_times_batch(indptr, indices, values, x, bias, relu):
     """``(F, N)``: ``relu(bias[f] + sum_j values[j] * x[t, indices[j]])``, the CSR rows of
     ``W (F, K)`` times ``x (N, K)`` (C-contiguous float32), bias an empty array for none.
