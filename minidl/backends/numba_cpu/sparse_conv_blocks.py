@@ -200,7 +200,7 @@ def channel_tiles(layout, planes, plane):
     L2, one 64-byte vector per multiply-add with AVX-512, more than L2 delivers. In tiles
     of channels whose frame fits in L1, every row of a thread adds its nonzeros of one tile
     before the next tile: the frame is read from L1, at the cost of storing and reloading
-    each row's block once per tile. Intel Xeon, AlexNet conv3-5 at batch 1: 0.82-0.85x the
+    each row's block once per tile. Intel Xeon, AlexNet conv3-5 at batch 1: 0.79-0.85x the
     kernel time at 0.9 and 0.8 sparsity (8 and 12 tiles). Only with AVX-512's blocks: with
     32-byte vectors L2 keeps up better, and on a Zen 3 CPU tiles across filters were slower.
     """
