@@ -48,6 +48,25 @@ def test_gemm_writes_into_out_and_cuts_rows_or_columns(m, k, n):
     assert np.all(out[0] == 7.0) and np.all(out[-1] == 7.0)
 
 
+@pytest.mark.parametrize("m", [2, 3, 4, 5])
+@pytest.mark.parametrize("a_transposed", [False, True])
+def test_a_few_rows_go_row_by_row_and_equal_numpy(m, a_transposed):
+    """Up to ``GEMV_ROWS`` rows are a gemv call per row (5: one gemm), with ``a`` stored
+    either way, written into a row block of a larger array and added into it."""
+    from minidl.backends.numba_cpu.gemm import GEMV_ROWS, gemm
+    assert GEMV_ROWS == 4
+    rng = np.random.default_rng(m)
+    a = rng.standard_normal((m, 300)).astype(np.float32)
+    a = np.asfortranarray(a) if a_transposed else a
+    b = rng.standard_normal((300, 700)).astype(np.float32)
+    out = np.full((m + 2, 700), 7.0, dtype=np.float32)
+    gemm(a, b, out[1:m + 1], threads=2)
+    np.testing.assert_allclose(out[1:m + 1], a @ b, rtol=1e-4, atol=1e-3)
+    assert np.all(out[0] == 7.0) and np.all(out[-1] == 7.0)
+    gemm(a, b, out[1:m + 1], threads=1, accumulate=True)
+    np.testing.assert_allclose(out[1:m + 1], 2 * (a @ b), rtol=1e-4, atol=2e-3)
+
+
 def test_gemm_refuses_shapes_that_do_not_chain_and_passes_integers_to_numpy():
     from minidl.backends.numba_cpu.gemm import gemm
     with pytest.raises(ValueError, match=r"\(2, 3\) and \(4, 5\)"):

@@ -11,7 +11,8 @@ uses one set of threads, which can spin briefly between kernels (``threads.py``)
 Row-major arrays are column-major arrays of the transposes, so ``c = a @ b`` is the BLAS
 call ``c.T = b.T @ a.T``: an array with strides ``(s, 1)`` is passed as is with leading
 dimension ``s`` and ``'N'``; one with strides ``(1, s)`` (a transposed view) with ``'T'``.
-Products with one row or column go to ``?gemv`` (``?gemm`` packs whole panels for them).
+Products with up to :data:`GEMV_ROWS` rows go to ``?gemv``, a call per row (``?gemm`` packs
+whole panels for them).
 """
 
 import llvmlite.binding as llvm
@@ -61,6 +62,12 @@ _sgemv, _dgemv = _blas_symbol("sgemv", 11), _blas_symbol("dgemv", 11)
 SERIAL_BELOW = 1 << 18
 #: parts are cut at multiples of this many rows or columns (whole cache lines of float32)
 ALIGN = 16
+#: products of up to this many rows are that many ``?gemv`` calls, not one ``?gemm``:
+#: OpenBLAS's gemm packs the whole other operand first, and for a few rows against a large
+#: weight that costs more than reading it once per row (one thread, Intel Xeon, 4096 x 4096
+#: float32 weight: SciPy's OpenBLAS 0.3.30 sgemm 29 ms for 1 or 4 rows, sgemv 2.6 ms a
+#: row; NumPy's 0.3.31 sgemm 10.5 ms for 4 rows; even at 8 rows, 20 against 21 ms)
+GEMV_ROWS = 4
 
 OP_N, OP_T = ord("N"), ord("T")
 
@@ -96,17 +103,20 @@ def blas_part(a, b, c, m, n, k, op_a, ld_a, op_b, ld_b, ld_c, item, beta):
     scalars = np.array([1.0, beta])
     single = scalars.astype(np.float32)
     one = address(scalars) if item == 8 else address(single)    # then beta at one + item
-    if m == 1:                           # c.T (n) = op(b).T @ a row
+    if m <= GEMV_ROWS:                   # per row r: c[r].T (n) = op(b).T @ a[r]
         # a's row has stride ld_a (its elements are one apart when op_a is 'N')
         ints[6] = 1 if op_a == OP_N else ld_a
         flip = 2 if op_b == OP_N else 3    # gemv's op on b as stored
-        args = (address(ops[flip:]), address(ints) if op_b == OP_N else address(ints[2:]),
-                address(ints[2:]) if op_b == OP_N else address(ints), one, b,
-                address(ints[3:]), a, address(ints[6:]), one + item, c, address(ints[7:]))
-        if item == 4:
-            _sgemv(args)
-        else:
-            _dgemv(args)
+        for r in range(m):
+            a_row = a + r * item * (ld_a if op_a == OP_N else 1)
+            args = (address(ops[flip:]), address(ints) if op_b == OP_N else address(ints[2:]),
+                    address(ints[2:]) if op_b == OP_N else address(ints), one, b,
+                    address(ints[3:]), a_row, address(ints[6:]), one + item,
+                    c + r * ld_c * item, address(ints[7:]))
+            if item == 4:
+                _sgemv(args)
+            else:
+                _dgemv(args)
         return
     args = (address(ops), address(ops[1:]), address(ints), address(ints[1:]),
             address(ints[2:]), one, b, address(ints[3:]), a, address(ints[4:]), one + item,
