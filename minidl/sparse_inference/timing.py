@@ -8,7 +8,7 @@
 
 Why blocks and quiet: threads of another pool that still spin after a dense run share the
 cores with the next kernel and slow it up to ~2x. On the ``cpu`` backend every product
-runs on Numba's threads, whose workers spin for well under a millisecond; NumPy's own
+runs on Numba's threads, whose workers spin for about a millisecond; NumPy's own
 OpenBLAS (the ``numpy`` backend) spins for ~0.1 s after a threaded call. So a sparse block
 is timed only after :data:`QUIET_S` without a large dense run (:func:`quiet` knows when
 the last one ended), and never alternated with dense runs.

@@ -1,11 +1,17 @@
 """One thread runtime for the ``cpu`` backend: Numba's OpenMP threads do all parallel work.
 
 Decision: BLAS products run inside Numba's pool (``gemm.py``: SciPy's BLAS on one thread
-per part), whose workers spin ~0.5 ms after each parallel loop. Against OpenBLAS's threads
+per part), whose workers spin ~1 ms after each parallel loop. Against OpenBLAS's threads
 plus sleeping Numba workers (2-core VM, same runs): MobileNet v1 forward at batch 1 14-22
 ms (was 19-28), pruned VGG-16 'auto' at batch 1 6.2 ms (8.7), a 4096x4096 CSR product at
 0.99 0.12 ms (0.23); the cost: large dense products, where one BLAS call per thread does
 less than OpenBLAS's own threading (VGG-CIFAR conv stack 252-299 ms, was 232-247).
+
+Why ~1 ms of spin (:data:`SPIN_COUNT`): a worker that falls asleep is woken on the core of
+the thread that wakes it, and the two then share one core until the scheduler parts them.
+With 10,000 spins (~0.15 ms) a 0.46 ms sparse convolution took ~1.9 ms in 80 % of its
+blocks on a 2-core Xeon VM; with 100,000, in 0-1 %. Pinning the threads to cores cures it
+too, but libgomp pins the caller's thread as well, and every thread or process it starts.
 
 :func:`start` is called once, when the backend loads, unless ``MINIDL_CPU_TUNING=0``:
 
@@ -23,8 +29,9 @@ cuts its work by that count.
 
 import os
 
-#: spins of an idle worker before it sleeps (libgomp counts its pause loop; ~0.2-0.5 ms)
-SPIN_COUNT = 10_000
+#: spins of an idle worker before it sleeps (libgomp counts its pause loop; ~1.2 ms on the
+#: Xeon VM, where 10,000 were ~0.15 ms)
+SPIN_COUNT = 100_000
 
 
 class _Started:
