@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from numba import njit
 
 from minidl.backends import get_kernel
+from minidl.backends.numba_cpu import sparse as sparse_cpu
 from minidl.backends.numba_cpu.gather_dot import gathered_dot
 from minidl.backends.numpy_ref.sparse import csr_to_dense
 from minidl.core.geometry import conv_frame_geometry
@@ -533,6 +534,61 @@ def test_gathered_dot_lanes_past_a_row_add_nothing(column_type):
     got = _gathered_rows(indptr, indices, values, x)
     assert got[0] == 2.0 and got[2] == 30.0
     assert got[1] == np.inf
+
+
+@njit(fastmath={"reassoc", "contract"})
+def _rows_of(dot, indptr, indices, values, x):
+    out = np.empty(len(indptr) - 1, np.float32)
+    for f in range(len(indptr) - 1):
+        out[f] = dot(indptr, indices, values, x, f)
+    return out
+
+
+@pytest.mark.parametrize("dot", [sparse_cpu._inserted_dot, sparse_cpu._gathered_loop_dot])
+@given(lengths=st.lists(st.integers(0, 70), min_size=1, max_size=8),
+       wide=st.booleans(), seed=st.integers(0, 2**16))
+def test_both_batch1_dots_equal_a_loop_over_the_nonzeros(dot, lengths, wide, seed):
+    """Whichever dot ``row_dot`` is on this CPU, the other is checked too: rows of 0-70
+    nonzeros (vector bodies and remainders), uint16 and uint32 columns."""
+    rng = np.random.default_rng(seed)
+    k = 70000 if wide else 300
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.uint32)
+    indices = rng.integers(0, k, int(indptr[-1])).astype(np.uint32 if wide else np.uint16)
+    values = rng.standard_normal(int(indptr[-1])).astype(np.float32)
+    x = rng.standard_normal(k).astype(np.float32)
+    got = _rows_of(dot, indptr, indices, values, x)
+    for f in range(len(lengths)):
+        lo, hi = indptr[f], indptr[f + 1]
+        expected = sum(float(values[j]) * float(x[indices[j]]) for j in range(lo, hi))
+        np.testing.assert_allclose(got[f], expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dot", [sparse_cpu._inserted_dot, sparse_cpu._gathered_loop_dot])
+def test_both_batch1_dots_propagate_nan_and_infinity(dot):
+    """Their fast-math flags allow reordering only: a NaN or an infinity in ``x`` at a
+    column a row uses reaches that row's sum, and no other row's."""
+    indptr = np.array([0, 20, 40, 60], np.uint32)
+    indices = np.tile(np.arange(20, dtype=np.uint16), 3) + np.repeat(
+        np.array([0, 20, 40], np.uint16), 20)
+    values = np.ones(60, np.float32)
+    x = np.ones(60, np.float32)
+    x[5], x[45] = np.nan, np.inf
+    got = _rows_of(dot, indptr, indices, values, x)
+    assert np.isnan(got[0]) and got[1] == 20.0 and got[2] == np.inf
+
+
+@pytest.mark.parametrize("name, features, gathers", [
+    ("rocketlake", {"avx512f": True}, True),
+    ("sapphirerapids", {"avx512f": True}, True),
+    ("znver4", {"avx512f": True}, False),        # AMD: not measured, the inserts stay
+    ("znver3", {"avx512f": False}, False),
+    ("haswell", {"avx512f": False}, False),
+])
+def test_hardware_gathers_only_on_intel_avx512(monkeypatch, name, features, gathers):
+    import llvmlite.binding as llvm
+    monkeypatch.setattr(llvm, "get_host_cpu_name", lambda: name)
+    monkeypatch.setattr(llvm, "get_host_cpu_features", lambda: features)
+    assert sparse_cpu._hardware_gathers() is gathers
 
 
 def test_batch1_product_on_every_thread_equals_the_dense_product(rng):

@@ -26,11 +26,11 @@ from .sparse import SERIAL_DOT_BELOW, row_dot
 from .threads import SPINNING_SERIAL_BELOW, WORKERS_SPIN
 
 
-@njit(cache=True)
+@njit(fastmath={"reassoc", "contract"}, cache=True)
 def _csr_dot(indptr, indices, values, x, out, first, last):
     """``out[f] = sum_j values[j] * x[indices[j]]`` over the nonzeros of CSR rows f in
     ``first .. last``, on the calling thread (``sparse._rows_dot`` without its threads,
-    bias and ReLU)."""
+    bias and ReLU; its fast-math flags are those ``row_dot`` needs)."""
     for f in range(first, last):
         out[f] = row_dot(indptr, indices, values, x, f)
 

@@ -5,8 +5,9 @@ Same signatures as the references in ``backends/numpy_ref/sparse.py`` (read that
 for the layouts). The products are loops over the CSR rows, in parallel:
 
 * :func:`_rows_dot` -- one dot product per row (``csr_matmul`` at batch 1). A batch-1 fc
-  layer whose weight stays in cache is bound by the loads per nonzero (:func:`row_dot`
-  makes them eight at a time and reads uint32 columns two per load, ``gather_dot.py``);
+  layer whose weight stays in cache is bound by the loads per nonzero (:data:`row_dot`
+  gathers ``x`` with the CPU's gather instruction where that is fast, else makes the loads
+  eight at a time and reads uint32 columns two per load, ``gather_dot.py``);
   one whose weight streams from memory is bound by bytes, so for such a layer
   ``minidl.sparse_inference.layout`` stores uint16 columns (6 bytes per nonzero, not 8).
 * the batched product runs the register-block kernels of ``sparse_runs.py``
@@ -45,20 +46,56 @@ SERIAL_DOT_BELOW = 1 << 19
 _NO_BIAS = np.zeros(0, dtype=np.float32)
 
 
-@njit(fastmath={"contract"}, cache=True, inline="always")
-def row_dot(indptr, indices, values, x, f):
-    """``sum_j values[j] * x[indices[j]]`` over the nonzeros of CSR row f, eight at a time
-    (``gather_dot.gathered_dot``: 0.72-0.85x the time of four scalar partial sums).
+def _hardware_gathers():
+    """Whether the host gathers with ``vgatherdps`` faster than with inserted loads: CPUs
+    with AVX-512 other than AMD's (see :data:`HARDWARE_GATHERS`)."""
+    import llvmlite.binding as llvm
+    try:
+        features, name = llvm.get_host_cpu_features(), llvm.get_host_cpu_name()
+    except RuntimeError:            # features unknown: the kernel measured on most CPUs
+        return False
+    return bool(features.get("avx512f")) and not name.startswith("znver")
 
-    Inlined (``inline="always"``) into the parallel row loops: as a call per row it cost
-    ~20 cycles a row, which at 0.99 sparsity (41 nonzeros a row of 4096) made the batch-1
-    product 1.5x slower (4096 x 4096 on Zen 3, two threads: 63.6 against 40.7 us)."""
+
+#: which batch-1 dot :func:`row_dot` is. On an Intel Xeon VM with AVX-512 (LLVM:
+#: ``rocketlake``), LLVM's own vectorised loop, whose gathers are ``vgatherdps``, ran
+#: 0.74-0.83x the time of ``gather_dot.gathered_dot`` on 4096x4096 weights at 0.8-0.99
+#: sparsity (two threads; 25088x4096: 0.76-0.93x). On Zen 3 ``vgatherdps`` is microcoded
+#: and the inserted loads win; AVX-512 AMD CPUs keep them too, not having been measured.
+HARDWARE_GATHERS = _hardware_gathers()
+
+
+@njit(fastmath={"contract"}, cache=True, inline="always")
+def _inserted_dot(indptr, indices, values, x, f):
+    """``sum_j values[j] * x[indices[j]]`` over the nonzeros of CSR row f, eight at a time
+    (``gather_dot.gathered_dot``: 0.72-0.85x the time of four scalar partial sums on Zen
+    3)."""
     return gathered_dot(indices, values, x, np.int64(indptr[f]), np.int64(indptr[f + 1]))
 
 
-@njit(parallel=True, fastmath={"contract"}, cache=True)
+@njit(fastmath={"reassoc", "contract"}, cache=True, inline="always")
+def _gathered_loop_dot(indptr, indices, values, x, f):
+    """The same sum as a plain loop: with reassociation allowed (no other fast-math flag, so
+    NaN and infinity still propagate) LLVM vectorises it, gathering ``x`` with
+    ``vgatherdps``. Inlined, it takes the caller's flags: callers need ``reassoc`` too."""
+    total = np.float32(0.0)
+    for j in range(np.uint64(indptr[f]), np.uint64(indptr[f + 1])):
+        total += values[j] * x[np.uint64(indices[j])]
+    return total
+
+
+#: the batch-1 dot of CSR row f, inlined (``inline="always"``) into the parallel row loops:
+#: as a call per row it cost ~20 cycles a row, which at 0.99 sparsity (41 nonzeros a row of
+#: 4096) made the batch-1 product 1.5x slower (4096 x 4096 on Zen 3, two threads: 63.6
+#: against 40.7 us)
+row_dot = _gathered_loop_dot if HARDWARE_GATHERS else _inserted_dot
+
+
+@njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True)
 def _rows_dot(indptr, indices, values, x, bias, relu, out):
-    """``out[f] = relu(bias[f] + sum_j values[j] * x[indices[j]])`` over the rows of row f."""
+    """``out[f] = relu(bias[f] + sum_j values[j] * x[indices[j]])`` over the rows of row f.
+    (An inlined function runs under its caller's fast-math flags: without ``reassoc`` here
+    the gathered loop of :data:`row_dot` stays scalar, 4x slower.)"""
     has_bias = bias.shape[0] > 0
     for f in prange(out.shape[0]):
         acc = row_dot(indptr, indices, values, x, f)
