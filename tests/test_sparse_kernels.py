@@ -502,23 +502,33 @@ def _gathered_rows(indptr, indices, values, x):
     return out
 
 
+def _random_rows(lengths, wide, seed):
+    """CSR rows of the given lengths over 70,000 (uint32) or 300 (uint16) columns, and an
+    input: ``(indptr, indices, values, x)``."""
+    rng = np.random.default_rng(seed)
+    k = 70000 if wide else 300
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.uint32)
+    indices = rng.integers(0, k, int(indptr[-1])).astype(np.uint32 if wide else np.uint16)
+    values = rng.standard_normal(int(indptr[-1])).astype(np.float32)
+    return indptr, indices, values, rng.standard_normal(k).astype(np.float32)
+
+
+def _check_row_sums(got, indptr, indices, values, x):
+    """``got[f]`` is row f's dot with ``x``, summed here one nonzero at a time in float64."""
+    for f in range(len(indptr) - 1):
+        lo, hi = indptr[f], indptr[f + 1]
+        expected = sum(float(values[j]) * float(x[indices[j]]) for j in range(lo, hi))
+        np.testing.assert_allclose(got[f], expected, rtol=1e-5, atol=1e-5)
+
+
 @given(lengths=st.lists(st.integers(0, 27), min_size=1, max_size=8),
        wide=st.booleans(), seed=st.integers(0, 2**16))
 def test_gathered_dot_equals_a_loop_over_the_nonzeros(lengths, wide, seed):
     """Rows of 0-27 nonzeros: whole groups of eight, and a last group whose lanes past the
     row multiply zero (they read the row's last nonzero again); uint16 and uint32 columns.
     The last row ends at the arrays' end, so a lane read past it would be out of bounds."""
-    rng = np.random.default_rng(seed)
-    k = 70000 if wide else 300
-    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.uint32)
-    indices = rng.integers(0, k, int(indptr[-1])).astype(np.uint32 if wide else np.uint16)
-    values = rng.standard_normal(int(indptr[-1])).astype(np.float32)
-    x = rng.standard_normal(k).astype(np.float32)
-    got = _gathered_rows(indptr, indices, values, x)
-    for f in range(len(lengths)):
-        lo, hi = indptr[f], indptr[f + 1]
-        expected = sum(float(values[j]) * float(x[indices[j]]) for j in range(lo, hi))
-        np.testing.assert_allclose(got[f], expected, rtol=1e-5, atol=1e-5)
+    rows = _random_rows(lengths, wide, seed)
+    _check_row_sums(_gathered_rows(*rows), *rows)
 
 
 @pytest.mark.parametrize("column_type", [np.uint16, np.uint32])
@@ -550,17 +560,8 @@ def _rows_of(dot, indptr, indices, values, x):
 def test_both_batch1_dots_equal_a_loop_over_the_nonzeros(dot, lengths, wide, seed):
     """Whichever dot ``row_dot`` is on this CPU, the other is checked too: rows of 0-70
     nonzeros (vector bodies and remainders), uint16 and uint32 columns."""
-    rng = np.random.default_rng(seed)
-    k = 70000 if wide else 300
-    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.uint32)
-    indices = rng.integers(0, k, int(indptr[-1])).astype(np.uint32 if wide else np.uint16)
-    values = rng.standard_normal(int(indptr[-1])).astype(np.float32)
-    x = rng.standard_normal(k).astype(np.float32)
-    got = _rows_of(dot, indptr, indices, values, x)
-    for f in range(len(lengths)):
-        lo, hi = indptr[f], indptr[f + 1]
-        expected = sum(float(values[j]) * float(x[indices[j]]) for j in range(lo, hi))
-        np.testing.assert_allclose(got[f], expected, rtol=1e-5, atol=1e-5)
+    rows = _random_rows(lengths, wide, seed)
+    _check_row_sums(_rows_of(dot, *rows), *rows)
 
 
 @pytest.mark.parametrize("dot", [sparse_cpu._inserted_dot, sparse_cpu._gathered_loop_dot])
