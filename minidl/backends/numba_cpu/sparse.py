@@ -26,12 +26,14 @@ Numba does not check bounds: the column indices must lie inside ``x``, as the la
 ``minidl.sparse_inference.layout`` do.
 """
 
+import llvmlite.binding as llvm
 import numpy as np
 from numba import njit, prange
 
 from ...core.geometry import check_csr
 from ..registry import register
 from .gather_dot import gathered_dot
+from .sparse_conv_blocks import WIDE_BLOCKS
 from .sparse_runs import csr_times_batch
 from .threads import one_thread_below, serial
 
@@ -46,15 +48,11 @@ SERIAL_DOT_BELOW = 1 << 19
 _NO_BIAS = np.zeros(0, dtype=np.float32)
 
 
-def _hardware_gathers():
+def _hardware_gathers(avx512, cpu_name):
     """Whether the host gathers with ``vgatherdps`` faster than with inserted loads: CPUs
-    with AVX-512 other than AMD's (see :data:`HARDWARE_GATHERS`)."""
-    import llvmlite.binding as llvm
-    try:
-        features, name = llvm.get_host_cpu_features(), llvm.get_host_cpu_name()
-    except RuntimeError:            # features unknown: the kernel measured on most CPUs
-        return False
-    return bool(features.get("avx512f")) and not name.startswith("znver")
+    with AVX-512 (``avx512``) other than AMD's, which LLVM names ``znver*`` (see
+    :data:`HARDWARE_GATHERS`)."""
+    return avx512 and not cpu_name.startswith("znver")
 
 
 #: which batch-1 dot :func:`row_dot` is. On an Intel Xeon VM with AVX-512 (LLVM:
@@ -62,7 +60,7 @@ def _hardware_gathers():
 #: 0.74-0.83x the time of ``gather_dot.gathered_dot`` on 4096x4096 weights at 0.8-0.99
 #: sparsity (two threads; 25088x4096: 0.76-0.93x). On Zen 3 ``vgatherdps`` is microcoded
 #: and the inserted loads win; AVX-512 AMD CPUs keep them too, not having been measured.
-HARDWARE_GATHERS = _hardware_gathers()
+HARDWARE_GATHERS = _hardware_gathers(WIDE_BLOCKS, llvm.get_host_cpu_name())
 
 
 @njit(fastmath={"contract"}, cache=True, inline="always")
