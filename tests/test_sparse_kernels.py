@@ -197,6 +197,33 @@ def test_row_runs_are_chosen_where_they_stream_less(monkeypatch, avx512):
         blocks_of.forget_choices()
 
 
+@pytest.mark.parametrize("avx512", [True, False])
+def test_every_piece_is_whole_blocks_and_the_tail(monkeypatch, avx512):
+    """The kernels are compiled for a layout's block and tail block: every piece of the
+    run, the last one cut at the run's end included, must be whole blocks and then
+    nothing or exactly the tail."""
+    from minidl.backends.numba_cpu import sparse_conv_blocks as blocks_of
+    monkeypatch.setattr(blocks_of, "BLOCKS", blocks_of.register_blocks(avx512))
+    blocks_of.forget_choices()
+    try:
+        layouts = [blocks_of.Pieces.one_run(n, n) for n in range(1, 300)]
+        for batch in (1, 2, 3, 8, 16):
+            for size in range(1, 40):
+                oh, ow, _, wq = conv_frame_geometry((size, size), (3, 3), (1, 1), (1, 1),
+                                                    (1, 1))
+                layouts.append(blocks_of.Pieces.of(oh, ow, wq, batch))
+        for layout in layouts:
+            block, tail = layout.block, layout.tail
+            size, tail_size = block[0] * block[1], tail[0] * tail[1]
+            count, length, out_step, _ = layout.pieces
+            for p in range(count):
+                rest = min(length, layout.values - p * out_step) % size
+                assert rest == 0 or (tail != block and rest == tail_size), (layout, p)
+            assert tail == block or tail_size < size
+    finally:
+        blocks_of.forget_choices()
+
+
 @fixture_ok
 @given(case=conv_cases(), planes=st.integers(1, 3))
 def test_channel_groups_equal_the_dense_convolution(monkeypatch, case, planes):

@@ -25,10 +25,10 @@ zeroing each lane's weight as it was inserted made the tail cost ~2 groups (4096
 check bounds: ``indices[lo:hi]`` and ``values[lo:hi]`` must exist, and every such index
 must be inside ``x`` -- and so must every index of ``indices``, which a tail may read.
 
-Numba's on-disk cache is keyed on the file of the *calling* kernel: after editing this
-file, touch ``sparse.py``, ``csr_steps.py``, ``csr_gru_steps.py`` and
-``sparse_recurrent.py`` (or delete their ``__pycache__/*.nb*``) or the old machine code is
-loaded.
+Numba's on-disk cache is keyed on the source of the *calling* kernel's file: after editing
+this file, delete the ``__pycache__/*.nb*`` of ``sparse.py``, ``csr_steps.py``,
+``csr_gru_steps.py`` and ``sparse_recurrent.py`` (touching them is not enough: the key is
+their content), or the old machine code is loaded.
 """
 
 from llvmlite import ir

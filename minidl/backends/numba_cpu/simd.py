@@ -1,38 +1,31 @@
-"""Explicit vector multiply-adds for Numba kernels (LLVM vector IR via intrinsics).
+"""Explicit vector operations for Numba kernels (LLVM vector IR via intrinsics).
 
-Numba has no SIMD types, and for the sparse kernels' short runs LLVM's vectorisers choose
-badly: a loop over a run of 8-24 values is left scalar (the vector body is unrolled to 32
-values and never entered), and eight named accumulators get vectorised *across nonzeros*
-with emulated gathers (eight scalar loads and inserts per nonzero) instead of across the
-run. These intrinsics say what we mean: ``out[at : at + L*k] += sum_i v_i * frame[b_i : b_i +
-L*k]`` as ``<L x float>`` operations (``L`` lanes, 8 or 16: one AVX or AVX-512 register;
-LLVM splits a vector wider than the target's registers), so one nonzero is one broadcast,
-one vector load and one fused multiply-add per ``L`` values. (Numba runs LLVM's loop
-vectoriser, which leaves loops of fewer than 16 iterations alone, but not its SLP
-vectoriser, which would combine eight neighbouring scalar operations into one.) When a
-loop calls them with the same ``out`` slice on every iteration, LLVM keeps that slice in
-registers for the whole loop.
+Numba has no SIMD types, and for short loops LLVM's vectorisers choose badly: a loop over a
+run of 8-24 values is left scalar (the vector body is unrolled to 32 values and never
+entered), and eight named accumulators get vectorised *across* the wrong dimension with
+emulated gathers (eight scalar loads and inserts) instead of along the run. (Numba runs
+LLVM's loop vectoriser, which leaves loops of fewer than 16 iterations alone, but not its
+SLP vectoriser, which would combine eight neighbouring scalar operations into one.) These
+intrinsics say what we mean, as ``<8 x T>`` operations (one AVX register; LLVM splits a
+vector wider than the target's registers).
 
-The depthwise kernels with the batch innermost (``depthwise_lanes.py``) use three more,
-for float32 and float64: :func:`correlate_pixels` (a few pixels of eight lanes, each
-summed over a filter's taps), :func:`tap_dots` (the filter gradient's sums) and
+The depthwise kernels with the batch innermost (``depthwise_lanes.py``) use three, for
+float32 and float64: :func:`correlate_pixels` (a few pixels of eight lanes, each summed
+over a filter's taps), :func:`tap_dots` (the filter gradient's sums) and
 :func:`transpose8` (an 8 x 8 block, rows to columns, in registers; the sparse
-convolution's batch frames use it too, ``sparse_frames.py``).
+convolution's batch frames use it too, ``sparse_frames.py``). The sparse convolution's
+inner loop is in ``simd_rows.py``, built on the helpers here.
 
-Rounding: each call sums its (up to four) products pairwise -- ``(p0 + p1) + (p2 + p3)`` --
-and then adds the sum to ``out``, with the ``contract`` flag only (FMA allowed, no
-reassociation). With fast-math reassociation LLVM turns that into one chain of four
-dependent FMAs per call (four FMA latencies per four nonzeros); this way the chain through
-``out`` is one addition per call. The order differs from a sequential sum by float32
-rounding only, like every other kernel against the reference.
+Rounding: the ``contract`` flag only (FMA allowed, no reassociation), so sums keep the
+order written; it differs from a sequential sum by float32 rounding only, like every other
+kernel against the reference.
 
-Numba's on-disk cache (``cache=True``) is keyed on the file of the *calling* kernel: after
-editing this file, touch ``sparse_runs.py``, ``sparse_frames.py`` and
-``depthwise_lanes.py`` (or delete their ``__pycache__/*.nb*``) or the old machine code is
-loaded.
+Numba's on-disk cache (``cache=True``) is keyed on the source of the *calling* kernel's
+file: after editing this file (or ``simd_rows.py``), delete ``__pycache__/*.nb*`` under
+``minidl/backends/numba_cpu/``, or the old machine code is loaded.
 
-Numba does not check bounds here: ``out`` and ``frame`` must hold ``L*k`` values from every
-offset passed (the callers pad runs to whole blocks and frames with slack).
+Numba does not check bounds here: the arrays must hold every vector read or written (the
+callers pad runs to whole blocks and frames with slack).
 """
 
 from llvmlite import ir
@@ -40,7 +33,8 @@ from numba import types
 from numba.core import errors
 from numba.extending import intrinsic
 
-_FLAGS = ("contract",)
+#: the fast-math flags of every operation here: FMA allowed, no reassociation
+CONTRACT = ("contract",)
 
 
 def _element(array_type):
@@ -48,7 +42,7 @@ def _element(array_type):
     return ir.FloatType() if array_type.dtype == types.float32 else ir.DoubleType()
 
 
-def _vector_at(context, builder, array_type, array, at, lanes, k=0, constant=None):
+def vector_at(context, builder, array_type, array, at, lanes, k=0, constant=None):
     """A ``<lanes x T>*`` to ``array[at + lanes*k]``, or ``array[at + constant]`` (``array``
     1-D float32 or float64, contiguous).
 
@@ -65,7 +59,8 @@ def _vector_at(context, builder, array_type, array, at, lanes, k=0, constant=Non
     return builder.bitcast(base, ir.VectorType(_element(array_type), lanes).as_pointer())
 
 
-def _splat(builder, value, lanes):
+def splat(builder, value, lanes):
+    """``value`` in every lane of a ``<lanes x T>`` vector (one broadcast)."""
     vector = ir.VectorType(value.type, lanes)
     undef = ir.Constant(vector, ir.Undefined)
     lane0 = builder.insert_element(undef, value, ir.Constant(ir.IntType(32), 0))
@@ -73,7 +68,9 @@ def _splat(builder, value, lanes):
     return builder.shuffle_vector(lane0, undef, zeros)
 
 
-def _check(out, frame, vectors, lanes, dtypes=(types.float32,)):
+def check_vectors(out, frame, vectors, lanes, dtypes=(types.float32,)):
+    """Typing check of an intrinsic's ``out`` and ``frame`` (1-D arrays of one of
+    ``dtypes``, the same) and its ``vectors`` and ``lanes`` (positive constants)."""
     for name, array in (("out", out), ("frame", frame)):
         if not (isinstance(array, types.Array) and array.ndim == 1 and array.dtype in dtypes
                 and array.dtype == getattr(out, "dtype", None)):
@@ -83,57 +80,6 @@ def _check(out, frame, vectors, lanes, dtypes=(types.float32,)):
     for name, value in (("vectors", vectors), ("lanes", lanes)):
         if not isinstance(value, types.IntegerLiteral) or value.literal_value < 1:
             raise errors.TypingError(f"{name} must be a positive integer constant, got {value}")
-
-
-@intrinsic
-def multiply_add4(typingctx, out, at, frame, b0, b1, b2, b3, v0, v1, v2, v3, vectors, lanes):
-    """``out[at + t] += v0*frame[b0 + t] + ... + v3*frame[b3 + t]`` for
-    ``t < lanes * vectors``.
-
-    ``at``/``b*``: unsigned offsets; ``v*``: float32; ``vectors``, ``lanes``: constants.
-    """
-    _check(out, frame, vectors, lanes)
-    sig = types.void(out, at, frame, b0, b1, b2, b3, v0, v1, v2, v3, vectors, lanes)
-    width = lanes.literal_value
-
-    def codegen(context, builder, signature, args):
-        out_, at_, frame_ = args[:3]
-        starts, scales = args[3:7], args[7:11]
-        frame_type = signature.args[2]
-        for k in range(vectors.literal_value):
-            target = _vector_at(context, builder, signature.args[0], out_, at_, width, k)
-            products = [builder.fmul(_splat(builder, v, width), builder.load(
-                _vector_at(context, builder, frame_type, frame_, b, width, k), align=4),
-                flags=_FLAGS) for b, v in zip(starts, scales)]
-            total = builder.fadd(builder.fadd(products[0], products[1], flags=_FLAGS),
-                                 builder.fadd(products[2], products[3], flags=_FLAGS),
-                                 flags=_FLAGS)
-            builder.store(builder.fadd(builder.load(target, align=4), total, flags=_FLAGS),
-                          target, align=4)
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@intrinsic
-def multiply_add1(typingctx, out, at, frame, b0, v0, vectors, lanes):
-    """``out[at + t] += v0 * frame[b0 + t]`` for ``t < lanes * vectors``."""
-    _check(out, frame, vectors, lanes)
-    sig = types.void(out, at, frame, b0, v0, vectors, lanes)
-    width = lanes.literal_value
-
-    def codegen(context, builder, signature, args):
-        out_, at_, frame_, b, v = args[:5]
-        for k in range(vectors.literal_value):
-            target = _vector_at(context, builder, signature.args[0], out_, at_, width, k)
-            x = builder.load(_vector_at(context, builder, signature.args[2], frame_, b, width,
-                                        k), align=4)
-            product = builder.fmul(_splat(builder, v, width), x, flags=_FLAGS)
-            builder.store(builder.fadd(builder.load(target, align=4), product, flags=_FLAGS),
-                          target, align=4)
-        return context.get_dummy_value()
-
-    return sig, codegen
 
 
 # the three rounds of an 8 x 8 transpose (as AVX's unpack, shuffle and 128-bit permute):
@@ -159,13 +105,13 @@ def transpose8(typingctx, a, a0, a_step, b, b0, b_step):
     """``b[b0 + k*b_step + n] = a[a0 + n*a_step + k]`` for ``n, k < 8``: eight rows of
     eight values in, eight columns out (float32 or float64; offsets unsigned)."""
     floats = (types.float32, types.float64)
-    _check(b, a, types.literal(1), types.literal(8), floats)
+    check_vectors(b, a, types.literal(1), types.literal(8), floats)
     sig = types.void(a, a0, a_step, b, b0, b_step)
 
     def codegen(context, builder, signature, args):
         a_, a0_, a_step_, b_, b0_, b_step_ = args
         index = a0_.type
-        rows = [builder.load(_vector_at(context, builder, signature.args[0], a_, builder.add(
+        rows = [builder.load(vector_at(context, builder, signature.args[0], a_, builder.add(
             a0_, builder.mul(a_step_, ir.Constant(index, n))), 8), align=4)
             for n in range(8)]
         for shuffles in _TRANSPOSE_ROUNDS:
@@ -173,7 +119,7 @@ def transpose8(typingctx, a, a0, a_step, b, b0, b_step):
                 ir.VectorType(ir.IntType(32), 8), list(mask))) for mask, (i, j) in shuffles]
         for k, column in enumerate(rows):
             at = builder.add(b0_, builder.mul(b_step_, ir.Constant(index, k)))
-            builder.store(column, _vector_at(context, builder, signature.args[3], b_, at, 8),
+            builder.store(column, vector_at(context, builder, signature.args[3], b_, at, 8),
                           align=4)
         return context.get_dummy_value()
 
@@ -185,7 +131,7 @@ def _tuple_offsets(builder, taps, count):
 
 
 def _check_pixels(out, frame, taps, pixels):
-    _check(out, frame, types.literal(1), pixels, (types.float32, types.float64))
+    check_vectors(out, frame, types.literal(1), pixels, (types.float32, types.float64))
     if not (isinstance(taps, types.UniTuple) and isinstance(taps.dtype, types.Integer)):
         raise errors.TypingError(f"taps must be a tuple of integers, got {taps}")
 
@@ -215,20 +161,20 @@ def correlate_pixels(typingctx, out, at, out_step, frame, base, weights, taps, s
         sums = [[None, None] for _ in range(many)]
         for t, offset in enumerate(offsets):
             weight = builder.load(builder.gep(weight_data, [ir.Constant(index, t)]))
-            weight = _splat(builder, weight, 8)
+            weight = splat(builder, weight, 8)
             start = builder.add(base_, offset)
             for p in range(many):
-                # the pixel as a constant GEP on the tap's address (see _vector_at)
-                x = builder.load(_vector_at(context, builder, kinds[3], frame_, start, 8,
+                # the pixel as a constant GEP on the tap's address (see vector_at)
+                x = builder.load(vector_at(context, builder, kinds[3], frame_, start, 8,
                                             constant=p * stride), align=4)
-                product = builder.fmul(weight, x, flags=_FLAGS)
+                product = builder.fmul(weight, x, flags=CONTRACT)
                 previous = sums[p][t % 2]
                 sums[p][t % 2] = product if previous is None else builder.fadd(
-                    previous, product, flags=_FLAGS)
+                    previous, product, flags=CONTRACT)
         for p, (even, odd) in enumerate(sums):
-            total = even if odd is None else builder.fadd(even, odd, flags=_FLAGS)
+            total = even if odd is None else builder.fadd(even, odd, flags=CONTRACT)
             target = builder.add(at_, builder.mul(out_step_, ir.Constant(index, p)))
-            builder.store(total, _vector_at(context, builder, kinds[0], out_, target, 8),
+            builder.store(total, vector_at(context, builder, kinds[0], out_, target, 8),
                           align=4)
         return context.get_dummy_value()
 
@@ -241,7 +187,7 @@ def tap_dots(typingctx, sums, grads, at, frame, base, step, taps, pixels):
     taps[t] + n]`` for every tap ``t`` and ``n < 8``: the taps' running sums (8 lanes
     each) read once, kept in registers over the pixels, written once."""
     _check_pixels(sums, frame, taps, pixels)
-    _check(sums, grads, types.literal(1), pixels, (types.float32, types.float64))
+    check_vectors(sums, grads, types.literal(1), pixels, (types.float32, types.float64))
     sig = types.void(sums, grads, at, frame, base, step, taps, pixels)
     count, many = taps.count, pixels.literal_value
 
@@ -250,18 +196,18 @@ def tap_dots(typingctx, sums, grads, at, frame, base, step, taps, pixels):
         kinds = signature.args
         index = at_.type
         offsets = _tuple_offsets(builder, taps_, count)
-        slots = [_vector_at(context, builder, kinds[0], sums_, ir.Constant(index, 8 * t), 8)
+        slots = [vector_at(context, builder, kinds[0], sums_, ir.Constant(index, 8 * t), 8)
                  for t in range(count)]
         totals = [builder.load(slot, align=4) for slot in slots]
         for p in range(many):
-            g = builder.load(_vector_at(context, builder, kinds[1], grads_, builder.add(
+            g = builder.load(vector_at(context, builder, kinds[1], grads_, builder.add(
                 at_, ir.Constant(index, 8 * p)), 8), align=4)
             start = builder.add(base_, builder.mul(step_, ir.Constant(index, p)))
             for t, offset in enumerate(offsets):
-                x = builder.load(_vector_at(context, builder, kinds[3], frame_,
+                x = builder.load(vector_at(context, builder, kinds[3], frame_,
                                             builder.add(start, offset), 8), align=4)
-                totals[t] = builder.fadd(totals[t], builder.fmul(g, x, flags=_FLAGS),
-                                         flags=_FLAGS)
+                totals[t] = builder.fadd(totals[t], builder.fmul(g, x, flags=CONTRACT),
+                                         flags=CONTRACT)
         for slot, total in zip(slots, totals):
             builder.store(total, slot, align=4)
         return context.get_dummy_value()

@@ -22,7 +22,7 @@ from ..registry import register
 from .sparse import SERIAL_BELOW, _checked
 from .sparse_conv_blocks import LONGEST_BLOCK, Pieces, channel_group, channel_tiles
 from .sparse_frames import conv_frame, unframe
-from .sparse_runs import _blocks, tiled_rows
+from .sparse_runs import blocks_kernel, tiled_kernel
 from .threads import one_thread_below, thread_count
 
 
@@ -46,9 +46,10 @@ def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, paddin
     with one_thread_below(int(indptr[-1]) * oh * wq * n, SERIAL_BELOW):
         frame = conv_frame(x, stride, padding, (hq, wq), slack=wq + LONGEST_BLOCK)
         if tile_span:
-            tiled_rows(indptr, indices, values, frame, n, bias, bool(relu), *layout.block,
-                       tile_span, thread_count(), out)
+            tiled_kernel(layout.block)(indptr, indices, values, frame, n, bias, bool(relu),
+                                       tile_span, thread_count(), out)
         else:
-            _blocks(indptr, indices, values, frame, n, bias, bool(relu), *layout.block,
-                    layout.pieces, layout.by_rows, group_span, out)
+            blocks_kernel(layout.block, layout.tail)(
+                indptr, indices, values, frame, n, bias, bool(relu), layout.pieces,
+                layout.by_rows, group_span, out)
         return unframe(out, n, oh, ow, layout.out_width)

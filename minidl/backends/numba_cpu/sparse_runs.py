@@ -4,79 +4,32 @@ frame into the row's output, ``out[f, t] += values[j] * frame[indices[j] * pitch
 The direct sparse convolution runs them over its frame (``sparse_conv.py``: the run is an
 output plane or row, at every pixel of it the batch innermost), and the batched CSR
 product over ``x.T`` (:func:`csr_times_batch`: the run is the batch). A run is computed in
-register blocks (``sparse_conv_blocks.py``) through the explicit vector intrinsics of
-``simd.py``: one broadcast, and one vector load and one multiply-add per 16 values. On
-AlexNet's and VGG-CIFAR's layers that is 1.2-2.8x faster than a chunked loop over the run
-(which loads and stores the output once per four nonzeros and leaves a scalar remainder);
-for the batched fc product at batch 4-64 and 0.9 sparsity, 0.5-0.7x the time of that loop
-(whose cost per nonzero, not per value, dominates short runs: about 2.3 ns per nonzero at
-batch 8 and at 16 alike, one thread of a Zen 3 CPU).
+register blocks (``sparse_conv_blocks.py``) by ``simd_rows.row_block``: one broadcast, and
+one vector load and one multiply-add per 16 values, the block in registers throughout a
+row's nonzeros. On AlexNet's and VGG-CIFAR's layers that is 1.2-2.8x faster than a chunked
+loop over the run (which loads and stores the output once per four nonzeros and leaves a
+scalar remainder); for the batched fc product at batch 4-64 and 0.9 sparsity, 0.5-0.7x the
+time of that loop (whose cost per nonzero, not per value, dominates short runs).
+
+Each kernel is compiled for its register block and tail block as constants
+(:func:`blocks_kernel`, :func:`tiled_kernel`), on first use: one kernel with the block a
+runtime value, choosing among the blocks' loops at every call, took 1.1-1.2x the time on
+AlexNet's layers on an Intel Xeon -- Numba passes each array to a function as seven
+arguments, and a row's block of a channel tile or group is a call of ~100 multiply-adds.
+A network needs a few of them (AlexNet conv2-5: two); Numba's disk cache keeps each,
+keyed on the constants.
 
 Index arithmetic is unsigned (see ``sparse.py``); Numba does not check bounds: the frame
 must be readable ``LONGEST_BLOCK`` values past every run.
 """
 
+from functools import cache
+
 import numpy as np
 from numba import literally, njit, prange
 
-from .simd import multiply_add1, multiply_add4
-from .sparse_conv_blocks import BLOCKS, LONGEST_BLOCK, WIDE_BLOCKS, Pieces
-
-
-@njit(fastmath=True, cache=True)
-def _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, vectors, lanes):
-    """``o[c0 + t] += sum_j values[j] * frame[indices[j] * step + f0 + t]`` over nonzeros
-    ``lo <= j < hi``, for ``t < lanes * vectors``: one register block.
-
-    ``vectors`` and ``lanes`` are made compile-time constants (one specialisation per
-    block), so the loop has a single shape and LLVM keeps the block in registers
-    throughout it.
-    """
-    one, four = np.uint64(1), np.uint64(4)
-    j = lo
-    while j + four <= hi:
-        b0 = indices[j] * step + f0
-        b1 = indices[j + one] * step + f0
-        b2 = indices[j + np.uint64(2)] * step + f0
-        b3 = indices[j + np.uint64(3)] * step + f0
-        v0, v1 = values[j], values[j + one]
-        v2, v3 = values[j + np.uint64(2)], values[j + np.uint64(3)]
-        multiply_add4(o, c0, frame, b0, b1, b2, b3, v0, v1, v2, v3, literally(vectors),
-                      literally(lanes))
-        j += four
-    while j < hi:
-        multiply_add1(o, c0, frame, indices[j] * step + f0, values[j], literally(vectors),
-                      literally(lanes))
-        j += one
-
-
-@njit(fastmath=True, cache=True)
-def _block(o, c0, f0, lo, hi, indices, values, frame, step, lanes, vectors):
-    """One register block of a row at ``c0`` (frame at ``f0``): the branches give each block its own
-    specialisation of :func:`_block_of_row`."""
-    if lanes == 8:
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 1, 8)
-    elif vectors == 1:
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 1, 16)
-    elif vectors == 2:
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 2, 16)
-    elif vectors == 3:
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 3, 16)
-    elif vectors == 4:
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 4, 16)
-    elif not WIDE_BLOCKS:   # a constant: only one of the two sets is compiled
-        _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 5, 16)
-    else:
-        if vectors == 6:
-            _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 6, 16)
-        elif vectors == 8:
-            _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 8, 16)
-        elif vectors == 10:
-            _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 10, 16)
-        elif vectors == 13:
-            _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 13, 16)
-        else:
-            _block_of_row(o, c0, f0, lo, hi, indices, values, frame, step, 16, 16)
+from .simd_rows import row_block
+from .sparse_conv_blocks import LONGEST_BLOCK, Pieces
 
 
 @njit(cache=True, inline="always")
@@ -94,12 +47,12 @@ def _group_end(indices, lo, hi, group_span):
 
 @njit(fastmath=True, cache=True)
 def _span_of_row(o, first, stop, frame_first, lo, hi, indices, values, frame, step, start,
-                 relu, lanes, vectors, group_span):
+                 relu, group_span, vectors, lanes, tail_vectors, tail_lanes):
     """``o[first:stop] = relu(start + the row's nonzeros' runs there)``, the run read from
-    the frame at ``frame_first``: whole blocks of ``lanes * vectors``, then the smallest
-    block of :data:`BLOCKS` holding the rest (``stop - first`` as :func:`padded_run` pads
-    it). With a ``group_span``, the nonzeros go through every block one group of channel
-    planes at a time (``sparse_conv_blocks.channel_group``)."""
+    the frame at ``frame_first``: whole blocks of ``lanes * vectors``, then the tail block
+    for the rest (constants; ``stop - first`` padded as :func:`padded_run` pads it). With a
+    ``group_span``, the nonzeros go through every block one group of channel planes at a
+    time (``sparse_conv_blocks.channel_group``)."""
     for t in range(first, stop):
         o[t] = start
     block = np.uint64(lanes * vectors)
@@ -109,36 +62,36 @@ def _span_of_row(o, first, stop, frame_first, lo, hi, indices, values, frame, st
         c0 = first
         f0 = frame_first
         while c0 + block <= stop:
-            _block(o, c0, f0, group_lo, group_hi, indices, values, frame, step, lanes,
-                   vectors)
+            row_block(o, c0, frame, indices, values, group_lo, group_hi, step, f0,
+                      literally(vectors), literally(lanes))
             c0 += block
             f0 += block
         if c0 < stop:
-            for tail_lanes, tail_vectors in BLOCKS:
-                if tail_lanes * tail_vectors >= stop - c0:
-                    _block(o, c0, f0, group_lo, group_hi, indices, values, frame, step,
-                           tail_lanes, tail_vectors)
-                    break
+            row_block(o, c0, frame, indices, values, group_lo, group_hi, step, f0,
+                      literally(tail_vectors), literally(tail_lanes))
         group_lo = group_hi
     if relu:
         for t in range(first, stop):
             o[t] = max(o[t], np.float32(0.0))
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, pieces, by_rows,
-            group_span, out):
-    """``out[f, t] = relu(bias[f] + sum_j values[j] * frame[indices[j] * pitch + t'])`` in
-    register blocks, in parallel over the rows, or over the pieces of the run.
+@cache
+def blocks_kernel(block, tail):
+    """The kernel for runs cut into ``block``s ending in a ``tail`` block (``(lanes,
+    vectors)`` each; ``tail`` = ``block`` for runs of whole blocks):
+
+    ``kernel(indptr, indices, values, frame, pitch, bias, relu, pieces, by_rows,
+    group_span, out)`` sets ``out[f, t] = relu(bias[f] + sum_j values[j] *
+    frame[indices[j] * pitch + t'])``, in parallel over the rows, or over the pieces of the
+    run.
 
     Notation: ``out: (F, R)``, ``R`` the run as ``Pieces`` lays it out (the caller
     drops the padding), ``pieces = (count, length, out_step, frame_step)``: piece ``p`` is
     ``out[f, p * out_step :][:length]`` (cut at ``R``), read from the frame at ``p *
     frame_step``, so ``t' = t + p * (frame_step - out_step)``. ``frame`` flat, readable a
-    piece past every nonzero's start. A nonzero costs one broadcast, and one vector load
-    and one multiply-add per vector of the block; the block never leaves the registers
-    until the row's nonzeros are done -- or, with a ``group_span`` (frame offsets, 0 for
-    none; ``by_rows`` only), the nonzeros of one group of channel planes are
+    piece past every nonzero's start. The block never leaves the registers until the row's
+    nonzeros are done -- or, with a ``group_span`` (frame offsets, 0 for none; ``by_rows``
+    only), the nonzeros of one group of channel planes are
     (``sparse_conv_blocks.channel_group``).
 
     ``by_rows``: a task is a row, all its pieces. Otherwise a task is a piece of every row
@@ -146,66 +99,83 @@ def _blocks(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, p
     for a long run (a 32x32 plane at batch 16 is 17 k values) that is megabytes per row,
     from L3; one piece reads a few hundred kilobytes of the frame instead, which stay in
     L2 while every row goes through it (3x faster on VGG-CIFAR's 64 -> 64 conv at batch
-    16). (One parallel loop for both: each costs seconds to compile on first use.)
+    16).
     """
-    rows, run = out.shape
-    has_bias = bias.shape[0] > 0
-    step = np.uint64(pitch)
-    count, length, out_step, frame_step = pieces
-    tasks = rows if by_rows else count
-    span = np.uint64(group_span if by_rows else 0)
-    for task in prange(tasks):
-        first_row = task if by_rows else 0
-        last_row = task + 1 if by_rows else rows
-        first_piece = 0 if by_rows else task
-        last_piece = count if by_rows else task + 1
-        for f in range(first_row, last_row):
-            start = bias[f] if has_bias else np.float32(0.0)
-            for p in range(first_piece, last_piece):
-                first = np.uint64(p * out_step)
-                stop = np.uint64(min(run, p * out_step + length))
-                _span_of_row(out[f], first, stop, np.uint64(p * frame_step),
-                             np.uint64(indptr[f]), np.uint64(indptr[f + 1]), indices, values,
-                             frame, step, start, relu, lanes, vectors, span)
+    (lanes, vectors), (tail_lanes, tail_vectors) = block, tail
+
+    @njit(parallel=True, fastmath=True, cache=True)
+    def kernel(indptr, indices, values, frame, pitch, bias, relu, pieces, by_rows, group_span,
+               out):
+        rows, run = out.shape
+        has_bias = bias.shape[0] > 0
+        step = np.uint64(pitch)
+        count, length, out_step, frame_step = pieces
+        tasks = rows if by_rows else count
+        span = np.uint64(group_span if by_rows else 0)
+        for task in prange(tasks):
+            first_row = task if by_rows else 0
+            last_row = task + 1 if by_rows else rows
+            first_piece = 0 if by_rows else task
+            last_piece = count if by_rows else task + 1
+            for f in range(first_row, last_row):
+                start = bias[f] if has_bias else np.float32(0.0)
+                for p in range(first_piece, last_piece):
+                    first = np.uint64(p * out_step)
+                    stop = np.uint64(min(run, p * out_step + length))
+                    _span_of_row(out[f], first, stop, np.uint64(p * frame_step),
+                                 np.uint64(indptr[f]), np.uint64(indptr[f + 1]), indices,
+                                 values, frame, step, start, relu, span, vectors, lanes,
+                                 tail_vectors, tail_lanes)
+
+    return kernel
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def tiled_rows(indptr, indices, values, frame, pitch, bias, relu, lanes, vectors, tile_span,
-               threads, out):
-    """:func:`_blocks` for runs of one register block (``out: (F, lanes * vectors)``, one
-    piece, by rows), in ``threads`` shares of the rows: a share's rows add their nonzeros one
-    tile of ``tile_span`` frame offsets at a time, every row of the share a tile before the
-    next tile, so that the tile's frame stays in L1 (``sparse_conv_blocks.channel_tiles``).
-    Each row's block is stored and reloaded once per tile."""
-    rows = out.shape[0]
-    has_bias = bias.shape[0] > 0
-    step, span, one = np.uint64(pitch), np.uint64(tile_span), np.uint64(1)
-    share = -(-rows // threads)
-    for t in prange(threads):
-        first, last = t * share, min(rows, (t + 1) * share)
-        at = np.empty(max(last - first, 0), dtype=np.uint64)    # each row's next nonzero
-        for f in range(first, last):
-            at[f - first] = indptr[f]
-            out[f, :] = bias[f] if has_bias else np.float32(0.0)
-        limit = span
-        pending = last > first
-        while pending:
-            pending = False
+@cache
+def tiled_kernel(block):
+    """The kernel for runs of one register ``block`` (``(lanes, vectors)``):
+
+    ``kernel(indptr, indices, values, frame, pitch, bias, relu, tile_span, threads, out)``
+    is :func:`blocks_kernel`'s for ``out: (F, lanes * vectors)`` (one piece, by rows), in
+    ``threads`` shares of the rows: a share's rows add their nonzeros one tile of
+    ``tile_span`` frame offsets at a time, every row of the share a tile before the next
+    tile, so that the tile's frame stays in L1 (``sparse_conv_blocks.channel_tiles``). Each
+    row's block is stored and reloaded once per tile.
+    """
+    lanes, vectors = block
+
+    @njit(parallel=True, fastmath=True, cache=True)
+    def kernel(indptr, indices, values, frame, pitch, bias, relu, tile_span, threads, out):
+        rows = out.shape[0]
+        has_bias = bias.shape[0] > 0
+        step, span, one = np.uint64(pitch), np.uint64(tile_span), np.uint64(1)
+        share = -(-rows // threads)
+        for t in prange(threads):
+            first, last = t * share, min(rows, (t + 1) * share)
+            at = np.empty(max(last - first, 0), dtype=np.uint64)    # each row's next nonzero
             for f in range(first, last):
-                lo, end = at[f - first], np.uint64(indptr[f + 1])
-                hi = lo
-                while hi < end and np.uint64(indices[hi]) < limit:
-                    hi += one
-                if hi > lo:
-                    _block(out[f], np.uint64(0), np.uint64(0), lo, hi, indices, values, frame,
-                           step, lanes, vectors)
-                at[f - first] = hi
-                pending = pending or hi < end
-            limit += span
-        if relu:
-            for f in range(first, last):
-                for v in range(out.shape[1]):
-                    out[f, v] = max(out[f, v], np.float32(0.0))
+                at[f - first] = indptr[f]
+                out[f, :] = bias[f] if has_bias else np.float32(0.0)
+            limit = span
+            pending = last > first
+            while pending:
+                pending = False
+                for f in range(first, last):
+                    lo, end = at[f - first], np.uint64(indptr[f + 1])
+                    hi = lo
+                    while hi < end and np.uint64(indices[hi]) < limit:
+                        hi += one
+                    if hi > lo:
+                        row_block(out[f], np.uint64(0), frame, indices, values, lo, hi, step,
+                                  np.uint64(0), vectors, lanes)
+                    at[f - first] = hi
+                    pending = pending or hi < end
+                limit += span
+            if relu:
+                for f in range(first, last):
+                    for v in range(out.shape[1]):
+                        out[f, v] = max(out[f, v], np.float32(0.0))
+
+    return kernel
 
 
 def csr_times_batch(indptr, indices, values, x, bias, relu):
@@ -220,6 +190,6 @@ def csr_times_batch(indptr, indices, values, x, bias, relu):
     frame = np.empty(k * n + LONGEST_BLOCK, dtype=np.float32)
     frame[:k * n].reshape(k, n)[...] = x.T
     out = np.empty((len(indptr) - 1, layout.values), dtype=np.float32)
-    _blocks(indptr, indices, values, frame, n, bias, bool(relu), *layout.block,
-            layout.pieces, layout.by_rows, 0, out)
+    blocks_kernel(layout.block, layout.tail)(indptr, indices, values, frame, n, bias,
+                                             bool(relu), layout.pieces, layout.by_rows, 0, out)
     return out[:, :n]
