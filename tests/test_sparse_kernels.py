@@ -245,15 +245,15 @@ def test_channel_groups_equal_the_dense_convolution(monkeypatch, case, planes):
 @fixture_ok
 @given(case=conv_cases(), planes=st.integers(1, 3), threads=st.integers(1, 4))
 def test_channel_tiles_equal_the_dense_convolution(monkeypatch, case, planes, threads):
-    """The cpu kernel with every run of one register block going through the frame in
-    tiles of ``planes`` channel planes (the chosen tiles are larger, see below), its rows
-    in ``threads`` shares (more shares than rows too): empty tiles, rows ending mid-tile."""
+    """The cpu kernel with every by-row run of one piece (one block, or several and a
+    tail) going through the frame in tiles of ``planes`` channel planes (the chosen tiles
+    are larger, see below), its rows in ``threads`` shares (more shares than rows too):
+    empty tiles, rows ending mid-tile."""
     from minidl.backends.numba_cpu import sparse_conv
     x, weight, stride, padding, dilation, groups, bias, relu = case
 
-    def tiles(layout, _, plane):
-        one_block = layout.values == layout.block[0] * layout.block[1]
-        return planes * plane if one_block and layout.by_rows and layout.pieces[0] == 1 else 0
+    def tiles(layout, reach, all_planes, plane, n):
+        return planes * plane if layout.by_rows and layout.pieces[0] == 1 else 0
     monkeypatch.setattr(sparse_conv, "channel_tiles", tiles)
     monkeypatch.setattr(sparse_conv, "thread_count", lambda: threads)
     csr = conv_layout(weight, x.shape[1:], stride, padding, dilation, groups)
@@ -263,28 +263,60 @@ def test_channel_tiles_equal_the_dense_convolution(monkeypatch, case, planes, th
     close(got, dense_conv(x, weight, stride, padding, dilation, groups, bias, relu))
 
 
-def test_channel_tiles_are_chosen_for_one_block_runs_past_l1_with_avx512(monkeypatch):
-    """AVX-512's blocks: a 13x13 plane at batch 1 is one block of 13 vectors; with 256
-    planes of 15x15 it goes in tiles of 32 planes (28 KB); frames of fewer than
-    ``TILES_FROM`` tiles, runs of several blocks and machines without AVX-512: no tiles."""
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_channel_tiles_over_runs_of_several_blocks_and_a_tail(monkeypatch, rng, threads):
+    """AlexNet conv2's shape in small: a 27x27 plane at batch 1, 5x5 filters, a run of
+    several blocks and a tail on either block set, in tiles of 2 of its 7 planes."""
+    from minidl.backends.numba_cpu import sparse_conv
+    from minidl.backends.numba_cpu.sparse_conv_blocks import Pieces
+    layout = Pieces.of(27, 27, 31, 1)
+    size = layout.block[0] * layout.block[1]
+    assert layout.values >= 2 * size and layout.values % size and layout.tail != layout.block
+    monkeypatch.setattr(sparse_conv, "channel_tiles", lambda layout, reach, all_planes,
+                        plane, n: 2 * plane)
+    monkeypatch.setattr(sparse_conv, "thread_count", lambda: threads)
+    x = rng.standard_normal((1, 7, 27, 27)).astype(np.float32)
+    weight = pruned(rng, (5, 7, 5, 5), 0.7, 1)
+    bias = rng.standard_normal(5).astype(np.float32)
+    geometry = (1, 1), (2, 2), (1, 1)
+    csr = conv_layout(weight, x.shape[1:], *geometry, 1)
+    for relu in (False, True):
+        got = get_kernel("direct_sparse_conv2d", "cpu")(
+            x, csr.indptr, csr.indices, csr.values, (5, 5), *geometry, bias, relu)
+        close(got, dense_conv(x, weight, *geometry, 1, bias, relu))
+
+
+def test_channel_tiles_are_chosen_for_long_runs_past_l1_with_avx512(monkeypatch):
+    """AVX-512's blocks: tiles of planes whose stretch a block position reads (the block
+    plus the filter's reach, or the whole plane; 4 bytes a value) fit in ``TILE_BYTES``,
+    for by-row runs of ``TILES_FROM_VECTORS`` or more over frames of two tiles or more.
+    Shorter runs, runs cut into pieces and machines without AVX-512: no tiles."""
     from minidl.backends.numba_cpu import sparse_conv_blocks as blocks_of
     monkeypatch.setattr(blocks_of, "WIDE_BLOCKS", True)
     monkeypatch.setattr(blocks_of, "BLOCKS", blocks_of.register_blocks(True))
     blocks_of.forget_choices()
     try:
-        plane13 = blocks_of.Pieces.of(13, 13, 15, 1)
+        assert blocks_of.TILE_BYTES == 29 << 10 and blocks_of.TILES_FROM_VECTORS == 8
+        plane13 = blocks_of.Pieces.of(13, 13, 15, 1)           # AlexNet conv3: one block
         assert plane13.block == (16, 13) and plane13.values == 208
-        assert blocks_of.channel_tiles(plane13, 256, 225) == 32 * 225
-        assert blocks_of.TILES_FROM == 5
-        assert blocks_of.channel_tiles(plane13, 160, 225) == 32 * 225
-        assert blocks_of.channel_tiles(plane13, 159, 225) == 0
-        plane2 = blocks_of.Pieces.of(2, 2, 4, 1)               # VGG-CIFAR conv5: 2 tiles
-        assert blocks_of.channel_tiles(plane2, 512, 16) == 0
+        # the 15x15 plane (225 values) is shorter than block + reach (208 + 32)
+        assert blocks_of.channel_tiles(plane13, 32, 256, 225) == 32 * 225
+        assert blocks_of.channel_tiles(plane13, 32, 64, 225) == 32 * 225
+        assert blocks_of.channel_tiles(plane13, 32, 63, 225) == 0     # under two tiles
         several = blocks_of.Pieces.of(27, 27, 31, 1)          # AlexNet conv2: 4 blocks
         assert several.values > several.block[0] * several.block[1]
-        assert blocks_of.channel_tiles(several, 96, 31 * 31) == 0
+        # stretch 208 + 128 values: 22 planes of 31x31
+        assert blocks_of.channel_tiles(several, 4 * 31 + 4, 96, 31 * 31) == 22 * 31 * 31
+        plane8 = blocks_of.Pieces.of(8, 8, 10, 1)             # VGG-CIFAR 8x8: 5 vectors
+        assert plane8.values == 80
+        assert blocks_of.channel_tiles(plane8, 22, 256, 100) == 0
+        plane2 = blocks_of.Pieces.of(2, 2, 4, 1)
+        assert blocks_of.channel_tiles(plane2, 10, 512, 16) == 0
+        spans = blocks_of.Pieces.of(32, 32, 34, 16)           # batch 16: pieces
+        assert not spans.by_rows
+        assert blocks_of.channel_tiles(spans, 70 * 16, 64, 34 * 34, 16) == 0
         monkeypatch.setattr(blocks_of, "WIDE_BLOCKS", False)
-        assert blocks_of.channel_tiles(plane13, 256, 225) == 0
+        assert blocks_of.channel_tiles(plane13, 32, 256, 225) == 0
     finally:
         blocks_of.forget_choices()
 

@@ -41,13 +41,14 @@ def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, paddin
     rows = len(indptr) - 1
     planes = sy * sx * x.shape[1]
     group_span = channel_group(layout, reach, planes, hq * wq, int(indptr[-1]) // max(rows, 1))
-    tile_span = channel_tiles(layout, planes, hq * wq)
+    tile_span = channel_tiles(layout, reach, planes, hq * wq, n)
     out = np.empty((rows, layout.values), dtype=np.float32)
     with one_thread_below(int(indptr[-1]) * oh * wq * n, SERIAL_BELOW):
         frame = conv_frame(x, stride, padding, (hq, wq), slack=wq + LONGEST_BLOCK)
         if tile_span:
-            tiled_kernel(layout.block)(indptr, indices, values, frame, n, bias, bool(relu),
-                                       tile_span, thread_count(), out)
+            tiled_kernel(layout.block, layout.tail)(
+                indptr, indices, values, frame, n, bias, bool(relu), tile_span, thread_count(),
+                out)
         else:
             blocks_kernel(layout.block, layout.tail)(
                 indptr, indices, values, frame, n, bias, bool(relu), layout.pieces,

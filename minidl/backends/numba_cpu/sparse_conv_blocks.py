@@ -190,29 +190,39 @@ def forget_choices():
     Pieces.one_run.__func__.cache_clear()
 
 
-#: bytes of frame per channel tile (:func:`channel_tiles`): tiles of 32 of AlexNet's 13x13
-#: planes (28 KB, in a 48 KB L1 data cache) ran faster than tiles of 16 or 64
+#: bytes of frame a block position of a channel tile reads (:func:`channel_tiles`): tiles
+#: of 32 of AlexNet's 13x13 planes (28 KB, in a 48 KB L1 data cache) ran faster than tiles
+#: of 16 or 64
 TILE_BYTES = 29 << 10
-#: tiles a frame spans at least for tiling to pay: VGG-CIFAR's 512 planes of 2x2 in 2 tiles
-#: ran 1.4x slower, its 4x4 and 8x8 layers in 2-4 tiles no faster
-TILES_FROM = 5
+#: vectors a row's run holds at least for tiles to pay: each tile costs a row a scan for
+#: its nonzeros there and a store and reload of its blocks, which runs of a few vectors
+#: do not win back (Intel Xeon, batch 1: VGG-CIFAR's 8x8 planes, runs of 5 vectors, in
+#: tiles of 8-32 planes 0.88-1.24x the time; 4x4 and 2x2, 2 vectors or less, 1.06-4.3x)
+TILES_FROM_VECTORS = 8
 
 
-def channel_tiles(layout, planes, plane):
-    """The span of frame offsets (``plane`` per channel plane) of the channel tiles that a
-    thread's filter rows go through together (``sparse_runs.tiled_rows``), or 0 for none.
+def channel_tiles(layout, reach, planes, plane, n=1):
+    """The span of frame offsets (``plane`` per channel plane of ``n`` images) of the
+    channel tiles that a thread's filter rows go through together
+    (``sparse_runs.tiled_kernel``), or 0 for none.
 
-    Where a filter's run is one register block, the block stays in registers for all the
-    row's nonzeros, which read the frame of every channel: past L1 those reads come from
-    L2, one 64-byte vector per multiply-add with AVX-512, more than L2 delivers. In tiles
-    of channels whose frame fits in L1, every row of a thread adds its nonzeros of one tile
-    before the next tile: the frame is read from L1, at the cost of storing and reloading
-    each row's block once per tile. Intel Xeon, AlexNet conv3-5 at batch 1: 0.79-0.85x the
-    kernel time at 0.9 and 0.8 sparsity (8 and 12 tiles). Only with AVX-512's blocks: with
-    32-byte vectors L2 keeps up better, and on a Zen 3 CPU tiles across filters were slower.
+    A block of a run stays in registers for all the row's nonzeros, which read the frame of
+    every channel: past L1 those reads come from L2, one 64-byte vector per multiply-add
+    with AVX-512, more than L2 delivers. In tiles of channels whose stretch of frame a
+    block position reads (the block plus the filter's ``reach``, or the whole plane) fits
+    in L1, every row of a thread adds its nonzeros of one tile at one block position before
+    the next: the frame is read from L1, at the cost of storing and reloading each row's
+    blocks once per tile. Intel Xeon, batch 1: AlexNet conv3-5 (runs of one block of 13
+    vectors, tiles of 32 planes) 0.79-0.85x the kernel time at 0.9 and 0.8 sparsity;
+    conv2 (27x27 planes, runs of four blocks and a tail, tiles of 22 planes) 0.75x and
+    0.82x; VGG-CIFAR's 32x32 and 16x16 layers 0.81-0.86x. Only for runs of
+    :data:`TILES_FROM_VECTORS` or more, and frames of two tiles or more; only with
+    AVX-512's blocks: with 32-byte vectors L2 keeps up better, and on a Zen 3 CPU tiles
+    across filters were slower.
     """
-    block = layout.block[0] * layout.block[1]
-    if not WIDE_BLOCKS or not layout.by_rows or layout.pieces[0] != 1 or layout.values != block:
+    if not WIDE_BLOCKS or not layout.by_rows or layout.pieces[0] != 1 \
+            or layout.values < TILES_FROM_VECTORS * 16:
         return 0
-    size = max(1, TILE_BYTES // (4 * plane))
-    return 0 if planes < TILES_FROM * size else size * plane
+    stretch = min(plane * n, layout.block[0] * layout.block[1] + reach)
+    size = max(1, TILE_BYTES // (4 * stretch))
+    return 0 if planes < 2 * size else size * plane

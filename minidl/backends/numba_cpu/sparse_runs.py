@@ -131,27 +131,35 @@ def blocks_kernel(block, tail):
 
 
 @cache
-def tiled_kernel(block):
-    """The kernel for runs of one register ``block`` (``(lanes, vectors)``):
+def tiled_kernel(block, tail):
+    """The kernel for by-row runs of one piece, cut into ``block``s ending in a ``tail``
+    block (as :func:`blocks_kernel`'s):
 
     ``kernel(indptr, indices, values, frame, pitch, bias, relu, tile_span, threads, out)``
-    is :func:`blocks_kernel`'s for ``out: (F, lanes * vectors)`` (one piece, by rows), in
-    ``threads`` shares of the rows: a share's rows add their nonzeros one tile of
-    ``tile_span`` frame offsets at a time, every row of the share a tile before the next
-    tile, so that the tile's frame stays in L1 (``sparse_conv_blocks.channel_tiles``). Each
-    row's block is stored and reloaded once per tile.
+    is :func:`blocks_kernel`'s for ``out: (F, R)`` (one piece, by rows), in ``threads``
+    shares of the rows: a share goes through the frame one tile of ``tile_span`` frame
+    offsets at a time, and in a tile one block position of the run at a time, every row of
+    the share adding its nonzeros of the tile there, so that the part of the tile's frame
+    the position reads stays in L1 while the rows go through it
+    (``sparse_conv_blocks.channel_tiles``). Each row's blocks are stored and reloaded once
+    per tile.
     """
-    lanes, vectors = block
+    (lanes, vectors), (tail_lanes, tail_vectors) = block, tail
+    size = lanes * vectors
 
     @njit(parallel=True, fastmath=True, cache=True)
     def kernel(indptr, indices, values, frame, pitch, bias, relu, tile_span, threads, out):
-        rows = out.shape[0]
+        rows, run = out.shape
+        whole = run // size
+        has_tail = run > whole * size
         has_bias = bias.shape[0] > 0
         step, span, one = np.uint64(pitch), np.uint64(tile_span), np.uint64(1)
         share = -(-rows // threads)
         for t in prange(threads):
             first, last = t * share, min(rows, (t + 1) * share)
-            at = np.empty(max(last - first, 0), dtype=np.uint64)    # each row's next nonzero
+            # each row's nonzeros in the tile: at[r] <= j < ends[r]
+            at = np.empty(max(last - first, 0), dtype=np.uint64)
+            ends = np.empty(max(last - first, 0), dtype=np.uint64)
             for f in range(first, last):
                 at[f - first] = indptr[f]
                 out[f, :] = bias[f] if has_bias else np.float32(0.0)
@@ -160,19 +168,30 @@ def tiled_kernel(block):
             while pending:
                 pending = False
                 for f in range(first, last):
-                    lo, end = at[f - first], np.uint64(indptr[f + 1])
-                    hi = lo
+                    hi, end = at[f - first], np.uint64(indptr[f + 1])
                     while hi < end and np.uint64(indices[hi]) < limit:
                         hi += one
-                    if hi > lo:
-                        row_block(out[f], np.uint64(0), frame, indices, values, lo, hi, step,
-                                  np.uint64(0), vectors, lanes)
-                    at[f - first] = hi
+                    ends[f - first] = hi
                     pending = pending or hi < end
+                for b in range(whole):
+                    c0 = np.uint64(b * size)
+                    for f in range(first, last):
+                        lo, hi = at[f - first], ends[f - first]
+                        if hi > lo:
+                            row_block(out[f], c0, frame, indices, values, lo, hi, step, c0,
+                                      vectors, lanes)
+                if has_tail:
+                    c0 = np.uint64(whole * size)
+                    for f in range(first, last):
+                        lo, hi = at[f - first], ends[f - first]
+                        if hi > lo:
+                            row_block(out[f], c0, frame, indices, values, lo, hi, step, c0,
+                                      tail_vectors, tail_lanes)
+                at[:] = ends
                 limit += span
             if relu:
                 for f in range(first, last):
-                    for v in range(out.shape[1]):
+                    for v in range(run):
                         out[f, v] = max(out[f, v], np.float32(0.0))
 
     return kernel
