@@ -65,7 +65,8 @@ w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
 csr = conv_layout(w, (3, 8, 8), (1, 1), (1, 1), (1, 1), 1)
 conv(np.ones((1, 3, 8, 8), np.float32), csr.indptr, csr.indices, csr.values, (3, 3), (1, 1),
      (1, 1), (1, 1))
-compiled = sum(sum(f.stats.cache_misses.values()) for f in (kernels._rows_dot, sparse_runs._blocks))
+compiled = sum(sum(f.stats.cache_misses.values())
+               for f in (kernels._rows_dot, sparse_runs._span_of_row))
 print(time.perf_counter() - start, compiled)
 """
 
