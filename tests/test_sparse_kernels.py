@@ -15,7 +15,7 @@ from minidl.backends import get_kernel
 from minidl.backends.numba_cpu import sparse as sparse_cpu
 from minidl.backends.numba_cpu.gather_dot import gathered_dot
 from minidl.backends.numpy_ref.sparse import csr_to_dense
-from minidl.core.geometry import conv_frame_geometry
+from minidl.core.geometry import conv_frame, conv_frame_geometry
 from minidl.core import as_numpy
 from minidl.sparse_inference import layout
 from minidl.sparse_inference.layout import conv_layout, fc_layout
@@ -149,7 +149,7 @@ def test_register_blocks_are_chosen_to_waste_little(monkeypatch, avx512):
 
 
 # (batch, plane, stride): layouts of one run per output row on either block set
-ROW_RUNS = [(16, (4, 4), 1), (16, (2, 2), 1), (16, (8, 8), 2), (8, (4, 6), 1),
+ROW_RUNS = [(16, (4, 4), 1), (16, (2, 2), 1), (16, (8, 8), 2), (8, (3, 6), 1),
             (16, (16, 16), 1)]      # 4096 values: pieces of every filter row in turn
 
 
@@ -191,8 +191,8 @@ def test_row_runs_are_chosen_where_they_stream_less(monkeypatch, avx512):
                     (batch, size, layout)
                 assert layout.out_width >= ow and layout.values >= oh * ow * batch
         # a 13x13 plane at batch 1 stays one run
-        assert blocks_of.Pieces.of(13, 13, 15, 1)[:3] == (False, blocks_of.register_block(
-            195), (1, 208, 208, 208))
+        assert blocks_of.Pieces.of(13, 13, 14, 1)[:3] == (False, blocks_of.register_block(
+            182), (1, 192, 192, 192))
     finally:
         blocks_of.forget_choices()
 
@@ -269,7 +269,8 @@ def test_channel_tiles_over_runs_of_several_blocks_and_a_tail(monkeypatch, rng, 
     several blocks and a tail on either block set, in tiles of 2 of its 7 planes."""
     from minidl.backends.numba_cpu import sparse_conv
     from minidl.backends.numba_cpu.sparse_conv_blocks import Pieces
-    layout = Pieces.of(27, 27, 31, 1)
+    oh, ow, _, wq = conv_frame_geometry((27, 27), (5, 5), (1, 1), (2, 2), (1, 1))
+    layout = Pieces.of(oh, ow, wq, 1)
     size = layout.block[0] * layout.block[1]
     assert layout.values >= 2 * size and layout.values % size and layout.tail != layout.block
     monkeypatch.setattr(sparse_conv, "channel_tiles", lambda layout, reach, all_planes,
@@ -297,26 +298,26 @@ def test_channel_tiles_are_chosen_for_long_runs_past_l1_with_avx512(monkeypatch)
     blocks_of.forget_choices()
     try:
         assert blocks_of.TILE_BYTES == 29 << 10 and blocks_of.TILES_FROM_VECTORS == 8
-        plane13 = blocks_of.Pieces.of(13, 13, 15, 1)           # AlexNet conv3: one block
-        assert plane13.block == (16, 13) and plane13.values == 208
-        # the 15x15 plane (225 values) is shorter than block + reach (208 + 32)
-        assert blocks_of.channel_tiles(plane13, 32, 256, 225) == 32 * 225
-        assert blocks_of.channel_tiles(plane13, 32, 64, 225) == 32 * 225
-        assert blocks_of.channel_tiles(plane13, 32, 63, 225) == 0     # under two tiles
-        several = blocks_of.Pieces.of(27, 27, 31, 1)          # AlexNet conv2: 4 blocks
+        plane13 = blocks_of.Pieces.of(13, 13, 14, 1)           # AlexNet conv3: one block
+        assert plane13.block == (16, 12) and plane13.values == 192
+        # the 15x14 plane (210 values) is shorter than block + reach (192 + 30)
+        assert blocks_of.channel_tiles(plane13, 30, 256, 210) == 35 * 210
+        assert blocks_of.channel_tiles(plane13, 30, 70, 210) == 35 * 210
+        assert blocks_of.channel_tiles(plane13, 30, 69, 210) == 0     # under two tiles
+        several = blocks_of.Pieces.of(27, 27, 29, 1)          # AlexNet conv2: 3 blocks
         assert several.values > several.block[0] * several.block[1]
-        # stretch 208 + 128 values: 22 planes of 31x31
-        assert blocks_of.channel_tiles(several, 4 * 31 + 4, 96, 31 * 31) == 22 * 31 * 31
-        plane8 = blocks_of.Pieces.of(8, 8, 10, 1)             # VGG-CIFAR 8x8: 5 vectors
-        assert plane8.values == 80
-        assert blocks_of.channel_tiles(plane8, 22, 256, 100) == 0
+        # stretch 256 + 120 values: 19 planes of 31x29
+        assert blocks_of.channel_tiles(several, 4 * 29 + 4, 96, 31 * 29) == 19 * 31 * 29
+        plane8 = blocks_of.Pieces.of(8, 8, 9, 1)              # VGG-CIFAR 8x8: 5 vectors
+        assert plane8.values == 72
+        assert blocks_of.channel_tiles(plane8, 20, 256, 90) == 0
         plane2 = blocks_of.Pieces.of(2, 2, 4, 1)
         assert blocks_of.channel_tiles(plane2, 10, 512, 16) == 0
         spans = blocks_of.Pieces.of(32, 32, 34, 16)           # batch 16: pieces
         assert not spans.by_rows
         assert blocks_of.channel_tiles(spans, 70 * 16, 64, 34 * 34, 16) == 0
         monkeypatch.setattr(blocks_of, "WIDE_BLOCKS", False)
-        assert blocks_of.channel_tiles(plane13, 32, 256, 225) == 0
+        assert blocks_of.channel_tiles(plane13, 30, 256, 210) == 0
     finally:
         blocks_of.forget_choices()
 
@@ -329,11 +330,11 @@ def test_channel_groups_are_chosen_where_planes_hold_several_nonzeros(monkeypatc
     monkeypatch.setattr(blocks_of, "BLOCKS", blocks_of.register_blocks(False))
     blocks_of.forget_choices()
     try:
-        conv2 = blocks_of.Pieces.of(27, 27, 31, 1)          # AlexNet conv2: 5x5, pad 2
-        assert conv2.block == (16, 5) and conv2.values == 848
-        reach, plane = 4 * 31 + 4, 31 * 31
+        conv2 = blocks_of.Pieces.of(27, 27, 29, 1)          # AlexNet conv2: 5x5, pad 2
+        assert conv2.block == (16, 5) and conv2.values == 784
+        reach, plane = 4 * 29 + 4, 31 * 29
         fitting = blocks_of.GROUP_BYTES // (4 * (80 + reach))
-        assert fitting == 29            # 96 planes: 4 groups of 24
+        assert fitting == 30            # 96 planes: 4 groups of 24
         assert blocks_of.channel_group(conv2, reach, 96, plane, 240) == 24 * plane
         assert blocks_of.channel_group(conv2, reach, 96, plane, 96 * 2) == 24 * plane
         # fewer than 2 nonzeros per plane, or planes that fit at once: one group
@@ -342,7 +343,7 @@ def test_channel_groups_are_chosen_where_planes_hold_several_nonzeros(monkeypatc
         assert blocks_of.channel_group(conv2, reach, fitting + 1, plane, 1000) \
             == -(-(fitting + 1) // 2) * plane
         # a 13x13 plane at batch 1 is a run of 3 blocks; row runs and spans: one group
-        assert blocks_of.channel_group(blocks_of.Pieces.of(13, 13, 15, 1), 32, 256, 225,
+        assert blocks_of.channel_group(blocks_of.Pieces.of(13, 13, 14, 1), 30, 256, 210,
                                        1000) == 0
         rows = blocks_of.Pieces.of(4, 4, 6, 16)
         assert rows.per_output_row
@@ -486,6 +487,30 @@ def test_conv_layout_stride_one_offsets_are_parks(rng):
     np.testing.assert_array_equal(csr.indices, (c * hp + i) * wp + j)
     np.testing.assert_array_equal(csr.values, weight[f, c, i, j])
     assert csr.shape == (4, 3 * hp * wp)
+
+
+def test_frame_rows_share_their_padding_at_column_stride_one(rng):
+    """A row of ``W + px`` pixels where the padding is at most the filter's reach and the
+    reach shorter than the row; Park's offsets with that width, and reads past a row's end
+    land on zeros (the next row's left padding)."""
+    assert conv_frame_geometry((13, 13), (3, 3), (1, 1), (1, 1), (1, 1)) == (13, 13, 15, 14)
+    assert conv_frame_geometry((27, 27), (5, 5), (1, 1), (2, 2), (1, 1))[3] == 29
+    assert conv_frame_geometry((9, 9), (3, 3), (1, 1), (2, 2), (1, 2))[3] == 11  # dilated
+    assert conv_frame_geometry((13, 13), (3, 3), (1, 2), (1, 1), (1, 1))[3] == 8  # stride 2
+    assert conv_frame_geometry((13, 13), (3, 3), (1, 1), (3, 3), (1, 1))[3] == 19  # > reach
+    assert conv_frame_geometry((1, 1), (3, 3), (1, 1), (1, 1), (1, 1))[3] == 3  # row 2 < 3
+    weight = pruned(rng, (4, 3, 3, 3), 0.5, 0)
+    h, w = 5, 6
+    csr = conv_layout(weight, (3, h, w), (1, 1), (1, 1), (1, 1), 1)
+    hp, wq = h + 2, w + 1
+    f, c, i, j = np.nonzero(weight)
+    np.testing.assert_array_equal(csr.indices, (c * hp + i) * wq + j)
+    x = rng.standard_normal((1, 3, h, w)).astype(np.float32)
+    frame = conv_frame(x, (1, 1), (1, 1), (hp, wq), slack=wq).reshape(-1)
+    rows = frame[:3 * hp * wq].reshape(3, hp, wq)
+    np.testing.assert_array_equal(rows[:, 1:-1, 1:], x[0])
+    assert not rows[:, :, 0].any() and not rows[:, [0, -1]].any()
+    assert not frame[3 * hp * wq:].any()
 
 
 def test_conv_layout_rejects_filters_that_do_not_fit(rng):

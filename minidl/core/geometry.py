@@ -110,6 +110,11 @@ def _frame_geometry(input_hw, filter_size, stride, padding, dilation):
         raise ValueError(f"direct_sparse_conv2d: output size {oh}x{ow} < 1 for input {h}x{w}, "
                          f"filter {kh}x{kw}, stride {stride}, padding {padding}, "
                          f"dilation {dilation}")
+    if sx == 1 and px <= (kw - 1) * dx < w + px:
+        # rows share their padding: a read past a row's end lands on the next row's left
+        # padding (see backends/numpy_ref/sparse.py); a row still longer than the filter's
+        # reach, so that distinct taps keep distinct offsets
+        return oh, ow, -(-(h + 2 * py) // sy), w + px
     return oh, ow, -(-(h + 2 * py) // sy), -(-(w + 2 * px) // sx)
 
 

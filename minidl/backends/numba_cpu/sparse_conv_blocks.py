@@ -23,16 +23,18 @@ def register_blocks(avx512):
     """The register blocks as ``(lanes, vectors)``: ``lanes * vectors`` output values held
     in vector registers while a row's nonzeros stream through them.
 
-    With AVX-512, up to 16 vectors (of its 32 registers): a whole 13x13 plane at batch 1
-    (a run of 195) in one block of 13 ran 1.5x faster than in blocks of 3 or 4 vectors,
-    which stream every nonzero 4-5 times. Without it a vector of 16 is two of AVX's 16
-    registers and four more hold the broadcast values: blocks stop at 5 vectors. On a Zen 3
-    CPU, 5 were the fastest block for most AlexNet and VGG-CIFAR layers (0.85-0.95x the
-    time of 4 on the 13x13 planes); 6 ran up to 1.3x slower than 5.
+    With AVX-512, up to 16 vectors (of its 32 registers): a whole 13x13 plane at batch 1 (a
+    run of 195 with frame rows of 15) in one block of 13 ran 1.5x faster than in blocks of 3
+    or 4 vectors, which stream every nonzero 4-5 times; with rows of 14 (rows sharing their
+    padding, ``numpy_ref/sparse.py``) its run of 182 fits a block of 12, in 0.93-0.95x the
+    time of the 13 (AlexNet conv3 and conv5 at 0.9, Intel Xeon). Without it a vector of 16
+    is two of AVX's 16 registers and four more hold the broadcast values: blocks stop at 5
+    vectors. On a Zen 3 CPU, 5 were the fastest block for most AlexNet and VGG-CIFAR layers
+    (0.85-0.95x the time of 4 on the 13x13 planes); 6 ran up to 1.3x slower than 5.
     """
     blocks = ((8, 1), (16, 1), (16, 2), (16, 3), (16, 4))
     if avx512:
-        return blocks + ((16, 6), (16, 8), (16, 10), (16, 13), (16, 16))
+        return blocks + ((16, 6), (16, 8), (16, 10), (16, 12), (16, 13), (16, 16))
     return blocks + ((16, 5),)
 
 
@@ -71,10 +73,10 @@ def padded_run(run, block):
 def register_block(run):
     """The register block for a run: fewest vectors streamed, then least padding, then the
     longer block. The run is whole blocks and a tail block for the rest (a 13x13 plane, a
-    run of 195 values: 80 + 80 + 48 without AVX-512, 208 values computed instead of 240).
+    run of 182 values: 80 + 80 + 32 without AVX-512, 192 values computed instead of 240).
 
-    >>> [register_block(r) for r in (8, 16, 24, 80, 195, 384, 837, 1088)]  # AVX-512
-    [(8, 1), (16, 1), (16, 2), (16, 4), (16, 13), (16, 16), (16, 13), (16, 16)]
+    >>> [register_block(r) for r in (8, 16, 24, 80, 182, 195, 384, 783, 1056)]  # AVX-512
+    [(8, 1), (16, 1), (16, 2), (16, 4), (16, 12), (16, 13), (16, 16), (16, 16), (16, 16)]
     """
     def cost(block):
         return streamed(run, block), padded_run(run, block), -block[1]
@@ -100,10 +102,11 @@ class Pieces(NamedTuple):
     values, ``OH`` of them, none wasted, but each streams the row's nonzeros again. The
     layout that streams fewer vectors wins. Row runs pay where the dropped columns are a
     large part of a plane run, at larger batches: VGG-CIFAR's 4x4 planes at batch 16
-    compute 256 values instead of 384 (the nonzeros streamed 20 times instead of 29), in
-    0.62-0.63x the time on a Zen 3 CPU (8x8: 0.83-0.87x, 16x16: 0.88-0.90x, 32x32: the
-    same time). At batch 1 a 13x13 plane keeps its run of 195 (rows of 13 would stream
-    the nonzeros 26 times instead of 16).
+    compute 256 values instead of 320 (the nonzeros streamed 20 times instead of 24; with
+    frame rows of 6, before rows shared their padding, instead of 384 values, in
+    0.62-0.63x the time on a Zen 3 CPU; 8x8: 0.83-0.87x, 16x16: 0.88-0.90x, 32x32: the
+    same time). At batch 1 a 13x13 plane keeps its run of 182 (rows of 13 would stream
+    the nonzeros 26 times instead of 13, or 15 without AVX-512).
     """
     per_output_row: bool    # row runs (else a plane run)
     block: tuple            # (lanes, vectors)
@@ -208,17 +211,17 @@ def channel_tiles(layout, reach, planes, plane, n=1):
 
     A block of a run stays in registers for all the row's nonzeros, which read the frame of
     every channel: past L1 those reads come from L2, one 64-byte vector per multiply-add
-    with AVX-512, more than L2 delivers. In tiles of channels whose stretch of frame a
-    block position reads (the block plus the filter's ``reach``, or the whole plane) fits
-    in L1, every row of a thread adds its nonzeros of one tile at one block position before
-    the next: the frame is read from L1, at the cost of storing and reloading each row's
-    blocks once per tile. Intel Xeon, batch 1: AlexNet conv3-5 (runs of one block of 13
-    vectors, tiles of 32 planes) 0.79-0.85x the kernel time at 0.9 and 0.8 sparsity;
-    conv2 (27x27 planes, runs of four blocks and a tail, tiles of 22 planes) 0.75x and
-    0.82x; VGG-CIFAR's 32x32 and 16x16 layers 0.81-0.86x. Only for runs of
-    :data:`TILES_FROM_VECTORS` or more, and frames of two tiles or more; only with
-    AVX-512's blocks: with 32-byte vectors L2 keeps up better, and on a Zen 3 CPU tiles
-    across filters were slower.
+    with AVX-512, more than L2 delivers. In tiles of channels whose stretch of frame a block
+    position reads (the block plus the filter's ``reach``, or the whole plane) fits in L1,
+    every row of a thread adds its nonzeros of one tile at one block position before the
+    next: the frame is read from L1, at the cost of storing and reloading each row's blocks
+    once per tile. Intel Xeon, batch 1, frame rows of 15 and 31 then: AlexNet conv3-5 (runs
+    of one block of 13 vectors, tiles of 32 planes) 0.79-0.85x the kernel time at 0.9 and
+    0.8 sparsity; conv2 (27x27 planes, runs of four blocks and a tail, tiles of 22 planes)
+    0.75x and 0.82x; VGG-CIFAR's 32x32 and 16x16 layers 0.81-0.86x. Only for runs of
+    :data:`TILES_FROM_VECTORS` or more, and frames of two tiles or more; only with AVX-512's
+    blocks: with 32-byte vectors L2 keeps up better, and on a Zen 3 CPU tiles across filters
+    were slower.
     """
     if not WIDE_BLOCKS or not layout.by_rows or layout.pieces[0] != 1 \
             or layout.values < TILES_FROM_VECTORS * 16:

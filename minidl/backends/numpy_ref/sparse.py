@@ -19,13 +19,19 @@ frame: padded, and for a stride ``(sy, sx)`` split into ``P = sy * sx`` phase pl
 
     frame[a, b, c, u, v, n] = x_padded[n, c, u * sy + a, v * sx + b]
 
+At column stride 1, with padding ``px`` at most the filter's reach ``(kw - 1) * dx`` and
+that reach shorter than ``W + px``, a frame row is ``Wq = W + px`` pixels, not ``W + 2 px``:
+its left padding only, the right padding being the next row's left padding (or the
+slack's zeros), which every read past a row's end lands on -- ``px`` fewer values computed
+and dropped per output row.
+
 A filter tap ``(c, i, j)`` becomes the column index (an *offset* into the frame, in pixels)::
 
     r, s = i * dy, j * dx
     offset = (((r % sy) * sx + s % sx) * C + c) * Hq + r // sy) * Wq + s // sx
 
-For stride 1 that is Park's ``(c * Hp + r) * Wp + s``. Then every output row ``y`` reads a
-contiguous run of the frame, whatever the stride::
+For stride 1 that is Park's ``(c * Hp + r) * Wp + s``, with ``Wq`` for ``Wp``. Then every
+output row ``y`` reads a contiguous run of the frame, whatever the stride::
 
     out[n, f, y, x] = sum_j values[j] * frame[(indices[j] + y * Wq + x) * N + n]
 
