@@ -8,8 +8,8 @@ nonzeros stream through them -- per nonzero one broadcast, and one vector load a
 multiply-add per vector -- and are stored once at the end. Written as a Numba loop over a
 four-nonzero multiply-add, the block stayed in registers too, but LLVM stored all of it
 after every four nonzeros (it could not tell that ``out`` and ``frame`` do not overlap):
-13 stores per 52 multiply-adds on AlexNet conv3's 13-vector blocks, and an Intel Xeon
-kernel took 1.09-1.16x the time of this loop.
+13 stores per 52 multiply-adds on AlexNet conv3's 13-vector blocks, and on an Intel Xeon
+the kernels of AlexNet conv3-5 took 1.05-1.11x the time of this loop.
 
 Rounding and latency: four nonzeros at a time. A block of fewer than :data:`CHAIN_FROM`
 vectors sums their products pairwise, ``(p0 + p1) + (p2 + p3)``, and adds the sum to the

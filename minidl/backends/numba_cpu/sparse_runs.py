@@ -13,8 +13,8 @@ time of that loop (whose cost per nonzero, not per value, dominates short runs).
 
 Each kernel is compiled for its register block and tail block as constants
 (:func:`blocks_kernel`, :func:`tiled_kernel`), on first use: one kernel with the block a
-runtime value, choosing among the blocks' loops at every call, took 1.1-1.2x the time on
-AlexNet's layers on an Intel Xeon -- Numba passes each array to a function as seven
+runtime value, choosing among the blocks' loops at every call, took 1.07-1.11x the time
+on AlexNet conv3 on an Intel Xeon -- Numba passes each array to a function as seven
 arguments, and a row's block of a channel tile or group is a call of ~100 multiply-adds.
 A network needs a few of them (AlexNet conv2-5: two); Numba's disk cache keeps each,
 keyed on the constants.
