@@ -130,6 +130,19 @@ def blocks_kernel(block, tail):
     return kernel
 
 
+@njit(fastmath=True, cache=True)
+def _position_of_rows(out, first, last, at, ends, c0, frame, indices, values, step, vectors,
+                      lanes):
+    """Rows ``first <= f < last`` of :func:`tiled_kernel` add their nonzeros ``at[r] <= j <
+    ends[r]`` (``r = f - first``) to their block at ``c0`` (``lanes * vectors``,
+    constants)."""
+    for f in range(first, last):
+        lo, hi = at[f - first], ends[f - first]
+        if hi > lo:
+            row_block(out[f], c0, frame, indices, values, lo, hi, step, c0, literally(vectors),
+                      literally(lanes))
+
+
 @cache
 def tiled_kernel(block, tail):
     """The kernel for by-row runs of one piece, cut into ``block``s ending in a ``tail``
@@ -174,19 +187,11 @@ def tiled_kernel(block, tail):
                     ends[f - first] = hi
                     pending = pending or hi < end
                 for b in range(whole):
-                    c0 = np.uint64(b * size)
-                    for f in range(first, last):
-                        lo, hi = at[f - first], ends[f - first]
-                        if hi > lo:
-                            row_block(out[f], c0, frame, indices, values, lo, hi, step, c0,
-                                      vectors, lanes)
+                    _position_of_rows(out, first, last, at, ends, np.uint64(b * size), frame,
+                                      indices, values, step, vectors, lanes)
                 if has_tail:
-                    c0 = np.uint64(whole * size)
-                    for f in range(first, last):
-                        lo, hi = at[f - first], ends[f - first]
-                        if hi > lo:
-                            row_block(out[f], c0, frame, indices, values, lo, hi, step, c0,
-                                      tail_vectors, tail_lanes)
+                    _position_of_rows(out, first, last, at, ends, np.uint64(whole * size),
+                                      frame, indices, values, step, tail_vectors, tail_lanes)
                 at[:] = ends
                 limit += span
             if relu:
