@@ -64,3 +64,18 @@ def test_row_block_propagates_nan_and_infinity(lanes, vectors):
     finite = np.ones(size, bool)
     finite[[1, 3]] = False
     assert (out[finite] == 5.0).all()
+
+
+def test_row_block_takes_64_bit_offsets_only():
+    """Its index arithmetic is done at the offsets' width: a 32-bit one is refused at
+    compile time rather than mixed into 64-bit LLVM arithmetic."""
+    from numba.core.errors import TypingError
+
+    @njit
+    def narrow_start(out, frame, indices, values):
+        row_block(out, np.uint32(0), frame, indices, values, np.uint64(0), np.uint64(1),
+                  np.uint64(1), np.uint64(0), 1, 8)
+
+    with pytest.raises(TypingError, match="at must be a 64-bit integer"):
+        narrow_start(np.zeros(8, np.float32), np.zeros(16, np.float32),
+                     np.zeros(1, np.uint32), np.ones(1, np.float32))

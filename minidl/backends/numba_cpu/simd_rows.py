@@ -57,6 +57,9 @@ def row_block(typingctx, out, at, frame, indices, values, lo, hi, step, f0, vect
     constants."""
     check_vectors(out, frame, vectors, lanes)
     _row_arrays(indices, values)
+    for name, offset in (("at", at), ("lo", lo), ("hi", hi), ("step", step), ("f0", f0)):
+        if not (isinstance(offset, types.Integer) and offset.bitwidth == 64):
+            raise errors.TypingError(f"{name} must be a 64-bit integer, got {offset}")
     sig = types.void(out, at, frame, indices, values, lo, hi, step, f0, vectors, lanes)
     count, width = vectors.literal_value, lanes.literal_value
     chained = count >= CHAIN_FROM
