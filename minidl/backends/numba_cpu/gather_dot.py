@@ -36,18 +36,9 @@ from numba import types
 from numba.core import cgutils, errors
 from numba.extending import intrinsic
 
+from .simd import CONTRACT, splat
+
 _LANES = 8
-_FLAGS = ("contract",)
-
-
-def _splat(builder, value):
-    """``<8 x i32>`` of ``value``."""
-    vector = ir.VectorType(value.type, _LANES)
-    lane0 = builder.insert_element(ir.Constant(vector, ir.Undefined), value,
-                                   ir.Constant(ir.IntType(32), 0))
-    return builder.shuffle_vector(lane0, ir.Constant(vector, ir.Undefined),
-                                  ir.Constant(ir.VectorType(ir.IntType(32), _LANES),
-                                              [0] * _LANES))
 
 
 def _check(indices, values, x):
@@ -126,10 +117,10 @@ def gathered_dot(typingctx, indices, values, x, lo, hi):
         total = cgutils.alloca_once_value(builder, ir.Constant(vector, [0.0] * _LANES))
 
         def add(weights, gathered, kept=None):
-            product = builder.fmul(weights, gathered, flags=_FLAGS)
+            product = builder.fmul(weights, gathered, flags=CONTRACT)
             if kept is not None:        # lanes past the row add exactly 0, whatever x is
                 product = builder.select(kept, product, ir.Constant(vector, [0.0] * _LANES))
-            builder.store(builder.fadd(builder.load(total), product, flags=_FLAGS), total)
+            builder.store(builder.fadd(builder.load(total), product, flags=CONTRACT), total)
 
         with cgutils.for_range(builder, whole) as loop:
             add(*_gathered_group(builder, data, builder.add(
@@ -139,7 +130,7 @@ def gathered_dot(typingctx, indices, values, x, lo, hi):
             left = builder.trunc(builder.sub(last, rest), ir.IntType(32))
             kept = builder.icmp_signed("<", ir.Constant(ir.VectorType(ir.IntType(32), _LANES),
                                                         list(range(_LANES))),
-                                       _splat(builder, left))
+                                       splat(builder, left, _LANES))
             within = builder.icmp_signed("<=", builder.add(rest, ir.Constant(i64, _LANES)),
                                          length)
             with builder.if_else(within) as (whole_group, at_the_end):
@@ -151,7 +142,7 @@ def gathered_dot(typingctx, indices, values, x, lo, hi):
         sums = [builder.extract_element(lanes, ir.Constant(ir.IntType(32), k))
                 for k in range(_LANES)]
         while len(sums) > 1:            # pairwise: (l0 + l1) + (l2 + l3), ...
-            sums = [builder.fadd(a, b, flags=_FLAGS) for a, b in zip(sums[::2], sums[1::2])]
+            sums = [builder.fadd(a, b, flags=CONTRACT) for a, b in zip(sums[::2], sums[1::2])]
         return sums[0]
 
     return types.float32(indices, values, x, lo, hi), codegen

@@ -40,8 +40,9 @@ def direct_sparse_conv2d(x, indptr, indices, values, filter_size, stride, paddin
     reach = ((kh - 1) * dy // sy * wq + (kw - 1) * dx // sx) * n
     rows = len(indptr) - 1
     planes = sy * sx * x.shape[1]
-    group_span = channel_group(layout, reach, planes, hq * wq, int(indptr[-1]) // max(rows, 1))
     tile_span = channel_tiles(layout, reach, planes, hq * wq, n)
+    group_span = 0 if tile_span else channel_group(layout, reach, planes, hq * wq,
+                                                   int(indptr[-1]) // max(rows, 1))
     out = np.empty((rows, layout.values), dtype=np.float32)
     with one_thread_below(int(indptr[-1]) * oh * wq * n, SERIAL_BELOW):
         frame = conv_frame(x, stride, padding, (hq, wq), slack=wq + LONGEST_BLOCK)
